@@ -1,0 +1,153 @@
+//! A normalised view of the objects platform teams publish APIs with:
+//! Crossplane XRDs (v1 and v2), and, through their own modules, KRO RGDs and
+//! Kratix Promises. Every converter downstream works on [`Definition`] only.
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+mod xrd;
+
+pub use xrd::for_xrd;
+
+/// What published the API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Source {
+    /// `apiextensions.crossplane.io/v1` XRD.
+    XrdV1,
+    /// `apiextensions.crossplane.io/v2` XRD.
+    XrdV2,
+    /// KRO `ResourceGraphDefinition`.
+    Rgd,
+    /// Kratix `Promise`.
+    Promise,
+}
+
+/// Scope of the kind users create, in Crossplane's words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Scope {
+    /// v2 namespaced XR.
+    Namespaced,
+    /// v2 cluster-scoped XR (no claims, no `spec.claimRef`).
+    Cluster,
+    /// v1-style cluster-scoped XR that may be claimed.
+    LegacyCluster,
+}
+
+/// Kind and plural of a resource.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Names {
+    /// `kind`, e.g. `PostgreSQLInstance`.
+    pub kind: String,
+    /// `plural`, e.g. `postgresqlinstances`.
+    pub plural: String,
+}
+
+/// One definition, normalised.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Definition {
+    /// Where it came from.
+    pub source: Source,
+    /// `metadata.name` of the definition object.
+    pub name: String,
+    /// API group of the XR/claim.
+    pub group: String,
+    /// The version users create (Crossplane's referenceable version).
+    pub version: String,
+    /// Whether that version is marked deprecated.
+    pub deprecated: bool,
+    /// XR names.
+    pub names: Names,
+    /// Claim names, when the XRD offers a claim.
+    pub claim_names: Option<Names>,
+    /// Scope of the XR.
+    pub scope: Scope,
+    /// The version's `openAPIV3Schema` (an object schema), or `{}`.
+    pub schema: Value,
+    /// `metadata.annotations` of the definition.
+    pub annotations: BTreeMap<String, String>,
+    /// `metadata.labels` of the definition.
+    pub labels: BTreeMap<String, String>,
+    /// `spec.defaultCompositionRef.name`.
+    pub default_composition: Option<String>,
+    /// `spec.defaultCompositionUpdatePolicy`.
+    pub default_update_policy: Option<String>,
+    /// `spec.connectionSecretKeys`.
+    pub connection_secret_keys: Vec<String>,
+}
+
+impl Definition {
+    /// Kind users create: the claim when offered, else the XR.
+    pub fn target(&self) -> &Names {
+        self.claim_names.as_ref().unwrap_or(&self.names)
+    }
+
+    /// True when users create a claim rather than an XR.
+    pub fn is_claim(&self) -> bool {
+        self.claim_names.is_some()
+    }
+
+    /// True when the kind users create lives in a namespace.
+    pub fn is_namespaced(&self) -> bool {
+        self.is_claim() || self.scope == Scope::Namespaced
+    }
+
+    /// `apiVersion` of the kind users create.
+    pub fn api_version(&self) -> String {
+        format!("{}/{}", self.group, self.version)
+    }
+}
+
+/// Errors from reading a definition. `path` is a schema/document path.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Error {
+    /// The document is not a kind we convert.
+    #[error("unsupported kind `{api_version}/{kind}`")]
+    UnsupportedKind { api_version: String, kind: String },
+    /// A required field is missing or empty.
+    #[error("{path}: required field is missing")]
+    Missing { path: String },
+    /// A field has the wrong shape or value.
+    #[error("{path}: {message}")]
+    Invalid { path: String, message: String },
+    /// No version can be offered to users.
+    #[error("{path}: no served version to generate from")]
+    NoServedVersion { path: String },
+}
+
+impl Error {
+    /// The document path the error points at, when it has one.
+    pub fn path(&self) -> &str {
+        match self {
+            Error::UnsupportedKind { .. } => "kind",
+            Error::Missing { path } | Error::Invalid { path, .. } => path,
+            Error::NoServedVersion { path } => path,
+        }
+    }
+}
+
+/// Reads any supported definition document.
+pub fn for_document(doc: &Value) -> Result<Definition, Error> {
+    let api_version = str_at(doc, "apiVersion").unwrap_or_default();
+    let kind = str_at(doc, "kind").unwrap_or_default();
+    match (api_version.split('/').next().unwrap_or_default(), kind) {
+        ("apiextensions.crossplane.io", "CompositeResourceDefinition") => for_xrd(doc),
+        _ => Err(Error::UnsupportedKind {
+            api_version: api_version.to_string(),
+            kind: kind.to_string(),
+        }),
+    }
+}
+
+pub(crate) fn str_at<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
+    v.get(key).and_then(Value::as_str)
+}
+
+pub(crate) fn string_map(v: Option<&Value>) -> BTreeMap<String, String> {
+    v.and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string())))
+                .collect()
+        })
+        .unwrap_or_default()
+}

@@ -1,0 +1,110 @@
+//! Shared pieces of Backstage entities: valid names, refs and the
+//! annotations the catalog requires on provider-managed entities.
+use serde_json::{Map, Value, json};
+
+/// Where generated entities claim to come from; the catalog requires both
+/// `managed-by-location` annotations on entities from a provider.
+pub const LOCATION: &str = "url:osp://sidecar";
+
+/// Maximum length of a Backstage entity name.
+pub const MAX_NAME_LEN: usize = 63;
+
+/// Turns any string into a valid Backstage entity name: `[a-z0-9A-Z-_.]`,
+/// starting and ending alphanumeric, at most 63 characters. Names that had to
+/// be shortened get a stable hash suffix so two long names never collide.
+pub fn name_for(raw: &str) -> String {
+    let mut s: String = raw
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    s = s
+        .trim_matches(|c: char| !c.is_ascii_alphanumeric())
+        .to_string();
+    if s.len() > MAX_NAME_LEN || s != raw {
+        if s.len() > MAX_NAME_LEN || s.is_empty() {
+            let hash = format!("{:08x}", fnv1a(raw.as_bytes()) as u32);
+            s.truncate(MAX_NAME_LEN - hash.len() - 1);
+            let s = s.trim_end_matches(|c: char| !c.is_ascii_alphanumeric());
+            return if s.is_empty() {
+                format!("x-{hash}")
+            } else {
+                format!("{s}-{hash}")
+            };
+        }
+    }
+    s
+}
+
+/// The FNV-1a hash: small, stable across releases and platforms.
+pub fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// The ref of an entity: `kind:namespace/name`, kind lowercased.
+pub fn ref_of(entity: &Value) -> String {
+    let kind = entity["kind"].as_str().unwrap_or_default().to_lowercase();
+    let ns = entity["metadata"]["namespace"]
+        .as_str()
+        .unwrap_or("default");
+    let name = entity["metadata"]["name"].as_str().unwrap_or_default();
+    format!("{kind}:{ns}/{name}")
+}
+
+/// Annotations every entity we emit carries.
+pub fn managed_annotations() -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("backstage.io/managed-by-location".into(), json!(LOCATION));
+    m.insert(
+        "backstage.io/managed-by-origin-location".into(),
+        json!(LOCATION),
+    );
+    m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_valid_and_stable() {
+        struct Case {
+            reason: &'static str,
+            raw: String,
+            want: &'static str,
+        }
+        let cases = [
+            Case {
+                reason: "a valid name is kept",
+                raw: "xpostgres.example.org".into(),
+                want: "xpostgres.example.org",
+            },
+            Case {
+                reason: "slashes become dashes",
+                raw: "team/a".into(),
+                want: "team-a",
+            },
+            Case {
+                reason: "leading and trailing symbols are trimmed",
+                raw: "-a-".into(),
+                want: "a",
+            },
+        ];
+        for c in cases {
+            assert_eq!(name_for(&c.raw), c.want, "{}", c.reason);
+        }
+        let long = "a".repeat(100);
+        let n = name_for(&long);
+        assert!(n.len() <= MAX_NAME_LEN, "long names are shortened");
+        assert_eq!(n, name_for(&long), "shortening is deterministic");
+        assert_ne!(n, name_for(&"a".repeat(101)), "different inputs differ");
+        assert!(!name_for("///").is_empty(), "nothing valid still names");
+    }
+}

@@ -1,0 +1,11 @@
+//! Open Service Portal core: pure conversions from platform API definitions
+//! (Crossplane XRDs, KRO RGDs, Kratix Promises) to Backstage entities and
+//! claim manifests. No network, no async runtime: every function here is a
+//! deterministic transformation that the sidecar and the CLI share.
+#![forbid(unsafe_code)]
+
+pub mod api;
+pub mod definition;
+pub mod document;
+pub mod entity;
+pub mod template;
