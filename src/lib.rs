@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
+pub mod convert;
 pub mod definition;
 pub mod document;
 pub mod entity;
