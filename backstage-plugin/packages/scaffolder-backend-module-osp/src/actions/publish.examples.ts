@@ -1,0 +1,52 @@
+import type { TemplateExample } from '@backstage/plugin-scaffolder-node';
+import { stringify } from 'yaml';
+
+export const examples: TemplateExample[] = [
+  {
+    description: 'Open a pull request with the rendered claim',
+    example: stringify({
+      steps: [
+        {
+          id: 'publish',
+          action: 'osp:claim:publish',
+          name: 'Open a pull request',
+          input: {
+            repoUrl: '${{ parameters.repoUrl }}',
+            manifest: '${{ steps.render.output.manifest }}',
+            path: '${{ steps.render.output.path }}',
+            idempotencyKey: '${{ steps.render.output.idempotencyKey }}',
+            title: 'Create ${{ steps.render.output.kind }} ${{ parameters.name }}',
+          },
+        },
+      ],
+      output: {
+        links: [
+          { title: 'Pull request', url: '${{ steps.publish.output.pullRequestUrl }}' },
+        ],
+      },
+    }),
+  },
+  {
+    description: 'Open a draft pull request with labels and reviewers',
+    example: stringify({
+      steps: [
+        {
+          id: 'publish',
+          action: 'osp:claim:publish',
+          name: 'Open a pull request',
+          input: {
+            repoUrl: 'github.com?owner=acme&repo=platform-claims',
+            manifest: '${{ steps.render.output.manifest }}',
+            path: '${{ steps.render.output.path }}',
+            idempotencyKey: '${{ steps.render.output.idempotencyKey }}',
+            baseBranch: 'main',
+            draft: true,
+            labels: ['osp', 'claim'],
+            reviewers: ['platform-oncall'],
+            description: 'Requested through Backstage.',
+          },
+        },
+      ],
+    }),
+  },
+];

@@ -1,0 +1,11 @@
+/**
+ * Scaffolder actions that render, publish and apply claims through the
+ * Open Service Portal sidecar.
+ *
+ * @packageDocumentation
+ */
+export { scaffolderModuleOsp as default } from './module';
+export { createRenderClaimAction } from './actions/render';
+export { createPublishClaimAction, repositoryOf } from './actions/publish';
+export { createApplyClaimAction } from './actions/apply';
+export { idempotencyKeyOf } from './actions/claim';
