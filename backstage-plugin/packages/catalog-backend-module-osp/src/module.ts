@@ -12,7 +12,6 @@ import { OspEntityProvider } from './provider';
 export const DEFAULT_SCHEDULE: SchedulerServiceTaskScheduleDefinition = {
   frequency: { seconds: 30 },
   timeout: { minutes: 2 },
-  initialDelay: { seconds: 0 },
 };
 
 /** Adds the {@link OspEntityProvider} to the catalog. */

@@ -1,0 +1,75 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { resolve } from 'node:path';
+import { createOspClient } from '@osp/backstage-client';
+
+/** The osp binary: `$OSP_BIN`, else `<repo>/target/debug/osp`. */
+export const ospBin =
+  process.env.OSP_BIN ?? resolve(__dirname, '../../../../target/debug/osp');
+
+export const hasOspBin = existsSync(ospBin);
+
+/** Skips the enclosing tests with a printed reason when the binary is missing. */
+export function describeWithSidecar(name: string, fn: () => void) {
+  if (hasOspBin) {
+    describe(name, fn);
+  } else {
+    // eslint-disable-next-line no-console
+    console.warn(
+      `SKIPPED "${name}": osp binary not found at ${ospBin} (build it with \`cargo build -p osp-sidecar --bin osp\` or set OSP_BIN)`,
+    );
+    describe.skip(name, fn);
+  }
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.once('error', rej);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => res(port));
+    });
+  });
+}
+
+/** A running `osp serve`, with its output kept for failure messages. */
+export interface Sidecar {
+  address: string;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/** Starts `osp serve --from-dir <dir>` and waits until it reports SERVING. */
+export async function startSidecar(fromDir: string, port?: number): Promise<Sidecar> {
+  const address = `127.0.0.1:${port ?? (await freePort())}`;
+  let output = '';
+  const child: ChildProcess = spawn(
+    ospBin,
+    ['serve', '--listen', address, '--from-dir', fromDir],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'info' } },
+  );
+  child.stdout!.on('data', d => (output += d));
+  child.stderr!.on('data', d => (output += d));
+  let exited = false;
+  child.once('exit', () => (exited = true));
+  const stop = async () => {
+    if (exited) return;
+    const gone = new Promise(r => child.once('exit', r));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+    await gone;
+    clearTimeout(timer);
+  };
+  const client = createOspClient({ address, timeoutMs: 1000, maxAttempts: 1, retryBackoffMs: 0 });
+  const deadline = Date.now() + 30_000;
+  while (!(await client.ready())) {
+    if (exited || Date.now() > deadline) {
+      await stop();
+      throw new Error(`osp serve did not become ready on ${address}:\n${output}`);
+    }
+    await new Promise(r => setTimeout(r, 100));
+  }
+  return { address, output: () => output, stop };
+}
