@@ -9,4 +9,5 @@ pub mod convert;
 pub mod definition;
 pub mod document;
 pub mod entity;
+pub mod publish;
 pub mod template;
