@@ -1,0 +1,301 @@
+//! Sidecar configuration: flags, then environment, then an optional YAML
+//! file, then defaults (first match wins). Secrets are read from files or
+//! the environment, never from flags, and never printed.
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// Default listen address: loopback, because the sidecar shares the pod's
+/// network namespace with Backstage.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:50051";
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// `osp serve` flags. Each also reads an `OSP_*` environment variable.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ServeArgs {
+    /// YAML configuration file.
+    #[arg(long, env = "OSP_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:50051].
+    #[arg(long, env = "OSP_LISTEN")]
+    pub listen: Option<String>,
+    /// File holding the bearer token callers must send (env `OSP_TOKEN` holds the token itself).
+    #[arg(long, env = "OSP_TOKEN_FILE")]
+    pub token_file: Option<PathBuf>,
+    /// Allow a non-loopback listen address without a token.
+    #[arg(long, env = "OSP_INSECURE")]
+    pub insecure: bool,
+    /// Serve definitions from the YAML files in this directory (no cluster needed).
+    #[arg(long, env = "OSP_FROM_DIR")]
+    pub from_dir: Option<PathBuf>,
+    /// Log format [default: text].
+    #[arg(long, env = "OSP_LOG_FORMAT", value_enum)]
+    pub log_format: Option<LogFormat>,
+    /// Per-request timeout in milliseconds [default: 30000].
+    #[arg(long, env = "OSP_REQUEST_TIMEOUT_MS")]
+    pub request_timeout_ms: Option<u64>,
+    /// Requests served at once before new ones get RESOURCE_EXHAUSTED [default: 256].
+    #[arg(long, env = "OSP_CONCURRENCY_LIMIT")]
+    pub concurrency_limit: Option<usize>,
+    /// Largest gRPC message accepted or sent, in bytes [default: 16777216].
+    #[arg(long, env = "OSP_MAX_MESSAGE_BYTES")]
+    pub max_message_bytes: Option<usize>,
+    /// Disable gRPC server reflection.
+    #[arg(long, env = "OSP_NO_REFLECTION")]
+    pub no_reflection: bool,
+}
+
+/// The optional YAML file. Keys are camelCase; unknown keys are errors so a
+/// typo never silently falls back to a default.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FileConfig {
+    /// See [`ServeArgs::listen`].
+    pub listen: Option<String>,
+    /// See [`ServeArgs::token_file`].
+    pub token_file: Option<PathBuf>,
+    /// See [`ServeArgs::insecure`].
+    pub insecure: Option<bool>,
+    /// See [`ServeArgs::from_dir`].
+    pub from_dir: Option<PathBuf>,
+    /// See [`ServeArgs::log_format`].
+    pub log_format: Option<LogFormat>,
+    /// See [`ServeArgs::request_timeout_ms`].
+    pub request_timeout_ms: Option<u64>,
+    /// See [`ServeArgs::concurrency_limit`].
+    pub concurrency_limit: Option<usize>,
+    /// See [`ServeArgs::max_message_bytes`].
+    pub max_message_bytes: Option<usize>,
+    /// Serve gRPC reflection [default: true].
+    pub reflection: Option<bool>,
+}
+
+/// A secret value whose `Debug` output is redacted.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret.
+    pub fn new(s: impl Into<String>) -> Self {
+        Self(s.into())
+    }
+    /// The secret itself; call only where it is used.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+/// The resolved server configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Listen address.
+    pub listen: SocketAddr,
+    /// Bearer token callers must present, if any.
+    pub token: Option<Secret>,
+    /// Directory of definition YAML files to serve.
+    pub from_dir: Option<PathBuf>,
+    /// Log format.
+    pub log_format: LogFormat,
+    /// Per-request timeout.
+    pub request_timeout: Duration,
+    /// Requests served at once.
+    pub concurrency_limit: usize,
+    /// Largest gRPC message in bytes.
+    pub max_message_bytes: usize,
+    /// Whether reflection is served.
+    pub reflection: bool,
+}
+
+/// Errors from resolving configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The config file could not be read.
+    #[error("cannot read config file `{path}`: {source}")]
+    ReadFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// The config file is not valid.
+    #[error("invalid config file `{path}`: {message}")]
+    ParseFile { path: PathBuf, message: String },
+    /// The listen address is not a socket address.
+    #[error("invalid listen address `{value}`: expected `HOST:PORT` with an IP host")]
+    ParseListen { value: String },
+    /// The token file could not be read or is empty.
+    #[error("cannot read token file `{path}`: {message}")]
+    ReadToken { path: PathBuf, message: String },
+    /// A non-loopback address without a token.
+    #[error(
+        "refusing to listen on non-loopback address `{listen}` without a token: set `--token-file` (or `OSP_TOKEN`), or pass `--insecure` to accept unauthenticated callers"
+    )]
+    InsecureListen { listen: SocketAddr },
+}
+
+impl Config {
+    /// Resolves flags/env (already merged by clap), the file, and defaults.
+    pub fn resolve(args: &ServeArgs, env_token: Option<String>) -> Result<Self, Error> {
+        let file = match &args.config {
+            Some(path) => read_file(path)?,
+            None => FileConfig::default(),
+        };
+        let listen_raw = args
+            .listen
+            .clone()
+            .or(file.listen)
+            .unwrap_or_else(|| DEFAULT_LISTEN.to_string());
+        let listen: SocketAddr = listen_raw
+            .parse()
+            .map_err(|_| Error::ParseListen { value: listen_raw })?;
+        let token = match args.token_file.clone().or(file.token_file) {
+            Some(path) => Some(read_token(&path)?),
+            None => env_token.filter(|t| !t.is_empty()).map(Secret::new),
+        };
+        let insecure = args.insecure || file.insecure.unwrap_or(false);
+        if token.is_none() && !listen.ip().is_loopback() && !insecure {
+            return Err(Error::InsecureListen { listen });
+        }
+        Ok(Self {
+            listen,
+            token,
+            from_dir: args.from_dir.clone().or(file.from_dir),
+            log_format: args.log_format.or(file.log_format).unwrap_or_default(),
+            request_timeout: Duration::from_millis(
+                args.request_timeout_ms
+                    .or(file.request_timeout_ms)
+                    .unwrap_or(30_000),
+            ),
+            concurrency_limit: args
+                .concurrency_limit
+                .or(file.concurrency_limit)
+                .unwrap_or(256)
+                .max(1),
+            max_message_bytes: args
+                .max_message_bytes
+                .or(file.max_message_bytes)
+                .unwrap_or(16 * 1024 * 1024),
+            reflection: !args.no_reflection && file.reflection.unwrap_or(true),
+        })
+    }
+}
+
+fn read_file(path: &Path) -> Result<FileConfig, Error> {
+    let text = std::fs::read_to_string(path).map_err(|source| Error::ReadFile {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    serde_saphyr::from_str(&text).map_err(|e| Error::ParseFile {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })
+}
+
+fn read_token(path: &Path) -> Result<Secret, Error> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::ReadToken {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    let token = text.trim();
+    if token.is_empty() {
+        return Err(Error::ReadToken {
+            path: path.to_path_buf(),
+            message: "file is empty".into(),
+        });
+    }
+    Ok(Secret::new(token))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolves_listen_and_refuses_insecure() {
+        struct Case {
+            reason: &'static str,
+            args: ServeArgs,
+            token: Option<&'static str>,
+            want: Result<&'static str, &'static str>,
+        }
+        let cases = [
+            Case {
+                reason: "loopback default needs no token",
+                args: ServeArgs::default(),
+                token: None,
+                want: Ok("127.0.0.1:50051"),
+            },
+            Case {
+                reason: "non-loopback without a token is refused",
+                args: ServeArgs {
+                    listen: Some("0.0.0.0:50051".into()),
+                    ..Default::default()
+                },
+                token: None,
+                want: Err("refusing to listen on non-loopback address `0.0.0.0:50051`"),
+            },
+            Case {
+                reason: "non-loopback with a token is fine",
+                args: ServeArgs {
+                    listen: Some("0.0.0.0:1".into()),
+                    ..Default::default()
+                },
+                token: Some("t"),
+                want: Ok("0.0.0.0:1"),
+            },
+            Case {
+                reason: "non-loopback with --insecure is fine",
+                args: ServeArgs {
+                    listen: Some("[::]:1".into()),
+                    insecure: true,
+                    ..Default::default()
+                },
+                token: None,
+                want: Ok("[::]:1"),
+            },
+            Case {
+                reason: "a host name is not an address",
+                args: ServeArgs {
+                    listen: Some("localhost:1".into()),
+                    ..Default::default()
+                },
+                token: None,
+                want: Err("invalid listen address `localhost:1`"),
+            },
+        ];
+        for c in cases {
+            let got = Config::resolve(&c.args, c.token.map(str::to_string))
+                .map(|c| c.listen.to_string())
+                .map_err(|e| e.to_string());
+            match (got, c.want) {
+                (Ok(g), Ok(w)) => assert_eq!(g, w, "{}", c.reason),
+                (Err(g), Err(w)) => assert!(g.starts_with(w), "{}: {g}", c.reason),
+                (g, w) => panic!("{}: got {g:?}, want {w:?}", c.reason),
+            }
+        }
+    }
+
+    #[test]
+    fn secrets_are_redacted() {
+        assert_eq!(
+            format!("{:?}", Secret::new("hunter2")),
+            "Secret(<redacted>)"
+        );
+    }
+}

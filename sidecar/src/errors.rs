@@ -1,0 +1,56 @@
+//! The sidecar's error type. Every RPC handler returns [`Error`]; the one
+//! mapping to gRPC status codes lives in [`respond`].
+pub mod respond;
+
+/// A field violation: which input field is wrong and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    /// Path of the bad field, e.g. `spec.parameters.storageGB`.
+    pub field: String,
+    /// What is wrong with it.
+    pub description: String,
+}
+
+/// Errors an RPC can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A request field is missing or malformed.
+    #[error("invalid request: {}", violations.iter().map(|v| format!("{}: {}", v.field, v.description)).collect::<Vec<_>>().join("; "))]
+    InvalidRequest { violations: Vec<Violation> },
+    /// A YAML/JSON document in the request could not be read.
+    #[error("{field}: {source}")]
+    ReadDocument {
+        field: String,
+        source: osp::document::Error,
+    },
+    /// The definition could not be converted.
+    #[error("{field}: {source}")]
+    Convert {
+        field: String,
+        source: osp::convert::Error,
+    },
+    /// A named object does not exist.
+    #[error("{what} `{name}` not found")]
+    NotFound { what: &'static str, name: String },
+    /// The service is not ready to answer correctly yet.
+    #[error("{0}")]
+    Unavailable(String),
+    /// The operation is disabled or not possible in the current state.
+    #[error("{0}")]
+    FailedPrecondition(String),
+    /// The RPC is part of the contract but not served by this build.
+    #[error("{0} is not implemented by this sidecar yet")]
+    Unimplemented(&'static str),
+}
+
+impl Error {
+    /// One violation for one field.
+    pub fn invalid(field: impl Into<String>, description: impl Into<String>) -> Self {
+        Self::InvalidRequest {
+            violations: vec![Violation {
+                field: field.into(),
+                description: description.into(),
+            }],
+        }
+    }
+}

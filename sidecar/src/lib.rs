@@ -1,0 +1,13 @@
+//! The Open Service Portal sidecar: a gRPC server next to the Backstage
+//! backend, and the `osp` command line. All conversions live in the pure
+//! `osp` core crate; this crate does I/O: serving, files, clusters, GitHub.
+#![forbid(unsafe_code)]
+
+pub mod cli;
+pub mod config;
+pub mod errors;
+pub mod pb;
+pub mod server;
+pub mod service;
+pub mod store;
+pub mod telemetry;

@@ -1,0 +1,17 @@
+//! gRPC service implementations, one module per `osp.v1` service. Handlers
+//! are thin: decode, call the core, encode; errors go through
+//! [`crate::errors::respond`].
+pub mod catalog;
+pub mod claims;
+pub mod publish;
+pub mod structs;
+pub mod templates;
+
+use crate::store::Store;
+
+/// State shared by every service.
+#[derive(Debug, Clone, Default)]
+pub struct State {
+    /// Known definitions.
+    pub store: Store,
+}
