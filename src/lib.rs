@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
+pub mod claim;
 pub mod convert;
 pub mod definition;
 pub mod document;

@@ -1,0 +1,283 @@
+use serde_json::{Value, json};
+
+use super::*;
+use crate::definition::for_document;
+use crate::document::{Limits, from_yaml};
+
+/// A v1 XRD offering a claim, with nested required fields, defaults
+/// (falsy ones too), an integer, int-or-string, a preserved object and a
+/// CEL rule comparing two fields.
+const V1_CLAIM_XRD: &str = r#"
+apiVersion: apiextensions.crossplane.io/v1
+kind: CompositeResourceDefinition
+metadata:
+  name: xpostgresqlinstances.database.example.org
+spec:
+  group: database.example.org
+  names: {kind: XPostgreSQLInstance, plural: xpostgresqlinstances}
+  claimNames: {kind: PostgreSQLInstance, plural: postgresqlinstances}
+  versions:
+  - name: v1alpha1
+    served: true
+    referenceable: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            required: [parameters]
+            properties:
+              parameters:
+                type: object
+                required: [storageGB]
+                x-kubernetes-validations:
+                - rule: "self.minReplicas <= self.maxReplicas"
+                  message: minReplicas must not exceed maxReplicas
+                properties:
+                  storageGB: {type: integer, minimum: 1}
+                  version: {type: string, enum: ["15", "16"], default: "16"}
+                  minReplicas: {type: integer, default: 1}
+                  maxReplicas: {type: integer, default: 3}
+                  highAvailability: {type: boolean, default: false}
+                  port: {x-kubernetes-int-or-string: true}
+                  extra: {type: object, x-kubernetes-preserve-unknown-fields: true}
+"#;
+
+/// A v2 namespaced XRD.
+const V2_XR_XRD: &str = r#"
+apiVersion: apiextensions.crossplane.io/v2
+kind: CompositeResourceDefinition
+metadata:
+  name: apps.platform.example.org
+  annotations:
+    osp.dev/target-path: "clusters/{cluster}/apps/{namespace}"
+spec:
+  group: platform.example.org
+  names: {kind: App, plural: apps}
+  scope: Namespaced
+  versions:
+  - name: v1
+    served: true
+    referenceable: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            properties:
+              image: {type: string, default: nginx}
+              replicas: {type: integer, default: 1}
+"#;
+
+/// A v2 cluster-scoped XRD.
+const V2_CLUSTER_XRD: &str = r#"
+apiVersion: apiextensions.crossplane.io/v2
+kind: CompositeResourceDefinition
+metadata:
+  name: networks.platform.example.org
+spec:
+  group: platform.example.org
+  names: {kind: Network, plural: networks}
+  scope: Cluster
+  versions:
+  - name: v1
+    served: true
+    referenceable: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            properties:
+              cidr: {type: string, format: cidr, default: 10.0.0.0/16}
+"#;
+
+fn def(yaml: &str) -> Definition {
+    for_document(&from_yaml(yaml, Limits::default()).expect("yaml")).expect("definition")
+}
+
+fn input(name: &str, namespace: Option<&str>, values: Value) -> ClaimInput {
+    ClaimInput {
+        name: name.into(),
+        namespace: namespace.map(str::to_string),
+        values,
+        ..Default::default()
+    }
+}
+
+#[test]
+fn renders_a_v1_claim_with_composition_choice() {
+    let d = def(V1_CLAIM_XRD);
+    let mut i = input(
+        "orders-db",
+        Some("team-a"),
+        // Values as a protobuf Struct delivers them: integers as doubles.
+        json!({"parameters": {"storageGB": 20.0, "port": "5432", "extra": {"z": 1, "a": 2}, "version": ""}}),
+    );
+    i.owner = Some("group:default/team-a".into());
+    i.template_ref = Some("template:default/postgresql".into());
+    i.composition = CompositionChoice {
+        composition_name: Some("postgres-aws".into()),
+        composition_selector: [("provider".to_string(), "aws".to_string())].into(),
+        update_policy: Some("Manual".into()),
+        connection_secret_name: Some("orders-db-conn".into()),
+    };
+    let r = for_claim(&d, &i).expect("valid");
+    assert_eq!(r.path, "default/team-a/postgresqlinstance/orders-db.yaml");
+    assert_eq!(r.idempotency_key, "claim/default/team-a/postgresqlinstance/orders-db");
+    assert_eq!(r.warnings.len(), 1, "{:?}", r.warnings);
+    insta::assert_snapshot!(r.yaml);
+}
+
+#[test]
+fn renders_a_v2_xr_with_composition_under_spec_crossplane() {
+    let d = def(V2_XR_XRD);
+    let mut i = input("web", Some("team-a"), json!({"replicas": 2}));
+    i.cluster = Some("prod".into());
+    i.composition.composition_name = Some("app-k8s".into());
+    i.composition.update_policy = Some("Automatic".into());
+    let r = for_claim(&d, &i).expect("valid");
+    assert_eq!(r.path, "clusters/prod/apps/team-a/web.yaml");
+    insta::assert_snapshot!(r.yaml);
+}
+
+#[test]
+fn renders_a_cluster_scoped_xr_without_namespace() {
+    let d = def(V2_CLUSTER_XRD);
+    let r = for_claim(&d, &input("core", None, Value::Null)).expect("valid");
+    assert_eq!(r.path, "default/network/core.yaml");
+    assert_eq!(r.idempotency_key, "claim/default/network/core");
+    assert_eq!(r.manifest["spec"], json!({"cidr": "10.0.0.0/16"}));
+    assert!(r.manifest["metadata"].get("namespace").is_none());
+}
+
+#[test]
+fn rejects_with_every_violation() {
+    struct Case {
+        reason: &'static str,
+        yaml: &'static str,
+        input: ClaimInput,
+        want: Vec<&'static str>,
+    }
+    let cases = [
+        Case {
+            reason: "nested required field missing, CEL rule comparing two fields, bad name",
+            yaml: V1_CLAIM_XRD,
+            input: input(
+                "Orders_DB",
+                Some("team-a"),
+                json!({"parameters": {"minReplicas": 5, "maxReplicas": 2}}),
+            ),
+            want: vec![
+                "metadata.name: `Orders_DB` must consist of lower case alphanumeric characters or `-`, and must start and end with an alphanumeric character",
+                "spec.parameters.storageGB: required value",
+                "spec.parameters: minReplicas must not exceed maxReplicas",
+            ],
+        },
+        Case {
+            reason: "a namespaced claim needs a namespace",
+            yaml: V1_CLAIM_XRD,
+            input: input("db", None, json!({"parameters": {"storageGB": 1}})),
+            want: vec!["metadata.namespace: required value: `PostgreSQLInstance` is namespaced"],
+        },
+        Case {
+            reason: "a cluster-scoped XR takes no namespace",
+            yaml: V2_CLUSTER_XRD,
+            input: input("core", Some("x"), Value::Null),
+            want: vec!["metadata.namespace: must not be set: `Network` is cluster-scoped"],
+        },
+        Case {
+            reason: "crossplane's fields are reserved",
+            yaml: V1_CLAIM_XRD,
+            input: input(
+                "db",
+                Some("a"),
+                json!({"parameters": {"storageGB": 1}, "compositionRef": {"name": "x"}}),
+            ),
+            want: vec!["spec.compositionRef: `compositionRef` is managed by crossplane; set it with the composition choice"],
+        },
+        Case {
+            reason: "an XR cannot choose a connection secret; bad update policy",
+            yaml: V2_XR_XRD,
+            input: ClaimInput {
+                composition: CompositionChoice {
+                    update_policy: Some("Sometimes".into()),
+                    connection_secret_name: Some("s".into()),
+                    ..Default::default()
+                },
+                ..input("web", Some("a"), Value::Null)
+            },
+            want: vec![
+                "spec.crossplane.compositionUpdatePolicy: unsupported value `Sometimes`, expected `Automatic` or `Manual`",
+                "spec.crossplane.writeConnectionSecretToRef: connection secrets can only be chosen for claims, `App` is an XR",
+            ],
+        },
+        Case {
+            reason: "values must be an object",
+            yaml: V2_XR_XRD,
+            input: input("web", Some("a"), json!([1])),
+            want: vec!["spec: must be an object, got `array`"],
+        },
+    ];
+    for c in cases {
+        let got = match for_claim(&def(c.yaml), &c.input) {
+            Err(Error::Validation(v)) => v.iter().map(Violation::to_string).collect::<Vec<_>>(),
+            other => panic!("{}: expected violations, got {other:?}", c.reason),
+        };
+        let mut want: Vec<String> = c.want.iter().map(|s| s.to_string()).collect();
+        want.sort();
+        assert_eq!(got, want, "{}", c.reason);
+    }
+}
+
+#[test]
+fn no_yaml_injection_through_values() {
+    let d = def(V2_XR_XRD);
+    let r = for_claim(
+        &d,
+        &input("web", Some("a"), json!({"image": "nginx\nkind: Secret\n---\nx: y"})),
+    )
+    .expect("valid");
+    let back = from_yaml(&r.yaml, Limits::default()).expect("one document");
+    assert_eq!(back, r.manifest);
+    assert_eq!(back["kind"], json!("App"));
+}
+
+#[test]
+fn target_path_errors_name_the_annotation() {
+    let mut d = def(V2_XR_XRD);
+    d.annotations
+        .insert("osp.dev/target-path".into(), "x/{team}/".into());
+    let err = for_claim(&d, &input("web", Some("a"), Value::Null)).expect_err("bad pattern");
+    insta::assert_snapshot!(err.to_string());
+}
+
+#[test]
+fn defaults_only_is_known_from_the_schema() {
+    assert!(!defaults_only(&def(V1_CLAIM_XRD)));
+    assert!(defaults_only(&def(V2_XR_XRD)));
+}
+
+mod props {
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    use super::*;
+
+    proptest! {
+        /// Any string value renders to YAML that reads back as the same
+        /// manifest, and no value makes rendering panic.
+        #[test]
+        fn any_string_round_trips(s in ".{0,64}", n in any::<i32>()) {
+            let d = def(V2_XR_XRD);
+            let i = input("web", Some("a"), json!({"image": s, "replicas": f64::from(n)}));
+            if let Ok(r) = for_claim(&d, &i) {
+                let back = from_yaml(&r.yaml, Limits::default()).expect("yaml");
+                prop_assert_eq!(back, r.manifest);
+            }
+        }
+    }
+}

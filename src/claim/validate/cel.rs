@@ -1,0 +1,215 @@
+//! `x-kubernetes-validations`: CEL rules evaluated with the `cel` crate, with
+//! `self` bound to the value at the rule's node, converted by its schema
+//! (`integer` as int, `number` as double). On create there is no old object:
+//! transition rules (using `oldSelf`) are skipped, unless the rule sets
+//! `optionalOldSelf`, where `oldSelf` is `optional.none()`.
+//!
+//! CEL cannot loop forever, but nested comprehensions over big lists can
+//! run long; each rule's cost is estimated before it runs and the whole
+//! manifest has a time budget, as the API server bounds rule cost.
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock};
+use std::time::{Duration, Instant};
+
+use cel::objects::{Key, Map, OptionalValue};
+use cel::{Context, Env, ExecutionError, Value as Cel};
+use serde_json::Value;
+
+use super::Validator;
+use crate::claim::schema;
+
+/// Longest rule source we compile.
+const MAX_RULE_LEN: usize = 4096;
+/// Largest estimated cost of one rule: rule length times the longest list
+/// it may iterate, to the power of its comprehension count.
+const MAX_RULE_COST: f64 = 1e8;
+/// Wall-clock budget for all rules of one manifest.
+const TIME_BUDGET: Duration = Duration::from_millis(250);
+
+/// Rules' running time for one manifest.
+#[derive(Debug)]
+pub struct Budget {
+    started: Instant,
+    exhausted: bool,
+}
+
+impl Default for Budget {
+    fn default() -> Self {
+        Self {
+            started: Instant::now(),
+            exhausted: false,
+        }
+    }
+}
+
+static ENV: LazyLock<Option<Arc<Env>>> = LazyLock::new(|| {
+    let mut env = Env::stdlib();
+    // Kubernetes offers the strings and lists libraries too.
+    env.add_extension(cel::extensions::strings).ok()?;
+    env.add_extension(cel::extensions::lists).ok()?;
+    env.add_extension(cel::extensions::math).ok()?;
+    Some(Arc::new(env))
+});
+
+/// Evaluates the rules at `node` against `value`.
+pub fn rules(node: &Value, value: &Value, path: &str, v: &mut Validator<'_>) {
+    let Some(rules) = node.get("x-kubernetes-validations").and_then(Value::as_array) else {
+        return;
+    };
+    let Some(env) = ENV.as_ref() else {
+        v.warn(path, "cel environment unavailable; rules not checked");
+        return;
+    };
+    let here = if path.is_empty() { "<root>" } else { path };
+    let this = to_cel(Some(node), value);
+    let longest = longest_list(value) as f64;
+    for rule in rules {
+        if v.budget.exhausted {
+            return;
+        }
+        if v.budget.started.elapsed() > TIME_BUDGET {
+            v.budget.exhausted = true;
+            v.push(
+                here,
+                format!("validation rules ran over the `{TIME_BUDGET:?}` budget; later rules were not evaluated"),
+            );
+            return;
+        }
+        let Some(source) = rule.get("rule").and_then(Value::as_str) else {
+            continue;
+        };
+        let field = match rule.get("fieldPath").and_then(Value::as_str) {
+            Some(f) if !f.is_empty() => schema::join(path, f.trim_start_matches('.')),
+            _ => here.to_string(),
+        };
+        if source.len() > MAX_RULE_LEN {
+            v.warn(&field, format!("rule is longer than `{MAX_RULE_LEN}` bytes; not checked"));
+            continue;
+        }
+        let program = match env.compile(source) {
+            Ok(p) => p,
+            Err(e) => {
+                v.warn(&field, format!("rule `{source}` not checked: {}", one_line(&e.to_string())));
+                continue;
+            }
+        };
+        let refs = program.references();
+        let optional_old = rule.get("optionalOldSelf").and_then(Value::as_bool) == Some(true);
+        if refs.has_variable("oldSelf") && !optional_old {
+            // A transition rule: only evaluated on update.
+            continue;
+        }
+        let comprehensions = ["all", "exists", "exists_one", "map", "filter"]
+            .iter()
+            .map(|m| source.matches(&format!(".{m}(")).count())
+            .sum::<usize>();
+        let cost = source.len() as f64 * longest.max(1.0).powi(comprehensions as i32);
+        if cost > MAX_RULE_COST {
+            v.push(
+                &field,
+                format!("rule `{source}` is too expensive to evaluate: estimated cost `{cost:e}` is over `{MAX_RULE_COST:e}`"),
+            );
+            continue;
+        }
+        let mut ctx = Context::with_env(Arc::clone(env));
+        ctx.add_variable_from_value("self", this.clone());
+        if optional_old {
+            ctx.add_variable_from_value("oldSelf", Cel::Opaque(Arc::new(OptionalValue::none())));
+        }
+        match program.execute(&ctx) {
+            Ok(Cel::Bool(true)) => {}
+            Ok(Cel::Bool(false)) => {
+                let message = message(env, rule, &ctx, source);
+                v.push(&field, message);
+            }
+            Ok(other) => v.warn(
+                &field,
+                format!("rule `{source}` returned `{other:?}`, not a boolean; not checked"),
+            ),
+            Err(e) if unsupported(&e) => v.warn(
+                &field,
+                format!("rule `{source}` uses what this validator lacks ({e}); the API server checks it"),
+            ),
+            Err(e) => v.push(&field, format!("{} evaluating rule `{source}`", one_line(&e.to_string()).to_lowercase())),
+        }
+    }
+}
+
+/// The rule's `messageExpression` result, else its `message`, else
+/// Kubernetes' own wording.
+fn message(env: &Env, rule: &Value, ctx: &Context<'_, '_>, source: &str) -> String {
+    let fixed = rule
+        .get("message")
+        .and_then(Value::as_str)
+        .filter(|m| !m.is_empty())
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("failed rule: `{source}`"));
+    let Some(expr) = rule.get("messageExpression").and_then(Value::as_str) else {
+        return fixed;
+    };
+    match env.compile(expr).map(|p| p.execute(ctx)) {
+        Ok(Ok(Cel::String(s))) if !s.trim().is_empty() => one_line(&s),
+        _ => fixed,
+    }
+}
+
+/// Errors from features this crate lacks (Kubernetes' `quantity`, `url`,
+/// `ip` libraries, timestamps): the server would evaluate them, so we do
+/// not reject on them.
+fn unsupported(e: &ExecutionError) -> bool {
+    matches!(
+        e,
+        ExecutionError::UndeclaredReference(_)
+            | ExecutionError::NoSuchOverload(_)
+            | ExecutionError::NotSupportedAsMethod { .. }
+            | ExecutionError::UnsupportedTargetType { .. }
+    )
+}
+
+/// JSON to CEL, typed by the schema where it says `number` (a double even
+/// when written as `3`).
+fn to_cel(node: Option<&Value>, v: &Value) -> Cel {
+    match v {
+        Value::Null => Cel::Null,
+        Value::Bool(b) => Cel::Bool(*b),
+        Value::Number(n) => {
+            let double = node.and_then(schema::ty) == Some("number");
+            match (n.as_i64(), n.as_u64()) {
+                _ if double => Cel::Float(n.as_f64().unwrap_or_default()),
+                (Some(i), _) => Cel::Int(i),
+                (None, Some(u)) => Cel::UInt(u),
+                _ => Cel::Float(n.as_f64().unwrap_or_default()),
+            }
+        }
+        Value::String(s) => Cel::String(Arc::new(s.clone())),
+        Value::Array(items) => {
+            let item = node.and_then(schema::items);
+            Cel::List(Arc::new(items.iter().map(|i| to_cel(item, i)).collect()))
+        }
+        Value::Object(map) => {
+            let entries: HashMap<Key, Cel> = map
+                .iter()
+                .map(|(k, v)| {
+                    let child = node.and_then(|n| schema::child(n, k));
+                    (Key::String(Arc::new(k.clone())), to_cel(child, v))
+                })
+                .collect();
+            Cel::Map(Map {
+                map: Arc::new(entries),
+            })
+        }
+    }
+}
+
+/// The length of the longest list or map anywhere in `v`.
+fn longest_list(v: &Value) -> usize {
+    match v {
+        Value::Array(a) => a.iter().map(longest_list).fold(a.len(), usize::max),
+        Value::Object(o) => o.values().map(longest_list).fold(o.len(), usize::max),
+        _ => 0,
+    }
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
