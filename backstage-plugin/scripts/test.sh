@@ -29,12 +29,15 @@ export npm_config_update_notifier=false npm_config_fund=false npm_config_audit=f
 step "node $(node --version), npm $(npm --version)"
 
 cd "$here"
-lock_hash="$(sha256sum package-lock.json packages/*/package.json | sha256sum | cut -c1-16)"
+lock_hash="$(cat package.json package-lock.json packages/*/package.json | sha256sum | cut -c1-16)"
 stamp="node_modules/.osp-install-$lock_hash-$node_version"
 if [[ ! -f "$stamp" ]]; then
-  step "npm ci (cache $npm_config_cache)"
+  step "npm install from the lockfile (cache $npm_config_cache)"
   start=$SECONDS
-  npm ci --no-fund --no-audit --loglevel=error
+  # Not `npm ci`: the registry lacks some other platforms' optional binaries
+  # (buf, swc for darwin/win32), which npm ci insists on seeing in the
+  # lockfile. `npm install` installs the locked versions all the same.
+  npm install --no-fund --no-audit --loglevel=error
   touch "$stamp"
   echo "npm ci took $((SECONDS - start))s"
 fi

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
@@ -48,7 +48,7 @@ export async function startSidecar(fromDir: string, port?: number): Promise<Side
   const child: ChildProcess = spawn(
     ospBin,
     ['serve', '--listen', address, '--from-dir', fromDir],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'info' } },
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } },
   );
   child.stdout!.on('data', d => (output += d));
   child.stderr!.on('data', d => (output += d));
@@ -71,5 +71,21 @@ export async function startSidecar(fromDir: string, port?: number): Promise<Side
     }
     await new Promise(r => setTimeout(r, 100));
   }
-  return { address, output: () => output, stop };
+  // The tail is enough to see why something failed.
+  return { address, output: () => output.slice(-4000), stop };
+}
+
+/**
+ * Which of the given RPCs (`/osp.v1.Service/Method`) the binary implements,
+ * found synchronously so tests can be registered as skipped when not.
+ */
+export function implementedRpcs(fromDir: string, methods: string[]): Set<string> {
+  if (!hasOspBin) return new Set();
+  const out = spawnSync(process.execPath, [resolve(__dirname, 'probe.js'), ospBin, fromDir, ...methods], {
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+  const codes = JSON.parse(out.stdout || '{}') as Record<string, number>;
+  // 12 is UNIMPLEMENTED; -1 means no answer at all.
+  return new Set(methods.filter(m => codes[m] !== undefined && codes[m] !== 12 && codes[m] !== -1));
 }

@@ -168,3 +168,13 @@ describe('readOspClientOptions', () => {
     expect(o.timeoutMs).toBe(5);
   });
 });
+
+describe('an unreachable sidecar', () => {
+  it('is retried and reported as ServiceUnavailableError', async () => {
+    const client = createOspClient({ ...base, address: '127.0.0.1:1' });
+    const started = Date.now();
+    await expect(client.templates.listDefinitions({})).rejects.toBeInstanceOf(ServiceUnavailableError);
+    // Two backoffs (10 ms, 20 ms) prove it retried.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(30);
+  });
+});

@@ -24,6 +24,26 @@ export function fieldViolationsOf(error: unknown): FieldViolation[] {
   return Array.isArray(v) ? (v as FieldViolation[]) : [];
 }
 
+// Socket errors that mean "the sidecar is not there (yet)", which connect
+// reports as INTERNAL.
+const unreachable = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND', 'ETIMEDOUT']);
+
+/** True when the call failed because the sidecar is unavailable or unreachable. */
+export function isUnavailable(error: unknown): boolean {
+  const err = ConnectError.from(error);
+  if (err.code === Code.Unavailable) {
+    return true;
+  }
+  for (let e: unknown = err.cause ?? error; e; e = (e as { cause?: unknown }).cause) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && unreachable.has(code)) {
+      return true;
+    }
+    if (e === (e as { cause?: unknown }).cause) break;
+  }
+  return /\b(ECONNREFUSED|ECONNRESET)\b/.test(err.rawMessage);
+}
+
 /**
  * Turns a gRPC failure into the Backstage error of the same meaning, so the
  * scaffolder and the catalog report it with the right HTTP status. Anything
@@ -34,6 +54,9 @@ export function toBackstageError(error: unknown, method: string): Error {
     return error instanceof Error ? error : new Error(String(error));
   }
   const message = `osp sidecar ${method}: ${error.rawMessage}`;
+  if (isUnavailable(error)) {
+    return new ServiceUnavailableError(message);
+  }
   switch (error.code) {
     case Code.InvalidArgument: {
       const violations: FieldViolation[] = error

@@ -1,5 +1,6 @@
-import { Code, ConnectError, type Interceptor } from '@connectrpc/connect';
+import type { Interceptor } from '@connectrpc/connect';
 import { context, propagation } from '@opentelemetry/api';
+import { isUnavailable } from './errors';
 
 /** Sends `authorization: Bearer …` when a token is configured. */
 export function bearerToken(token: () => string | undefined): Interceptor {
@@ -44,8 +45,7 @@ export function retryUnavailable(
       try {
         return await next(req);
       } catch (e) {
-        const err = ConnectError.from(e);
-        if (err.code !== Code.Unavailable || attempt >= maxAttempts) {
+        if (!isUnavailable(e) || attempt >= maxAttempts) {
           throw e;
         }
         await sleep(backoffMs * 2 ** (attempt - 1), req.signal);
