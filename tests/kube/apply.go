@@ -18,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/wait"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/discovery"
@@ -93,11 +94,33 @@ func newApplier(dyn dynamic.Interface, disc discovery.DiscoveryInterface) *appli
 	return &applier{dyn: dyn, mapper: restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disc))}
 }
 
+// wellKnown maps the kinds this tool always applies without asking discovery
+// (which lags behind a freshly established CRD by a second or two).
+var wellKnown = map[schema.GroupKind]struct {
+	resource   string
+	namespaced bool
+}{
+	{Group: "apiextensions.k8s.io", Kind: "CustomResourceDefinition"}:           {"customresourcedefinitions", false},
+	{Group: "apiextensions.crossplane.io", Kind: "CompositeResourceDefinition"}: {"compositeresourcedefinitions", false},
+	{Group: "apiextensions.crossplane.io", Kind: "Composition"}:                 {"compositions", false},
+	{Group: "", Kind: "Namespace"}:                                              {"namespaces", false},
+}
+
 func (a *applier) apply(ctx context.Context, u *unstructured.Unstructured) (*unstructured.Unstructured, error) {
 	gvk := u.GroupVersionKind()
 	var mapping *meta.RESTMapping
+	if wk, ok := wellKnown[gvk.GroupKind()]; ok {
+		scope := meta.RESTScopeRoot
+		if wk.namespaced {
+			scope = meta.RESTScopeNamespace
+		}
+		mapping = &meta.RESTMapping{Resource: gvk.GroupVersion().WithResource(wk.resource), GroupVersionKind: gvk, Scope: scope}
+	}
 	// A kind installed moments ago may not be in discovery yet: reset and retry briefly.
 	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		if mapping != nil {
+			return true, nil
+		}
 		m, err := a.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
 		if err != nil {
 			if meta.IsNoMatchError(err) {

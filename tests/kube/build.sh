@@ -22,7 +22,14 @@ fi
 mkdir -p "$(dirname "$out")"
 cd "$here"
 start=$(date +%s)
-GOFLAGS="${GOFLAGS:-} -mod=readonly" go build -buildvcs=false -o "$out.tmp.$$" .
+# The apiserver's /version comes from component-base's link-time variables.
+kver="$(GOFLAGS=-mod=readonly go list -m -f '{{.Version}}' k8s.io/kubernetes)"   # e.g. v1.35.4
+kmaj="${kver#v}"; kmaj="${kmaj%%.*}"
+kmin="${kver#v*.}"; kmin="${kmin%%.*}"
+pkg=k8s.io/component-base/version
+ldflags="-X $pkg.gitVersion=$kver -X $pkg.gitMajor=$kmaj -X $pkg.gitMinor=$kmin -X $pkg.gitTreeState=clean"
+ldflags="$ldflags -X $pkg.gitCommit=module-$kver -X $pkg.buildDate=1970-01-01T00:00:00Z"
+GOFLAGS="${GOFLAGS:-} -mod=readonly" go build -buildvcs=false -ldflags "$ldflags" -o "$out.tmp.$$" .
 mv -f "$out.tmp.$$" "$out"
 echo "build.sh: built $out in $(( $(date +%s) - start ))s" >&2
 echo "$out"

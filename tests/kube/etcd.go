@@ -35,12 +35,12 @@ func freeLoopbackPorts(n int) ([]int, error) {
 
 // startEtcd starts a single-member embedded etcd on loopback ports with its
 // data in dir. The returned URL is the client URL to hand to the apiserver.
-func startEtcd(dir string, verbose bool) (*embed.Etcd, string, error) {
+func startEtcd(dir string, verbose bool) (*embed.Etcd, string, zap.AtomicLevel, error) {
 	var lastErr error
 	for attempt := 0; attempt < 5; attempt++ {
 		ports, err := freeLoopbackPorts(2)
 		if err != nil {
-			return nil, "", err
+			return nil, "", zap.AtomicLevel{}, err
 		}
 		cfg := embed.NewConfig()
 		cfg.Name = "osp-test"
@@ -64,7 +64,7 @@ func startEtcd(dir string, verbose bool) (*embed.Etcd, string, error) {
 		zcfg.ErrorOutputPaths = []string{"stderr"}
 		zl, err := zcfg.Build()
 		if err != nil {
-			return nil, "", err
+			return nil, "", zap.AtomicLevel{}, err
 		}
 		cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zl.Named("etcd"))
 
@@ -75,11 +75,11 @@ func startEtcd(dir string, verbose bool) (*embed.Etcd, string, error) {
 		}
 		select {
 		case <-e.Server.ReadyNotify():
-			return e, clientURL.String(), nil
+			return e, clientURL.String(), zcfg.Level, nil
 		case <-time.After(60 * time.Second):
 			e.Close()
-			return nil, "", fmt.Errorf("embedded etcd took too long to start")
+			return nil, "", zap.AtomicLevel{}, fmt.Errorf("embedded etcd took too long to start")
 		}
 	}
-	return nil, "", fmt.Errorf("starting embedded etcd: %w", lastErr)
+	return nil, "", zap.AtomicLevel{}, fmt.Errorf("starting embedded etcd: %w", lastErr)
 }

@@ -22,11 +22,13 @@ import (
 	"os/signal"
 	"path"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
 
+	"go.uber.org/zap/zapcore"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apiextclient "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
@@ -90,9 +92,9 @@ func run() int {
 		return 2
 	}
 	if !*verbose {
-		// Only warnings and errors from the apiserver's klog output.
+		// Only errors from the apiserver's klog output.
 		_ = klogFlags.Set("v", "0")
-		_ = klogFlags.Set("stderrthreshold", "WARNING")
+		_ = klogFlags.Set("stderrthreshold", "ERROR")
 		_ = klogFlags.Set("logtostderr", "false")
 		_ = klogFlags.Set("alsologtostderr", "false")
 		klog.SetOutput(discard{})
@@ -165,11 +167,14 @@ func run() int {
 		return fail("token file: %v", err)
 	}
 
-	etcd, etcdURL, err := startEtcd(filepath.Join(tmp, "etcd"), *verbose)
+	etcd, etcdURL, etcdLog, err := startEtcd(filepath.Join(tmp, "etcd"), *verbose)
 	if err != nil {
 		return fail("%v", err)
 	}
 	tb.Cleanup(func() {
+		if !*verbose {
+			etcdLog.SetLevel(zapcore.FatalLevel) // closing listeners logs errors: not news
+		}
 		etcd.Close()
 		<-etcd.Server.StopNotify()
 	})
@@ -184,6 +189,8 @@ func run() int {
 		"--tls-private-key-file=" + certs.KeyFile,
 		"--anonymous-auth=false",
 		"--advertise-address=127.0.0.1",
+		// No kubernetes.default endpoints: a loopback address is not a valid endpoint.
+		"--endpoint-reconciler-type=none",
 	}
 	ts, err := kubeapiservertesting.StartTestServer(tb, &kubeapiservertesting.TestServerInstanceOptions{}, apiFlags, storageConfig)
 	if err != nil {
@@ -266,9 +273,13 @@ func run() int {
 			return fail("--xrd: %v", err)
 		}
 		for _, o := range objs {
+			t0 := time.Now()
 			applied, err := ap.apply(ctx, o)
 			if err != nil {
 				return fail("--xrd %s: %v", f, err)
+			}
+			if *verbose {
+				logf("applied %s %s in %s", o.GetKind(), o.GetName(), time.Since(t0).Round(time.Millisecond))
 			}
 			if o.GroupVersionKind().Group == xrdGVR.Group && o.GetKind() == "CompositeResourceDefinition" {
 				if err := waitXRDHandled(ctx, dyn, applied.GetName(), 60*time.Second); err != nil {
@@ -287,7 +298,7 @@ func run() int {
 		inf := info{
 			Server: serverURL, CAFile: certs.CAFile, CAPEM: string(certs.CAPEM),
 			AdminUser: adminUser, AdminToken: adminToken, AliceUser: aliceUser, AliceToken: aliceToken,
-			Version: version.GitVersion, Kubeconfig: absOrEmpty(*kubeconfigPath), PID: os.Getpid(),
+			Version: serverVersion(version.GitVersion), Kubeconfig: absOrEmpty(*kubeconfigPath), PID: os.Getpid(),
 		}
 		data, _ := json.MarshalIndent(inf, "", "  ")
 		if err := writeFileAtomic(*infoPath, append(data, '\n')); err != nil {
@@ -296,7 +307,7 @@ func run() int {
 	}
 
 	close(startupDone)
-	logf("ready in %s, Kubernetes %s", time.Since(start).Round(time.Millisecond), version.GitVersion)
+	logf("ready in %s, Kubernetes %s", time.Since(start).Round(time.Millisecond), serverVersion(version.GitVersion))
 	fmt.Fprintf(os.Stdout, "READY %s\n", serverURL)
 	_ = os.Stdout.Sync()
 
@@ -367,6 +378,23 @@ func writeFileAtomic(p string, data []byte) error {
 		return err
 	}
 	return os.Rename(tmp, p)
+}
+
+// serverVersion is the server's /version gitVersion. A binary built without
+// build.sh's -ldflags reports "v0.0.0-master+$Format:%H$" there; then the
+// version of the k8s.io/kubernetes module compiled in is the truth.
+func serverVersion(git string) string {
+	if !strings.HasPrefix(git, "v0.0.0") {
+		return git
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, m := range bi.Deps {
+			if m.Path == "k8s.io/kubernetes" {
+				return m.Version
+			}
+		}
+	}
+	return git
 }
 
 func absOrEmpty(p string) string {

@@ -31,6 +31,7 @@ type xrdState struct {
 	applied    bool     // CRDs for this generation were created/updated
 	done       bool     // status written for this generation (success or failure)
 	crdNames   []string // CRDs we created for it, deleted when the XRD goes away
+	seen       time.Time
 }
 
 // xrdController plays the part of Crossplane's definition controller: for
@@ -88,7 +89,7 @@ func (c *xrdController) syncAll(ctx context.Context) {
 			if st != nil {
 				keep = st.crdNames
 			}
-			st = &xrdState{name: u.GetName(), generation: u.GetGeneration(), crdNames: keep}
+			st = &xrdState{name: u.GetName(), generation: u.GetGeneration(), crdNames: keep, seen: time.Now()}
 			c.state[u.GetUID()] = st
 		}
 		done := st.done
@@ -187,7 +188,7 @@ func (c *xrdController) reconcile(ctx context.Context, u *unstructured.Unstructu
 	c.mu.Lock()
 	st.done = true
 	c.mu.Unlock()
-	logf("XRD %s established (%d CRDs)", u.GetName(), len(want))
+	logf("XRD %s established (%d CRDs) in %s", u.GetName(), len(want), time.Since(st.seen).Round(time.Millisecond))
 	return nil
 }
 
