@@ -25,6 +25,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -105,6 +106,9 @@ func run() int {
 		logf("temp dir: %v", err)
 		return 1
 	}
+	// The apiserver test helper makes its own temp dirs (os.MkdirTemp("", ...)):
+	// keep them inside ours so that removing tmp removes everything.
+	_ = os.Setenv("TMPDIR", tmp)
 	tb := &procTB{tmp: tmp, verbose: *verbose}
 	ctx, cancel := context.WithCancel(context.Background())
 	var ctrlDone sync.WaitGroup
@@ -118,19 +122,34 @@ func run() int {
 		})
 	}
 	tb.onFatal = shutdown
+	var stopping atomic.Bool // a stop was requested before READY
 	fail := func(format string, args ...any) int {
+		if stopping.Load() {
+			logf("start-up interrupted: "+format, args...)
+			shutdown()
+			return 0
+		}
 		logf(format, args...)
 		shutdown()
 		return 1
 	}
 
 	// Stop on SIGTERM/SIGINT, and (by default) when the parent disappears.
+	stopReq := make(chan struct{})
+	var stopOnce sync.Once
+	var stopWhy string
+	requestStop := func(why string) {
+		stopOnce.Do(func() {
+			stopWhy = why
+			close(stopReq)
+		})
+	}
 	sigCh := make(chan os.Signal, 2)
 	signal.Notify(sigCh, syscall.SIGTERM, syscall.SIGINT)
-	stopCh := make(chan string, 1)
 	go func() {
-		s := <-sigCh
-		stopCh <- "signal " + s.String()
+		for s := range sigCh {
+			requestStop("signal " + s.String())
+		}
 	}()
 	if *exitWithParent {
 		ppid := os.Getppid()
@@ -138,22 +157,30 @@ func run() int {
 			for {
 				time.Sleep(500 * time.Millisecond)
 				if os.Getppid() != ppid {
-					stopCh <- "parent process exited"
+					requestStop("parent process exited")
 					return
 				}
 			}
 		}()
 	}
-	// A stop request during start-up: clean up and leave at once.
+	// A stop request during start-up: leave at once. Everything this process
+	// wrote lives under tmp (TMPDIR points there), so removing it is the
+	// clean-up; the apiserver helper cannot be interrupted mid-start (it
+	// polls /healthz for up to a minute), so there is no waiting for it.
+	// Known leftover: the helper writes one /tmp/insecure_test_key* file
+	// (hard-coded /tmp) for the span of its start-up.
 	startupDone := make(chan struct{})
 	go func() {
 		select {
-		case why := <-stopCh:
-			logf("stopping during start-up (%s)", why)
-			shutdown()
-			os.Exit(0)
 		case <-startupDone:
+			return
+		case <-stopReq:
 		}
+		stopping.Store(true)
+		logf("stopping during start-up (%s)", stopWhy)
+		cancel()
+		os.RemoveAll(tmp)
+		os.Exit(0)
 	}()
 
 	certs, err := makeServingCerts(tmp)
@@ -311,8 +338,8 @@ func run() int {
 	fmt.Fprintf(os.Stdout, "READY %s\n", serverURL)
 	_ = os.Stdout.Sync()
 
-	why := <-stopCh
-	logf("shutting down (%s)", why)
+	<-stopReq
+	logf("shutting down (%s)", stopWhy)
 	shutdown()
 	return 0
 }
