@@ -92,6 +92,25 @@ pub struct Plan {
     pub kustomizations: Vec<String>,
 }
 
+/// The outcome of a publication, for GitHub and local targets alike.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Published {
+    /// Web URL of the pull request; a `file://` URL for a local target.
+    pub url: String,
+    /// Pull request number; 0 for a local target or when nothing was proposed.
+    pub number: u64,
+    /// Head branch.
+    pub branch: String,
+    /// Head commit.
+    pub commit_sha: String,
+    /// A new pull request (or local branch) was created.
+    pub created: bool,
+    /// The branch already held exactly these changes; nothing was written.
+    pub unchanged: bool,
+    /// HTTP requests the publication took (0 for a local target).
+    pub request_count: u32,
+}
+
 /// Checks a request against a layout and names its branch.
 pub fn for_plan(request: &Request, layout: &Layout) -> Result<Plan, Error> {
     if request.changes.is_empty() {

@@ -6,6 +6,8 @@
 pub mod cli;
 pub mod config;
 pub mod errors;
+pub mod github;
+pub mod gitlocal;
 pub mod pb;
 pub mod server;
 pub mod service;

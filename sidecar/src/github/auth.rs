@@ -75,7 +75,10 @@ pub enum Credentials {
 pub enum Error {
     /// A secret could not be read.
     #[error("cannot read the github credential from {source_name}: {message}")]
-    ReadSecret { source_name: String, message: String },
+    ReadSecret {
+        source_name: String,
+        message: String,
+    },
     /// The app private key is not a usable RSA PEM key.
     #[error("the github app private key is not an RSA PEM key")]
     ParseKey,

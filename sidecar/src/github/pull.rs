@@ -83,7 +83,9 @@ impl Client {
                 // Same tree: the branch already holds the change (a retry).
                 match tree == parent.tree {
                     true => None,
-                    false => Some(create_commit(&s, &repo, &plan.message, &tree, &parent.sha).await?),
+                    false => {
+                        Some(create_commit(&s, &repo, &plan.message, &tree, &parent.sha).await?)
+                    }
                 }
             }
         };
@@ -102,7 +104,8 @@ impl Client {
             }
             (Some(base), Some(commit)) => {
                 create_ref(&s, &repo, &plan.branch, &commit).await?;
-                let (number, url, created) = open(&s, &repo, owner, &plan.branch, &base, pr).await?;
+                let (number, url, created) =
+                    open(&s, &repo, owner, &plan.branch, &base, pr).await?;
                 out.url = url;
                 out.created = created;
                 number
@@ -132,7 +135,10 @@ impl Client {
                         return Ok(out);
                     }
                 };
-                found.get("number").and_then(Value::as_u64).unwrap_or_default()
+                found
+                    .get("number")
+                    .and_then(Value::as_u64)
+                    .unwrap_or_default()
             }
         };
         out.number = number;
@@ -160,7 +166,12 @@ fn split_repository(repository: &str) -> Result<(&str, &str), Error> {
 async fn get_branch(s: &Session<'_>, repo: &str, branch: &str) -> Result<Option<Tip>, Error> {
     let step = format!("reading branch `{branch}`");
     let reply = s
-        .send(Method::GET, &format!("{repo}/branches/{}", encode(branch)), None, &step)
+        .send(
+            Method::GET,
+            &format!("{repo}/branches/{}", encode(branch)),
+            None,
+            &step,
+        )
         .await?;
     if reply.status == StatusCode::NOT_FOUND && reply.message() == "Branch not found" {
         return Ok(None);
@@ -196,7 +207,9 @@ async fn read_file(
         message: message.to_owned(),
     };
     if body.get("encoding").and_then(Value::as_str) != Some("base64") {
-        return Err(decode("not a base64-encoded file (a folder, or over 1 MB?)"));
+        return Err(decode(
+            "not a base64-encoded file (a folder, or over 1 MB?)",
+        ));
     }
     let packed: String = str_at(&body, "/content")
         .chars()
@@ -322,20 +335,33 @@ async fn open(
     } else {
         (reply.ok(&step)?, true)
     };
-    let number = found.get("number").and_then(Value::as_u64).unwrap_or_default();
+    let number = found
+        .get("number")
+        .and_then(Value::as_u64)
+        .unwrap_or_default();
     add_labels(s, repo, number, &found, &pr.labels).await?;
     request_reviewers(s, repo, number, &found, &pr.reviewers).await?;
     Ok((number, str_at(&found, "/html_url"), created))
 }
 
-async fn update_pr(s: &Session<'_>, repo: &str, found: &Value, pr: &PullRequest) -> Result<(), Error> {
-    let number = found.get("number").and_then(Value::as_u64).unwrap_or_default();
+async fn update_pr(
+    s: &Session<'_>,
+    repo: &str,
+    found: &Value,
+    pr: &PullRequest,
+) -> Result<(), Error> {
+    let number = found
+        .get("number")
+        .and_then(Value::as_u64)
+        .unwrap_or_default();
     let step = format!("updating pull request #{number}");
     let same = str_at(found, "/title") == pr.title && str_at(found, "/body") == pr.body;
     if !same {
         let body = json!({"title": pr.title, "body": pr.body});
         let uri = format!("{repo}/pulls/{number}");
-        s.send(Method::PATCH, &uri, Some(&body), &step).await?.ok(&step)?;
+        s.send(Method::PATCH, &uri, Some(&body), &step)
+            .await?
+            .ok(&step)?;
     }
     add_labels(s, repo, number, found, &pr.labels).await?;
     request_reviewers(s, repo, number, found, &pr.reviewers).await
@@ -356,7 +382,10 @@ async fn add_labels(
     let step = format!("labelling pull request #{number}");
     let uri = format!("{repo}/issues/{number}/labels");
     let body = json!({ "labels": missing });
-    s.send(Method::POST, &uri, Some(&body), &step).await?.ok(&step).map(drop)
+    s.send(Method::POST, &uri, Some(&body), &step)
+        .await?
+        .ok(&step)
+        .map(drop)
 }
 
 async fn request_reviewers(
@@ -374,7 +403,10 @@ async fn request_reviewers(
     let step = format!("requesting reviewers on pull request #{number}");
     let uri = format!("{repo}/pulls/{number}/requested_reviewers");
     let body = json!({ "reviewers": reviewers });
-    s.send(Method::POST, &uri, Some(&body), &step).await?.ok(&step).map(drop)
+    s.send(Method::POST, &uri, Some(&body), &step)
+        .await?
+        .ok(&step)
+        .map(drop)
 }
 
 fn names(v: &Value, list: &str, field: &str) -> Vec<String> {

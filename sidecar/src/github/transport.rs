@@ -10,9 +10,9 @@ use http::{HeaderValue, Method, StatusCode};
 use octocrab::Octocrab;
 use serde_json::Value;
 
+use super::Error;
 use super::auth::{Authenticator, Header};
 use super::retry::{self, Policy, Retry};
-use super::Error;
 use crate::config::Secret;
 
 /// GitHub's REST API version the requests and fakes follow.
@@ -234,9 +234,9 @@ impl Session<'_> {
             Value::Null
         } else {
             // Proxies answer HTML on some 5xx; keep it as a string message.
-            serde_json::from_str(&text).unwrap_or_else(|_| {
-                serde_json::json!({ "message": text.chars().take(200).collect::<String>() })
-            })
+            serde_json::from_str(&text).unwrap_or_else(
+                |_| serde_json::json!({ "message": text.chars().take(200).collect::<String>() }),
+            )
         };
         Ok((status, headers, body))
     }

@@ -1,0 +1,178 @@
+//! The local Git target: commit a plan on its branch in a repository on
+//! disk (bare or not) with libgit2, without touching any work tree or index.
+//! Same layout and idempotency rules as GitHub: the branch derives from the
+//! idempotency key, commits build on the branch head (never rewriting it),
+//! and a request whose change is already there writes nothing.
+//!
+//! Blocking: call it from `tokio::task::spawn_blocking`.
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use git2::{ErrorCode, FileMode, Oid, Repository, Signature, build::TreeUpdateBuilder};
+use osp::publish::{Entry, Plan, Published};
+
+/// Who the commits are by, unless the repository configures `user.name`.
+const DEFAULT_NAME: &str = "Open Service Portal";
+const DEFAULT_EMAIL: &str = "osp@localhost";
+
+/// Errors from publishing to a local repository.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The repository could not be opened.
+    #[error("cannot open repository `{path}`: {message}")]
+    OpenRepository { path: PathBuf, message: String },
+    /// The base branch does not exist.
+    #[error("base branch `{branch}` not found in `{path}`")]
+    ResolveBase { path: PathBuf, branch: String },
+    /// The request does not make a valid plan.
+    #[error(transparent)]
+    Plan(#[from] osp::publish::Error),
+    /// A file could not be read from the tree.
+    #[error("cannot read `{path}` on `{branch}`: {message}")]
+    ReadFile {
+        path: String,
+        branch: String,
+        message: String,
+    },
+    /// Objects could not be written.
+    #[error("cannot write the commit on `{branch}`: {message}")]
+    WriteCommit { branch: String, message: String },
+    /// The branch moved or appeared while publishing.
+    #[error("branch `{branch}` changed while publishing, retry the request: {message}")]
+    UpdateBranch { branch: String, message: String },
+}
+
+/// Commits the plan in the repository at `path` on top of `base_branch`
+/// (empty: the branch `HEAD` points to) or of the plan's branch when it
+/// exists.
+pub fn publish(path: &Path, base_branch: &str, plan: &Plan) -> Result<Published, Error> {
+    let repo = Repository::open(path).map_err(|e| Error::OpenRepository {
+        path: path.to_owned(),
+        message: e.message().to_owned(),
+    })?;
+    let write_err = |e: git2::Error| Error::WriteCommit {
+        branch: plan.branch.clone(),
+        message: e.message().to_owned(),
+    };
+    let ref_name = format!("refs/heads/{}", plan.branch);
+    let head = match repo.find_reference(&ref_name) {
+        Ok(r) => Some(r.peel_to_commit().map_err(write_err)?),
+        Err(e) if e.code() == ErrorCode::NotFound => None,
+        Err(e) => return Err(write_err(e)),
+    };
+    let parent = match &head {
+        Some(c) => c.clone(),
+        None => base_commit(&repo, path, base_branch)?,
+    };
+    let tree = parent.tree().map_err(write_err)?;
+    let mut current = BTreeMap::new();
+    for p in plan.reads() {
+        let content = read(&repo, &tree, &p).map_err(|message| Error::ReadFile {
+            path: p.clone(),
+            branch: plan.branch.clone(),
+            message,
+        })?;
+        current.insert(p, content);
+    }
+    let entries = plan.for_entries(&current)?;
+    let mut update = TreeUpdateBuilder::new();
+    for e in &entries {
+        match e {
+            Entry::Write { path, content } => {
+                let blob = repo.blob(content.as_bytes()).map_err(write_err)?;
+                update.upsert(path, blob, FileMode::Blob);
+            }
+            Entry::Delete { path } => {
+                update.remove(path);
+            }
+        }
+    }
+    let new_tree = update.create_updated(&repo, &tree).map_err(write_err)?;
+    let url = format!("file://{}", path.display());
+    if new_tree == tree.id() {
+        return Ok(Published {
+            url,
+            branch: plan.branch.clone(),
+            commit_sha: head.map(|c| c.id().to_string()).unwrap_or_default(),
+            unchanged: true,
+            ..Published::default()
+        });
+    }
+    let new_tree = repo.find_tree(new_tree).map_err(write_err)?;
+    let sig = repo
+        .signature()
+        .or_else(|_| Signature::now(DEFAULT_NAME, DEFAULT_EMAIL))
+        .map_err(write_err)?;
+    let commit = repo
+        .commit(None, &sig, &sig, &plan.message, &new_tree, &[&parent])
+        .map_err(write_err)?;
+    move_branch(
+        &repo,
+        &ref_name,
+        head.as_ref().map(|c| c.id()),
+        commit,
+        &plan.branch,
+    )?;
+    Ok(Published {
+        url,
+        branch: plan.branch.clone(),
+        commit_sha: commit.to_string(),
+        created: head.is_none(),
+        ..Published::default()
+    })
+}
+
+fn base_commit<'r>(
+    repo: &'r Repository,
+    path: &Path,
+    base_branch: &str,
+) -> Result<git2::Commit<'r>, Error> {
+    let missing = |branch: &str| Error::ResolveBase {
+        path: path.to_owned(),
+        branch: branch.to_owned(),
+    };
+    let reference = match base_branch {
+        "" => repo.head().map_err(|_| missing("HEAD"))?,
+        b => repo
+            .find_reference(&format!("refs/heads/{b}"))
+            .map_err(|_| missing(b))?,
+    };
+    reference
+        .peel_to_commit()
+        .map_err(|_| missing(reference.shorthand().unwrap_or(base_branch)))
+}
+
+fn read(repo: &Repository, tree: &git2::Tree<'_>, path: &str) -> Result<Option<String>, String> {
+    let entry = match tree.get_path(Path::new(path)) {
+        Ok(e) => e,
+        Err(e) if e.code() == ErrorCode::NotFound => return Ok(None),
+        Err(e) => return Err(e.message().to_owned()),
+    };
+    let object = entry.to_object(repo).map_err(|e| e.message().to_owned())?;
+    let blob = object.as_blob().ok_or("not a file")?;
+    String::from_utf8(blob.content().to_vec())
+        .map(Some)
+        .map_err(|_| "content is not UTF-8".to_owned())
+}
+
+/// Points the branch at `commit` only if it still is where we read it
+/// (compare-and-swap), so a concurrent writer's commit is never lost.
+fn move_branch(
+    repo: &Repository,
+    ref_name: &str,
+    expected: Option<Oid>,
+    commit: Oid,
+    branch: &str,
+) -> Result<(), Error> {
+    let log = format!("osp: publish on {branch}");
+    let result = match expected {
+        Some(old) => repo
+            .reference_matching(ref_name, commit, true, old, &log)
+            .map(drop),
+        None => repo.reference(ref_name, commit, false, &log).map(drop),
+    };
+    result.map_err(|e| Error::UpdateBranch {
+        branch: branch.to_owned(),
+        message: e.message().to_owned(),
+    })
+}
