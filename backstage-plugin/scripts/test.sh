@@ -39,7 +39,7 @@ if [[ ! -f "$stamp" ]]; then
   # lockfile. `npm install` installs the locked versions all the same.
   npm install --no-fund --no-audit --loglevel=error
   touch "$stamp"
-  echo "npm ci took $((SECONDS - start))s"
+  echo "npm install took $((SECONDS - start))s"
 fi
 
 step "checking the generated client is fresh"
@@ -53,4 +53,13 @@ export OSP_BIN="${OSP_BIN:-$repo/target/debug/osp}"
 export OSP_CORPUS="${OSP_CORPUS:-$repo/../shared/corpus}"
 # The scaffolder's template sandbox (isolated-vm) needs this on Node 20+.
 export NODE_OPTIONS="${NODE_OPTIONS:-} --no-node-snapshot"
-npx jest --forceExit "$@"
+results="$(mktemp)"
+trap 'rm -f "$results"' EXIT
+status=0
+npx jest --forceExit --json --outputFile="$results" "$@" || status=$?
+# A plain closing line any CI log reader understands.
+node -e '
+  const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+  console.log(`jest: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`);
+' "$results" || true
+exit "$status"

@@ -95,7 +95,6 @@ describeWithSidecar('osp modules in a Backstage backend', () => {
             osp: { sidecar: { address: sidecar.address, timeoutMs: 3000, retry: { maxAttempts: 2, backoffMs: 50 } } },
             catalog: {
               providers: { osp: { schedule: { frequency: { seconds: 1 }, timeout: { seconds: 30 } } } },
-              rules: [{ allow: ['Template', 'API', 'Resource', 'Component', 'System', 'Group', 'User', 'Location'] }],
             },
           },
         }),
