@@ -71,18 +71,18 @@ where
     }
 
     fn call(&mut self, req: http::Request<B>) -> Self::Future {
-        if !req.uri().path().starts_with(PUBLIC_PREFIX) {
-            if let Some(expected) = &self.layer.token {
-                let given = req
-                    .headers()
-                    .get(http::header::AUTHORIZATION)
-                    .map(|v| v.as_bytes())
-                    .unwrap_or_default();
-                // `ct_eq` compares in time independent of where bytes differ.
-                if !bool::from(given.ct_eq(expected)) {
-                    let status = Status::unauthenticated("missing or invalid bearer token");
-                    return Box::pin(async move { Ok(status.into_http()) });
-                }
+        if let Some(expected) = &self.layer.token
+            && !req.uri().path().starts_with(PUBLIC_PREFIX)
+        {
+            let given = req
+                .headers()
+                .get(http::header::AUTHORIZATION)
+                .map(|v| v.as_bytes())
+                .unwrap_or_default();
+            // `ct_eq` compares in time independent of where bytes differ.
+            if !bool::from(given.ct_eq(expected)) {
+                let status = Status::unauthenticated("missing or invalid bearer token");
+                return Box::pin(async move { Ok(status.into_http()) });
             }
         }
         let Ok(permit) = self.layer.permits.clone().try_acquire_owned() else {
