@@ -54,7 +54,9 @@ fn deploy() -> PathBuf {
 fn corpus() -> Option<PathBuf> {
     let dir = std::env::var_os("OSP_CORPUS")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/corpus")));
+        .unwrap_or_else(|| {
+            PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/corpus"))
+        });
     dir.is_dir().then_some(dir)
 }
 
@@ -74,7 +76,9 @@ enum Object {
     NetworkPolicy(Box<NetworkPolicy>),
     PodDisruptionBudget(Box<PodDisruptionBudget>),
     /// A Crossplane object or a claim, checked against its (X)CRD schema.
-    Custom { kind: String },
+    Custom {
+        kind: String,
+    },
 }
 
 /// Helm values with their lists parsed strictly.
@@ -107,14 +111,18 @@ impl Schemas {
         match corpus() {
             Some(dir) => {
                 for name in ["compositeresourcedefinitions", "compositions"] {
-                    let path = dir.join(format!("crds/crossplane/apiextensions.crossplane.io_{name}.yaml"));
+                    let path = dir.join(format!(
+                        "crds/crossplane/apiextensions.crossplane.io_{name}.yaml"
+                    ));
                     for doc in read(&path)? {
                         let crd: CustomResourceDefinition = serde_json::from_value(doc)?;
                         s.add_crd(&crd)?;
                     }
                 }
             }
-            None => eprintln!("corpus not found (set OSP_CORPUS): Crossplane objects are checked for metadata only"),
+            None => eprintln!(
+                "corpus not found (set OSP_CORPUS): Crossplane objects are checked for metadata only"
+            ),
         }
         for doc in docs.iter().flat_map(|(_, d)| d) {
             if doc["kind"] == "CompositeResourceDefinition" {
@@ -126,21 +134,34 @@ impl Schemas {
 
     fn add_crd(&mut self, crd: &CustomResourceDefinition) -> anyhow::Result<()> {
         for v in &crd.spec.versions {
-            let schema = v.schema.as_ref().and_then(|s| s.open_api_v3_schema.as_ref()).context("crd version without schema")?;
-            let key = (format!("{}/{}", crd.spec.group, v.name), crd.spec.names.kind.clone());
+            let schema = v
+                .schema
+                .as_ref()
+                .and_then(|s| s.open_api_v3_schema.as_ref())
+                .context("crd version without schema")?;
+            let key = (
+                format!("{}/{}", crd.spec.group, v.name),
+                crd.spec.names.kind.clone(),
+            );
             self.0.insert(key, serde_json::to_value(schema)?);
         }
         Ok(())
     }
 
     fn add_xrd(&mut self, xrd: &Value) -> anyhow::Result<()> {
-        let group = xrd["spec"]["group"].as_str().context("xrd without spec.group")?;
-        for v in xrd["spec"]["versions"].as_array().context("xrd without spec.versions")? {
+        let group = xrd["spec"]["group"]
+            .as_str()
+            .context("xrd without spec.group")?;
+        for v in xrd["spec"]["versions"]
+            .as_array()
+            .context("xrd without spec.versions")?
+        {
             let schema = &v["schema"]["openAPIV3Schema"];
             let api_version = format!("{group}/{}", v["name"].as_str().unwrap_or_default());
             for names in ["names", "claimNames"] {
                 if let Some(kind) = xrd["spec"][names]["kind"].as_str() {
-                    self.0.insert((api_version.clone(), kind.to_owned()), schema.clone());
+                    self.0
+                        .insert((api_version.clone(), kind.to_owned()), schema.clone());
                 }
             }
         }
@@ -149,14 +170,17 @@ impl Schemas {
 }
 
 fn read(path: &Path) -> anyhow::Result<Vec<Value>> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading `{}`", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading `{}`", path.display()))?;
     Ok(from_yaml_stream(&text, Limits::default())?)
 }
 
 /// Every `*.yaml`/`*.yml` under `dir`, sorted, relative to `dir`.
 fn yaml_files(dir: &Path) -> Vec<PathBuf> {
     fn walk(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) {
-        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
         for e in entries.flatten() {
             let p = e.path();
             if p.is_dir() {
@@ -182,7 +206,9 @@ fn parse_object(doc: &Value, schemas: &Schemas) -> anyhow::Result<Object> {
         ("v1", "ConfigMap") => Object::ConfigMap(Box::new(p(doc)?)),
         ("v1", "Namespace") => Object::Namespace(Box::new(p(doc)?)),
         ("rbac.authorization.k8s.io/v1", "ClusterRole") => Object::ClusterRole(Box::new(p(doc)?)),
-        ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding") => Object::ClusterRoleBinding(Box::new(p(doc)?)),
+        ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding") => {
+            Object::ClusterRoleBinding(Box::new(p(doc)?))
+        }
         ("rbac.authorization.k8s.io/v1", "Role") => Object::Role(Box::new(p(doc)?)),
         ("rbac.authorization.k8s.io/v1", "RoleBinding") => Object::RoleBinding(Box::new(p(doc)?)),
         ("networking.k8s.io/v1", "NetworkPolicy") => Object::NetworkPolicy(Box::new(p(doc)?)),
@@ -193,13 +219,23 @@ fn parse_object(doc: &Value, schemas: &Schemas) -> anyhow::Result<Object> {
 
 /// Custom kinds: metadata strictly as `ObjectMeta`, the rest against the
 /// kind's OpenAPI schema, as the API server would prune it.
-fn parse_custom(doc: &Value, api_version: &str, kind: &str, schemas: &Schemas) -> anyhow::Result<Object> {
+fn parse_custom(
+    doc: &Value,
+    api_version: &str,
+    kind: &str,
+    schemas: &Schemas,
+) -> anyhow::Result<Object> {
     let _: ObjectMeta = strict::parse(&doc["metadata"]).context("metadata")?;
     let key = (api_version.to_owned(), kind.to_owned());
     let crossplane = api_version.starts_with("apiextensions.crossplane.io/");
     let Some(schema) = schemas.0.get(&key) else {
-        ensure!(crossplane && corpus().is_none(), "no schema for `{api_version}` `{kind}`");
-        return Ok(Object::Custom { kind: kind.to_owned() });
+        ensure!(
+            crossplane && corpus().is_none(),
+            "no schema for `{api_version}` `{kind}`"
+        );
+        return Ok(Object::Custom {
+            kind: kind.to_owned(),
+        });
     };
     let mut rest = doc.clone();
     if let Some(o) = rest.as_object_mut() {
@@ -211,36 +247,83 @@ fn parse_custom(doc: &Value, api_version: &str, kind: &str, schemas: &Schemas) -
     let errors = strict::schema_errors(&rest, schema, "");
     ensure!(errors.is_empty(), "{}", errors.join("; "));
     if kind == "CompositeResourceDefinition" {
-        for (n, v) in doc["spec"]["versions"].as_array().into_iter().flatten().enumerate() {
+        for (n, v) in doc["spec"]["versions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
             let _: JSONSchemaProps = strict::parse(&v["schema"]["openAPIV3Schema"])
                 .with_context(|| format!("spec.versions[{n}].schema.openAPIV3Schema"))?;
         }
     }
-    Ok(Object::Custom { kind: kind.to_owned() })
+    Ok(Object::Custom {
+        kind: kind.to_owned(),
+    })
 }
 
 fn parse_helm(doc: &Value, schemas: &Schemas) -> anyhow::Result<Helm> {
     let values: HelmValues = serde_json::from_value(doc.clone())?;
     let b = &values.backstage;
-    let containers = b.extra_containers.iter().map(strict::parse).collect::<Result<_, _>>().context("backstage.extraContainers")?;
-    let volumes = b.extra_volumes.iter().map(strict::parse).collect::<Result<_, _>>().context("backstage.extraVolumes")?;
-    let mounts = b.extra_volume_mounts.iter().map(strict::parse).collect::<Result<_, _>>().context("backstage.extraVolumeMounts")?;
-    let extra = values.extra_deploy.iter().map(|d| parse_object(d, schemas)).collect::<Result<_, _>>().context("extraDeploy")?;
-    Ok(Helm { values, containers, volumes, mounts, extra })
+    let containers = b
+        .extra_containers
+        .iter()
+        .map(strict::parse)
+        .collect::<Result<_, _>>()
+        .context("backstage.extraContainers")?;
+    let volumes = b
+        .extra_volumes
+        .iter()
+        .map(strict::parse)
+        .collect::<Result<_, _>>()
+        .context("backstage.extraVolumes")?;
+    let mounts = b
+        .extra_volume_mounts
+        .iter()
+        .map(strict::parse)
+        .collect::<Result<_, _>>()
+        .context("backstage.extraVolumeMounts")?;
+    let extra = values
+        .extra_deploy
+        .iter()
+        .map(|d| parse_object(d, schemas))
+        .collect::<Result<_, _>>()
+        .context("extraDeploy")?;
+    Ok(Helm {
+        values,
+        containers,
+        volumes,
+        mounts,
+        extra,
+    })
 }
 
 fn parse_kustomization(doc: &Value) -> anyhow::Result<Kustomization> {
     let k: Kustomization = serde_json::from_value(doc.clone())?;
     k.validate()?;
     for t in &k.transformers {
-        let t: NamespaceTransformer = serde_json::from_value(osp::document::from_yaml(t, Limits::default())?)
-            .context("transformers: only the builtin NamespaceTransformer is used")?;
-        ensure!(t.api_version == "builtin" && t.kind == "NamespaceTransformer", "unexpected transformer `{}`", t.kind);
+        let t: NamespaceTransformer =
+            serde_json::from_value(osp::document::from_yaml(t, Limits::default())?)
+                .context("transformers: only the builtin NamespaceTransformer is used")?;
+        ensure!(
+            t.api_version == "builtin" && t.kind == "NamespaceTransformer",
+            "unexpected transformer `{}`",
+            t.kind
+        );
         // Keeps namespaced objects that name their namespace (the direct-apply
         // RoleBindings) where they are.
-        ensure!(t.unset_only, "NamespaceTransformer must set `unsetOnly: true`");
-        ensure!(t.set_role_binding_subjects == RoleBindingSubjects::AllServiceAccounts, "NamespaceTransformer must set `setRoleBindingSubjects: allServiceAccounts`");
-        ensure!(!t.metadata.name.is_empty() && !t.metadata.namespace.is_empty(), "NamespaceTransformer needs a name and namespace");
+        ensure!(
+            t.unset_only,
+            "NamespaceTransformer must set `unsetOnly: true`"
+        );
+        ensure!(
+            t.set_role_binding_subjects == RoleBindingSubjects::AllServiceAccounts,
+            "NamespaceTransformer must set `setRoleBindingSubjects: allServiceAccounts`"
+        );
+        ensure!(
+            !t.metadata.name.is_empty() && !t.metadata.namespace.is_empty(),
+            "NamespaceTransformer needs a name and namespace"
+        );
     }
     Ok(k)
 }
@@ -248,7 +331,11 @@ fn parse_kustomization(doc: &Value) -> anyhow::Result<Kustomization> {
 fn parse_file(rel: &Path, docs: &[Value], schemas: &Schemas) -> anyhow::Result<File> {
     let name = rel.file_name().and_then(|n| n.to_str()).unwrap_or_default();
     let one = || -> anyhow::Result<&Value> {
-        ensure!(docs.len() == 1, "expected one document, found `{}`", docs.len());
+        ensure!(
+            docs.len() == 1,
+            "expected one document, found `{}`",
+            docs.len()
+        );
         Ok(&docs[0])
     };
     Ok(if name == "kustomization.yaml" {
@@ -259,7 +346,10 @@ fn parse_file(rel: &Path, docs: &[Value], schemas: &Schemas) -> anyhow::Result<F
         File::AppConfig(serde_json::from_value(one()?.clone())?)
     } else {
         ensure!(!docs.is_empty(), "no document");
-        let objects = docs.iter().enumerate().map(|(n, d)| parse_object(d, schemas).with_context(|| format!("document {n}")));
+        let objects = docs
+            .iter()
+            .enumerate()
+            .map(|(n, d)| parse_object(d, schemas).with_context(|| format!("document {n}")));
         File::Objects(objects.collect::<Result<_, _>>()?)
     })
 }
@@ -269,7 +359,10 @@ fn load() -> anyhow::Result<Vec<(PathBuf, File)>> {
     let root = deploy();
     let files = yaml_files(&root);
     ensure!(!files.is_empty(), "no YAML under `{}`", root.display());
-    let docs = files.iter().map(|f| Ok((f.clone(), read(&root.join(f))?))).collect::<anyhow::Result<Vec<_>>>()?;
+    let docs = files
+        .iter()
+        .map(|f| Ok((f.clone(), read(&root.join(f))?)))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let schemas = Schemas::load(&docs)?;
     let mut out = Vec::new();
     let mut errors = Vec::new();
@@ -279,12 +372,20 @@ fn load() -> anyhow::Result<Vec<(PathBuf, File)>> {
             Err(e) => errors.push(format!("deploy/{}: {e:#}", rel.display())),
         }
     }
-    ensure!(errors.is_empty(), "manifests that do not parse strictly:\n{}", errors.join("\n"));
+    ensure!(
+        errors.is_empty(),
+        "manifests that do not parse strictly:\n{}",
+        errors.join("\n")
+    );
     Ok(out)
 }
 
 fn file<'a>(files: &'a [(PathBuf, File)], rel: &str) -> anyhow::Result<&'a File> {
-    files.iter().find(|(p, _)| p == Path::new(rel)).map(|(_, f)| f).with_context(|| format!("deploy/{rel} missing"))
+    files
+        .iter()
+        .find(|(p, _)| p == Path::new(rel))
+        .map(|(_, f)| f)
+        .with_context(|| format!("deploy/{rel} missing"))
 }
 
 fn objects(files: &[(PathBuf, File)]) -> impl Iterator<Item = (&PathBuf, &Object)> {
@@ -299,27 +400,46 @@ fn objects(files: &[(PathBuf, File)]) -> impl Iterator<Item = (&PathBuf, &Object
 }
 
 fn pod_spec(d: &Deployment) -> anyhow::Result<&PodSpec> {
-    d.spec.as_ref().and_then(|s| s.template.spec.as_ref()).context("deployment without pod spec")
+    d.spec
+        .as_ref()
+        .and_then(|s| s.template.spec.as_ref())
+        .context("deployment without pod spec")
 }
 
 fn sidecar(containers: &[Container]) -> anyhow::Result<&Container> {
-    containers.iter().find(|c| c.name == SIDECAR).with_context(|| format!("no `{SIDECAR}` container"))
+    containers
+        .iter()
+        .find(|c| c.name == SIDECAR)
+        .with_context(|| format!("no `{SIDECAR}` container"))
 }
 
 /// The sidecar's own patch: its container and pod volumes.
 fn patch_parts(files: &[(PathBuf, File)]) -> anyhow::Result<(Container, Vec<Volume>)> {
-    let File::Objects(objs) = file(files, SIDECAR_PATCH)? else { bail!("{SIDECAR_PATCH} is not a manifest") };
-    let [Object::Deployment(d)] = objs.as_slice() else { bail!("{SIDECAR_PATCH} must hold exactly one Deployment") };
+    let File::Objects(objs) = file(files, SIDECAR_PATCH)? else {
+        bail!("{SIDECAR_PATCH} is not a manifest")
+    };
+    let [Object::Deployment(d)] = objs.as_slice() else {
+        bail!("{SIDECAR_PATCH} must hold exactly one Deployment")
+    };
     let spec = pod_spec(d)?;
-    Ok((sidecar(&spec.containers)?.clone(), spec.volumes.clone().unwrap_or_default()))
+    Ok((
+        sidecar(&spec.containers)?.clone(),
+        spec.volumes.clone().unwrap_or_default(),
+    ))
 }
 
 fn env<'a>(c: &'a Container, name: &str) -> Option<&'a str> {
-    c.env.iter().flatten().find(|e| e.name == name).and_then(|e| e.value.as_deref())
+    c.env
+        .iter()
+        .flatten()
+        .find(|e| e.name == name)
+        .and_then(|e| e.value.as_deref())
 }
 
 fn probe_problems(which: &str, probe: Option<&Probe>) -> Vec<String> {
-    let Some(p) = probe else { return vec![format!("no {which}")] };
+    let Some(p) = probe else {
+        return vec![format!("no {which}")];
+    };
     let mut out = Vec::new();
     if p.exec.is_some() || p.http_get.is_some() || p.tcp_socket.is_some() {
         out.push(format!("{which} must use only the native gRPC probe"));
@@ -328,11 +448,16 @@ fn probe_problems(which: &str, probe: Option<&Probe>) -> Vec<String> {
         None => out.push(format!("{which} is not a gRPC probe")),
         Some(g) => {
             if g.port != GRPC_PORT {
-                out.push(format!("{which} dials port `{}`, not the health port `{GRPC_PORT}`", g.port));
+                out.push(format!(
+                    "{which} dials port `{}`, not the health port `{GRPC_PORT}`",
+                    g.port
+                ));
             }
             let service = g.service.as_deref().unwrap_or_default();
             if !HEALTH_SERVICES.contains(&service) {
-                out.push(format!("{which} asks for unknown health service `{service}`"));
+                out.push(format!(
+                    "{which} asks for unknown health service `{service}`"
+                ));
             }
         }
     }
@@ -347,38 +472,80 @@ fn sidecar_problems(c: &Container, volumes: &[Volume]) -> Vec<String> {
             out.push(what.to_owned());
         }
     };
-    need(c.image.as_deref().is_some_and(|i| !i.is_empty()), "no image");
     need(
-        c.ports.iter().flatten().any(|p| p.container_port == GRPC_PORT && p.name.as_deref() == Some("grpc")),
+        c.image.as_deref().is_some_and(|i| !i.is_empty()),
+        "no image",
+    );
+    need(
+        c.ports
+            .iter()
+            .flatten()
+            .any(|p| p.container_port == GRPC_PORT && p.name.as_deref() == Some("grpc")),
         "no container port `grpc` on the health port",
     );
     // The kubelet dials the pod IP: loopback would fail every probe.
-    need(env(c, "OSP_LISTEN") == Some("0.0.0.0:50051"), "OSP_LISTEN must be `0.0.0.0:50051` for the kubelet's probes");
-    let sc = c.security_context.clone().unwrap_or_default();
-    need(sc.run_as_non_root == Some(true), "securityContext.runAsNonRoot must be true");
-    need(sc.run_as_user.is_some_and(|u| u != 0), "securityContext.runAsUser must be a non-root UID");
-    need(sc.read_only_root_filesystem == Some(true), "securityContext.readOnlyRootFilesystem must be true");
-    need(sc.allow_privilege_escalation == Some(false), "securityContext.allowPrivilegeEscalation must be false");
-    need(sc.privileged != Some(true), "securityContext.privileged must not be true");
-    let caps = sc.capabilities.unwrap_or_default();
-    need(caps.drop.iter().flatten().any(|d| d == "ALL"), "securityContext.capabilities.drop must hold `ALL`");
-    need(caps.add.unwrap_or_default().is_empty(), "securityContext.capabilities.add must be empty");
     need(
-        sc.seccomp_profile.is_some_and(|s| s.type_ == "RuntimeDefault"),
+        env(c, "OSP_LISTEN") == Some("0.0.0.0:50051"),
+        "OSP_LISTEN must be `0.0.0.0:50051` for the kubelet's probes",
+    );
+    let sc = c.security_context.clone().unwrap_or_default();
+    need(
+        sc.run_as_non_root == Some(true),
+        "securityContext.runAsNonRoot must be true",
+    );
+    need(
+        sc.run_as_user.is_some_and(|u| u != 0),
+        "securityContext.runAsUser must be a non-root UID",
+    );
+    need(
+        sc.read_only_root_filesystem == Some(true),
+        "securityContext.readOnlyRootFilesystem must be true",
+    );
+    need(
+        sc.allow_privilege_escalation == Some(false),
+        "securityContext.allowPrivilegeEscalation must be false",
+    );
+    need(
+        sc.privileged != Some(true),
+        "securityContext.privileged must not be true",
+    );
+    let caps = sc.capabilities.unwrap_or_default();
+    need(
+        caps.drop.iter().flatten().any(|d| d == "ALL"),
+        "securityContext.capabilities.drop must hold `ALL`",
+    );
+    need(
+        caps.add.unwrap_or_default().is_empty(),
+        "securityContext.capabilities.add must be empty",
+    );
+    need(
+        sc.seccomp_profile
+            .is_some_and(|s| s.type_ == "RuntimeDefault"),
         "securityContext.seccompProfile.type must be `RuntimeDefault`",
     );
     let res = c.resources.clone().unwrap_or_default();
     for (what, list) in [("requests", res.requests), ("limits", res.limits)] {
         let list = list.unwrap_or_default();
-        need(list.contains_key("cpu") && list.contains_key("memory"), &format!("resources.{what} must set cpu and memory"));
+        need(
+            list.contains_key("cpu") && list.contains_key("memory"),
+            &format!("resources.{what} must set cpu and memory"),
+        );
     }
     let mounts = c.volume_mounts.clone().unwrap_or_default();
-    need(mounts.iter().all(|m| m.read_only == Some(true)), "every volumeMount must be readOnly");
+    need(
+        mounts.iter().all(|m| m.read_only == Some(true)),
+        "every volumeMount must be readOnly",
+    );
     // Secrets come from files: a literal value is a secret in the manifest.
     for e in c.env.iter().flatten() {
-        let secretish = ["TOKEN", "KEY", "PASSWORD", "SECRET"].iter().any(|w| e.name.contains(w));
+        let secretish = ["TOKEN", "KEY", "PASSWORD", "SECRET"]
+            .iter()
+            .any(|w| e.name.contains(w));
         if secretish && !e.name.ends_with("_FILE") && e.value.is_some() {
-            out.push(format!("env `{}` holds a literal secret; mount it as a file", e.name));
+            out.push(format!(
+                "env `{}` holds a literal secret; mount it as a file",
+                e.name
+            ));
         }
     }
     match env(c, "OSP_TOKEN_FILE") {
@@ -386,10 +553,14 @@ fn sidecar_problems(c: &Container, volumes: &[Volume]) -> Vec<String> {
         Some(path) => {
             let from_secret = mounts.iter().any(|m| {
                 Path::new(path).starts_with(&m.mount_path)
-                    && volumes.iter().any(|v| v.name == m.name && v.secret.is_some())
+                    && volumes
+                        .iter()
+                        .any(|v| v.name == m.name && v.secret.is_some())
             });
             if !from_secret {
-                out.push(format!("OSP_TOKEN_FILE `{path}` is not on a mounted Secret volume"));
+                out.push(format!(
+                    "OSP_TOKEN_FILE `{path}` is not on a mounted Secret volume"
+                ));
             }
         }
     }
@@ -412,8 +583,14 @@ fn rule_problems(rules: &[PolicyRule], allowed_verbs: &[&str]) -> Vec<String> {
             ("apiGroups", r.api_groups.clone().unwrap_or_default()),
             ("resources", r.resources.clone().unwrap_or_default()),
             ("verbs", r.verbs.clone()),
-            ("resourceNames", r.resource_names.clone().unwrap_or_default()),
-            ("nonResourceURLs", r.non_resource_urls.clone().unwrap_or_default()),
+            (
+                "resourceNames",
+                r.resource_names.clone().unwrap_or_default(),
+            ),
+            (
+                "nonResourceURLs",
+                r.non_resource_urls.clone().unwrap_or_default(),
+            ),
         ];
         for (field, values) in &lists {
             if values.iter().any(|v| v.contains('*')) {
@@ -423,12 +600,16 @@ fn rule_problems(rules: &[PolicyRule], allowed_verbs: &[&str]) -> Vec<String> {
         if r.non_resource_urls.is_some() {
             out.push(format!("rules[{n}] grants nonResourceURLs"));
         }
-        if r.api_groups.as_ref().is_none_or(Vec::is_empty) || r.resources.as_ref().is_none_or(Vec::is_empty) {
+        if r.api_groups.as_ref().is_none_or(Vec::is_empty)
+            || r.resources.as_ref().is_none_or(Vec::is_empty)
+        {
             out.push(format!("rules[{n}] must name apiGroups and resources"));
         }
         for v in &r.verbs {
             if !allowed_verbs.contains(&v.as_str()) {
-                out.push(format!("rules[{n}] grants verb `{v}`, allowed here: {allowed_verbs:?}"));
+                out.push(format!(
+                    "rules[{n}] grants verb `{v}`, allowed here: {allowed_verbs:?}"
+                ));
             }
         }
         let core = r.api_groups.iter().flatten().any(|g| g.is_empty());
@@ -436,8 +617,12 @@ fn rule_problems(rules: &[PolicyRule], allowed_verbs: &[&str]) -> Vec<String> {
         if core && !r.verbs.iter().all(|v| v == "impersonate") {
             out.push(format!("rules[{n}] touches the core API group"));
         }
-        if r.verbs.iter().any(|v| v == "impersonate") && !resources.iter().all(|x| x == "users" || x == "groups") {
-            out.push(format!("rules[{n}] impersonates something other than users and groups"));
+        if r.verbs.iter().any(|v| v == "impersonate")
+            && !resources.iter().all(|x| x == "users" || x == "groups")
+        {
+            out.push(format!(
+                "rules[{n}] impersonates something other than users and groups"
+            ));
         }
     }
     out
@@ -459,9 +644,16 @@ fn allowed_verbs(name: &str) -> Option<&'static [&'static str]> {
 #[test]
 fn every_manifest_parses_strictly() -> anyhow::Result<()> {
     let files = load()?;
-    let kinds: Vec<String> = objects(&files).map(|(p, o)| format!("{}: {o:?}", p.display()).chars().take(80).collect()).collect();
+    let kinds: Vec<String> = objects(&files)
+        .map(|(p, o)| format!("{}: {o:?}", p.display()).chars().take(80).collect())
+        .collect();
     // Guards against a walker that silently finds nothing.
-    ensure!(files.len() >= 20, "only `{}` YAML files found:\n{}", files.len(), kinds.join("\n"));
+    ensure!(
+        files.len() >= 20,
+        "only `{}` YAML files found:\n{}",
+        files.len(),
+        kinds.join("\n")
+    );
     Ok(())
 }
 
@@ -501,7 +693,9 @@ fn strict_parse_reports_what_the_types_drop() {
     ];
     for c in cases {
         let doc = osp::document::from_yaml(c.yaml, Limits::default()).expect(c.reason);
-        let got = strict::parse::<Container>(&doc).err().map(|e| e.to_string());
+        let got = strict::parse::<Container>(&doc)
+            .err()
+            .map(|e| e.to_string());
         match (c.want, got) {
             (None, None) => {}
             (Some(w), Some(g)) => assert!(g.contains(w), "{}: got `{g}`, want `{w}`", c.reason),
@@ -530,12 +724,36 @@ fn schema_check_reports_pruned_fields() {
         },
     });
     let cases = [
-        Case { reason: "declared fields pass", doc: "spec: {size: small, storageGB: 20}", want: &[] },
-        Case { reason: "preserved objects take anything", doc: "spec: {input: {any: {thing: 1}}}", want: &[] },
-        Case { reason: "additionalProperties types the values", doc: "spec: {labels: {a: b, c: 1}}", want: &["`spec.labels.c`"] },
-        Case { reason: "an undeclared field is pruned", doc: "spec: {sise: small}", want: &["unknown field `spec.sise`"] },
-        Case { reason: "a wrong type is rejected", doc: "spec: {storageGB: \"20\"}", want: &["`spec.storageGB`"] },
-        Case { reason: "list items are checked", doc: "spec: {items: [{name: a}, {nam: b}]}", want: &["unknown field `spec.items[1].nam`"] },
+        Case {
+            reason: "declared fields pass",
+            doc: "spec: {size: small, storageGB: 20}",
+            want: &[],
+        },
+        Case {
+            reason: "preserved objects take anything",
+            doc: "spec: {input: {any: {thing: 1}}}",
+            want: &[],
+        },
+        Case {
+            reason: "additionalProperties types the values",
+            doc: "spec: {labels: {a: b, c: 1}}",
+            want: &["`spec.labels.c`"],
+        },
+        Case {
+            reason: "an undeclared field is pruned",
+            doc: "spec: {sise: small}",
+            want: &["unknown field `spec.sise`"],
+        },
+        Case {
+            reason: "a wrong type is rejected",
+            doc: "spec: {storageGB: \"20\"}",
+            want: &["`spec.storageGB`"],
+        },
+        Case {
+            reason: "list items are checked",
+            doc: "spec: {items: [{name: a}, {nam: b}]}",
+            want: &["unknown field `spec.items[1].nam`"],
+        },
     ];
     for c in cases {
         let doc = osp::document::from_yaml(c.doc, Limits::default()).expect(c.reason);
@@ -551,15 +769,25 @@ fn schema_check_reports_pruned_fields() {
 fn sidecar_container_is_locked_down_and_probed_over_grpc() -> anyhow::Result<()> {
     let files = load()?;
     let (patch, patch_volumes) = patch_parts(&files)?;
-    let File::Helm(helm) = file(&files, HELM_VALUES)? else { bail!("{HELM_VALUES} is not Helm values") };
+    let File::Helm(helm) = file(&files, HELM_VALUES)? else {
+        bail!("{HELM_VALUES} is not Helm values")
+    };
     struct Case<'a> {
         reason: &'static str,
         container: &'a Container,
         volumes: &'a [Volume],
     }
     let cases = [
-        Case { reason: "the kustomize patch", container: &patch, volumes: &patch_volumes },
-        Case { reason: "the Helm values", container: sidecar(&helm.containers)?, volumes: &helm.volumes },
+        Case {
+            reason: "the kustomize patch",
+            container: &patch,
+            volumes: &patch_volumes,
+        },
+        Case {
+            reason: "the Helm values",
+            container: sidecar(&helm.containers)?,
+            volumes: &helm.volumes,
+        },
     ];
     for c in cases {
         let problems = sidecar_problems(c.container, c.volumes);
@@ -581,7 +809,12 @@ fn sidecar_checks_catch_regressions() -> anyhow::Result<()> {
     let cases: [Case; 7] = [
         Case {
             reason: "writable root filesystem",
-            mutate: |c| c.security_context.as_mut().expect("sc").read_only_root_filesystem = None,
+            mutate: |c| {
+                c.security_context
+                    .as_mut()
+                    .expect("sc")
+                    .read_only_root_filesystem = None
+            },
             want: "readOnlyRootFilesystem",
         },
         Case {
@@ -596,23 +829,44 @@ fn sidecar_checks_catch_regressions() -> anyhow::Result<()> {
         },
         Case {
             reason: "privilege escalation allowed",
-            mutate: |c| c.security_context.as_mut().expect("sc").allow_privilege_escalation = Some(true),
+            mutate: |c| {
+                c.security_context
+                    .as_mut()
+                    .expect("sc")
+                    .allow_privilege_escalation = Some(true)
+            },
             want: "allowPrivilegeEscalation",
         },
         Case {
             reason: "probe on another port",
-            mutate: |c| c.readiness_probe.as_mut().and_then(|p| p.grpc.as_mut()).expect("grpc").port = 8080,
+            mutate: |c| {
+                c.readiness_probe
+                    .as_mut()
+                    .and_then(|p| p.grpc.as_mut())
+                    .expect("grpc")
+                    .port = 8080
+            },
             want: "readinessProbe dials port `8080`",
         },
         Case {
             reason: "probe for an unknown service",
-            mutate: |c| c.liveness_probe.as_mut().and_then(|p| p.grpc.as_mut()).expect("grpc").service = Some("osp.v1.Nope".into()),
+            mutate: |c| {
+                c.liveness_probe
+                    .as_mut()
+                    .and_then(|p| p.grpc.as_mut())
+                    .expect("grpc")
+                    .service = Some("osp.v1.Nope".into())
+            },
             want: "unknown health service `osp.v1.Nope`",
         },
         Case {
             reason: "loopback listen address",
             mutate: |c| {
-                let e = c.env.as_mut().and_then(|e| e.iter_mut().find(|e| e.name == "OSP_LISTEN")).expect("OSP_LISTEN");
+                let e = c
+                    .env
+                    .as_mut()
+                    .and_then(|e| e.iter_mut().find(|e| e.name == "OSP_LISTEN"))
+                    .expect("OSP_LISTEN");
                 e.value = Some("127.0.0.1:50051".into());
             },
             want: "OSP_LISTEN",
@@ -622,7 +876,12 @@ fn sidecar_checks_catch_regressions() -> anyhow::Result<()> {
         let mut container = good.clone();
         (c.mutate)(&mut container);
         let problems = sidecar_problems(&container, &volumes);
-        ensure!(problems.iter().any(|p| p.contains(c.want)), "{}: want a problem with `{}`, got {problems:?}", c.reason, c.want);
+        ensure!(
+            problems.iter().any(|p| p.contains(c.want)),
+            "{}: want a problem with `{}`, got {problems:?}",
+            c.reason,
+            c.want
+        );
     }
     Ok(())
 }
@@ -631,16 +890,51 @@ fn sidecar_checks_catch_regressions() -> anyhow::Result<()> {
 fn helm_values_carry_the_same_sidecar_as_the_patch() -> anyhow::Result<()> {
     let files = load()?;
     let (patch, patch_volumes) = patch_parts(&files)?;
-    let File::Helm(helm) = file(&files, HELM_VALUES)? else { bail!("{HELM_VALUES} is not Helm values") };
-    ensure!(helm.containers.len() == 1, "extraContainers must hold only the sidecar");
-    ensure!(sidecar(&helm.containers)? == &patch, "extraContainers[0] differs from {SIDECAR_PATCH}");
-    ensure!(helm.volumes == patch_volumes, "extraVolumes differ from the patch's volumes");
-    ensure!(!helm.values.service_account.create && helm.values.service_account.name == "osp", "serviceAccount must reuse `osp`");
-    ensure!(helm.values.backstage.pdb.as_ref().is_some_and(|p| !p.create), "the chart's PDB lacks unhealthyPodEvictionPolicy; use extraDeploy's");
-    let pdbs: Vec<_> = helm.extra.iter().filter_map(|o| match o { Object::PodDisruptionBudget(p) => Some(p), _ => None }).collect();
-    ensure!(pdbs.len() == 1, "extraDeploy must hold one PodDisruptionBudget");
+    let File::Helm(helm) = file(&files, HELM_VALUES)? else {
+        bail!("{HELM_VALUES} is not Helm values")
+    };
     ensure!(
-        pdbs[0].spec.as_ref().and_then(|s| s.unhealthy_pod_eviction_policy.as_deref()) == Some("AlwaysAllow"),
+        helm.containers.len() == 1,
+        "extraContainers must hold only the sidecar"
+    );
+    ensure!(
+        sidecar(&helm.containers)? == &patch,
+        "extraContainers[0] differs from {SIDECAR_PATCH}"
+    );
+    ensure!(
+        helm.volumes == patch_volumes,
+        "extraVolumes differ from the patch's volumes"
+    );
+    ensure!(
+        !helm.values.service_account.create && helm.values.service_account.name == "osp",
+        "serviceAccount must reuse `osp`"
+    );
+    ensure!(
+        helm.values
+            .backstage
+            .pdb
+            .as_ref()
+            .is_some_and(|p| !p.create),
+        "the chart's PDB lacks unhealthyPodEvictionPolicy; use extraDeploy's"
+    );
+    let pdbs: Vec<_> = helm
+        .extra
+        .iter()
+        .filter_map(|o| match o {
+            Object::PodDisruptionBudget(p) => Some(p),
+            _ => None,
+        })
+        .collect();
+    ensure!(
+        pdbs.len() == 1,
+        "extraDeploy must hold one PodDisruptionBudget"
+    );
+    ensure!(
+        pdbs[0]
+            .spec
+            .as_ref()
+            .and_then(|s| s.unhealthy_pod_eviction_policy.as_deref())
+            == Some("AlwaysAllow"),
         "the PDB must let not-Ready pods be evicted"
     );
     Ok(())
@@ -650,19 +944,52 @@ fn helm_values_carry_the_same_sidecar_as_the_patch() -> anyhow::Result<()> {
 fn backstage_reaches_the_sidecar_with_the_mounted_token() -> anyhow::Result<()> {
     let files = load()?;
     let (patch, _) = patch_parts(&files)?;
-    let File::AppConfig(app) = file(&files, APP_CONFIG)? else { bail!("{APP_CONFIG} is not app-config") };
-    let address: std::net::SocketAddr = app.osp.sidecar.address.parse().context("osp.sidecar.address")?;
-    ensure!(address.ip().is_loopback(), "Backstage must call the sidecar over loopback, not `{address}`");
-    ensure!(i32::from(address.port()) == GRPC_PORT, "app-config port `{}` is not the sidecar's", address.port());
+    let File::AppConfig(app) = file(&files, APP_CONFIG)? else {
+        bail!("{APP_CONFIG} is not app-config")
+    };
+    let address: std::net::SocketAddr = app
+        .osp
+        .sidecar
+        .address
+        .parse()
+        .context("osp.sidecar.address")?;
+    ensure!(
+        address.ip().is_loopback(),
+        "Backstage must call the sidecar over loopback, not `{address}`"
+    );
+    ensure!(
+        i32::from(address.port()) == GRPC_PORT,
+        "app-config port `{}` is not the sidecar's",
+        address.port()
+    );
     let token_file = Path::new(&app.osp.sidecar.token_file);
-    ensure!(env(&patch, "OSP_TOKEN_FILE") == token_file.to_str(), "Backstage and the sidecar must read the same token file");
-    let File::Helm(helm) = file(&files, HELM_VALUES)? else { bail!("{HELM_VALUES} is not Helm values") };
-    let File::Objects(token_patch) = file(&files, "examples/kustomize/backstage-token-patch.yaml")? else { bail!("token patch") };
-    let [Object::Deployment(d)] = token_patch.as_slice() else { bail!("token patch must hold one Deployment") };
-    let kustomize_mounts = pod_spec(d)?.containers.iter().flat_map(|c| c.volume_mounts.clone().unwrap_or_default()).collect::<Vec<_>>();
-    for (reason, mounts) in [("Helm extraVolumeMounts", &helm.mounts), ("kustomize token patch", &kustomize_mounts)] {
+    ensure!(
+        env(&patch, "OSP_TOKEN_FILE") == token_file.to_str(),
+        "Backstage and the sidecar must read the same token file"
+    );
+    let File::Helm(helm) = file(&files, HELM_VALUES)? else {
+        bail!("{HELM_VALUES} is not Helm values")
+    };
+    let File::Objects(token_patch) = file(&files, "examples/kustomize/backstage-token-patch.yaml")?
+    else {
+        bail!("token patch")
+    };
+    let [Object::Deployment(d)] = token_patch.as_slice() else {
+        bail!("token patch must hold one Deployment")
+    };
+    let kustomize_mounts = pod_spec(d)?
+        .containers
+        .iter()
+        .flat_map(|c| c.volume_mounts.clone().unwrap_or_default())
+        .collect::<Vec<_>>();
+    for (reason, mounts) in [
+        ("Helm extraVolumeMounts", &helm.mounts),
+        ("kustomize token patch", &kustomize_mounts),
+    ] {
         ensure!(
-            mounts.iter().any(|m| m.name == "osp-token" && m.read_only == Some(true) && token_file.starts_with(&m.mount_path)),
+            mounts.iter().any(|m| m.name == "osp-token"
+                && m.read_only == Some(true)
+                && token_file.starts_with(&m.mount_path)),
             "{reason}: no read-only `osp-token` mount holding `{}`",
             token_file.display()
         );
@@ -677,8 +1004,16 @@ fn no_rbac_rule_uses_wildcards_or_more_than_its_mode_needs() -> anyhow::Result<(
     let mut problems = Vec::new();
     for (path, o) in objects(&files) {
         let (name, rules, aggregated) = match o {
-            Object::ClusterRole(r) => (r.metadata.name.clone(), r.rules.clone().unwrap_or_default(), r.aggregation_rule.is_some()),
-            Object::Role(r) => (r.metadata.name.clone(), r.rules.clone().unwrap_or_default(), false),
+            Object::ClusterRole(r) => (
+                r.metadata.name.clone(),
+                r.rules.clone().unwrap_or_default(),
+                r.aggregation_rule.is_some(),
+            ),
+            Object::Role(r) => (
+                r.metadata.name.clone(),
+                r.rules.clone().unwrap_or_default(),
+                false,
+            ),
             Object::ClusterRoleBinding(b) => {
                 problems.extend(subject_problems(&b.role_ref.name, b.subjects.as_deref()));
                 continue;
@@ -691,16 +1026,30 @@ fn no_rbac_rule_uses_wildcards_or_more_than_its_mode_needs() -> anyhow::Result<(
         };
         let name = name.unwrap_or_default();
         let Some(verbs) = allowed_verbs(&name) else {
-            problems.push(format!("deploy/{}: role `{name}` has no expectation in this test", path.display()));
+            problems.push(format!(
+                "deploy/{}: role `{name}` has no expectation in this test",
+                path.display()
+            ));
             continue;
         };
         if verbs.is_empty() && !(aggregated && rules.is_empty()) {
-            problems.push(format!("`{name}` must be an aggregated role with no rules of its own"));
+            problems.push(format!(
+                "`{name}` must be an aggregated role with no rules of its own"
+            ));
         }
-        problems.extend(rule_problems(&rules, verbs).into_iter().map(|p| format!("deploy/{}: `{name}` {p}", path.display())));
+        problems.extend(
+            rule_problems(&rules, verbs)
+                .into_iter()
+                .map(|p| format!("deploy/{}: `{name}` {p}", path.display())),
+        );
         roles.push(name);
     }
-    for want in ["osp-read", "osp-read-definitions", "osp-apply", "osp-impersonate"] {
+    for want in [
+        "osp-read",
+        "osp-read-definitions",
+        "osp-apply",
+        "osp-impersonate",
+    ] {
         if !roles.iter().any(|r| r == want) {
             problems.push(format!("role `{want}` missing"));
         }
@@ -709,14 +1058,23 @@ fn no_rbac_rule_uses_wildcards_or_more_than_its_mode_needs() -> anyhow::Result<(
     Ok(())
 }
 
-fn subject_problems(role: &str, subjects: Option<&[k8s_openapi::api::rbac::v1::Subject]>) -> Vec<String> {
+fn subject_problems(
+    role: &str,
+    subjects: Option<&[k8s_openapi::api::rbac::v1::Subject]>,
+) -> Vec<String> {
     let mut out = Vec::new();
     if allowed_verbs(role).is_none() {
         out.push(format!("binding to unknown role `{role}`"));
     }
     let subjects = subjects.unwrap_or_default();
-    if subjects.is_empty() || subjects.iter().any(|s| s.kind != "ServiceAccount" || s.name != "osp") {
-        out.push(format!("binding to `{role}` must name only the `osp` ServiceAccount"));
+    if subjects.is_empty()
+        || subjects
+            .iter()
+            .any(|s| s.kind != "ServiceAccount" || s.name != "osp")
+    {
+        out.push(format!(
+            "binding to `{role}` must name only the `osp` ServiceAccount"
+        ));
     }
     out
 }
@@ -735,16 +1093,44 @@ fn rbac_checks_catch_wildcards() {
         ..Default::default()
     };
     let cases = [
-        Case { reason: "wildcard verb", rule: rule(&["a.io"], &["xs"], &["*"]), want: "verbs uses `*`" },
-        Case { reason: "wildcard resource", rule: rule(&["a.io"], &["*"], &["get"]), want: "resources uses `*`" },
-        Case { reason: "wildcard group", rule: rule(&["*"], &["xs"], &["get"]), want: "apiGroups uses `*`" },
-        Case { reason: "subresource wildcard", rule: rule(&["a.io"], &["xs/*"], &["get"]), want: "resources uses `*`" },
-        Case { reason: "write verb in a read role", rule: rule(&["a.io"], &["xs"], &["delete"]), want: "verb `delete`" },
-        Case { reason: "core group", rule: rule(&[""], &["secrets"], &["get"]), want: "core API group" },
+        Case {
+            reason: "wildcard verb",
+            rule: rule(&["a.io"], &["xs"], &["*"]),
+            want: "verbs uses `*`",
+        },
+        Case {
+            reason: "wildcard resource",
+            rule: rule(&["a.io"], &["*"], &["get"]),
+            want: "resources uses `*`",
+        },
+        Case {
+            reason: "wildcard group",
+            rule: rule(&["*"], &["xs"], &["get"]),
+            want: "apiGroups uses `*`",
+        },
+        Case {
+            reason: "subresource wildcard",
+            rule: rule(&["a.io"], &["xs/*"], &["get"]),
+            want: "resources uses `*`",
+        },
+        Case {
+            reason: "write verb in a read role",
+            rule: rule(&["a.io"], &["xs"], &["delete"]),
+            want: "verb `delete`",
+        },
+        Case {
+            reason: "core group",
+            rule: rule(&[""], &["secrets"], &["get"]),
+            want: "core API group",
+        },
     ];
     for c in cases {
         let got = rule_problems(&[c.rule], READ);
-        assert!(got.iter().any(|g| g.contains(c.want)), "{}: got {got:?}", c.reason);
+        assert!(
+            got.iter().any(|g| g.contains(c.want)),
+            "{}: got {got:?}",
+            c.reason
+        );
     }
 }
 
@@ -754,20 +1140,42 @@ fn kustomizations_reference_existing_files() -> anyhow::Result<()> {
     let mut problems = Vec::new();
     for (rel, f) in &files {
         let File::Kustomization(k) = f else { continue };
-        let dir = deploy().join(rel).parent().map(Path::to_path_buf).unwrap_or_default();
+        let dir = deploy()
+            .join(rel)
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
         // `namespace:` would move the direct-apply RoleBindings out of their
         // target namespaces; the NamespaceTransformer with unsetOnly does not.
         if k.namespace.is_some() {
-            problems.push(format!("deploy/{}: use the NamespaceTransformer, not `namespace:`", rel.display()));
+            problems.push(format!(
+                "deploy/{}: use the NamespaceTransformer, not `namespace:`",
+                rel.display()
+            ));
         }
         for patch in &k.patches {
-            let (Some(path), Some(kind)) = (&patch.path, patch.target.as_ref().and_then(|t| t.kind.as_ref())) else { continue };
-            let got = read(&dir.join(path)).ok().and_then(|d| d.first().and_then(|d| d["kind"].as_str().map(str::to_owned)));
+            let (Some(path), Some(kind)) = (
+                &patch.path,
+                patch.target.as_ref().and_then(|t| t.kind.as_ref()),
+            ) else {
+                continue;
+            };
+            let got = read(&dir.join(path)).ok().and_then(|d| {
+                d.first()
+                    .and_then(|d| d["kind"].as_str().map(str::to_owned))
+            });
             if got.as_deref() != Some(kind.as_str()) {
-                problems.push(format!("deploy/{}: patch `{path}` is a `{got:?}`, its target a `{kind}`", rel.display()));
+                problems.push(format!(
+                    "deploy/{}: patch `{path}` is a `{got:?}`, its target a `{kind}`",
+                    rel.display()
+                ));
             }
         }
-        let paths = k.resources.iter().chain(&k.components).chain(k.patches.iter().filter_map(|p| p.path.as_ref()));
+        let paths = k
+            .resources
+            .iter()
+            .chain(&k.components)
+            .chain(k.patches.iter().filter_map(|p| p.path.as_ref()));
         for p in paths {
             if !dir.join(p).exists() {
                 problems.push(format!("deploy/{}: `{p}` does not exist", rel.display()));
@@ -775,9 +1183,15 @@ fn kustomizations_reference_existing_files() -> anyhow::Result<()> {
         }
         for c in &k.components {
             let target = dir.join(c).join("kustomization.yaml");
-            let kind = read(&target).ok().and_then(|d| d.first().and_then(|d| d["kind"].as_str().map(str::to_owned)));
+            let kind = read(&target).ok().and_then(|d| {
+                d.first()
+                    .and_then(|d| d["kind"].as_str().map(str::to_owned))
+            });
             if kind.as_deref() != Some("Component") {
-                problems.push(format!("deploy/{}: component `{c}` is not a kustomize Component", rel.display()));
+                problems.push(format!(
+                    "deploy/{}: component `{c}` is not a kustomize Component",
+                    rel.display()
+                ));
             }
         }
     }
@@ -788,14 +1202,37 @@ fn kustomizations_reference_existing_files() -> anyhow::Result<()> {
 #[test]
 fn dockerfile_packages_the_tested_binary_without_root_or_shell() -> anyhow::Result<()> {
     let text = std::fs::read_to_string(deploy().join("Dockerfile"))?;
-    ensure!(text.contains("cargo build --release --locked -p osp-sidecar --bin osp"), "the image must build `osp` from `osp-sidecar` with the lockfile");
-    let last_stage = text.rsplit_once("\nFROM ").map(|(_, s)| s).context("no FROM")?;
-    ensure!(last_stage.starts_with("gcr.io/distroless/"), "the runtime stage must be distroless (no shell)");
-    ensure!(!last_stage.lines().any(|l| l.starts_with("RUN ")), "the runtime stage cannot RUN: it has no shell");
-    let user = last_stage.lines().find_map(|l| l.strip_prefix("USER ")).context("no USER in the runtime stage")?;
-    let uid: u32 = user.split(':').next().unwrap_or_default().parse().context("USER must be numeric, for runAsNonRoot")?;
+    ensure!(
+        text.contains("cargo build --release --locked -p osp-sidecar --bin osp"),
+        "the image must build `osp` from `osp-sidecar` with the lockfile"
+    );
+    let last_stage = text
+        .rsplit_once("\nFROM ")
+        .map(|(_, s)| s)
+        .context("no FROM")?;
+    ensure!(
+        last_stage.starts_with("gcr.io/distroless/"),
+        "the runtime stage must be distroless (no shell)"
+    );
+    ensure!(
+        !last_stage.lines().any(|l| l.starts_with("RUN ")),
+        "the runtime stage cannot RUN: it has no shell"
+    );
+    let user = last_stage
+        .lines()
+        .find_map(|l| l.strip_prefix("USER "))
+        .context("no USER in the runtime stage")?;
+    let uid: u32 = user
+        .split(':')
+        .next()
+        .unwrap_or_default()
+        .parse()
+        .context("USER must be numeric, for runAsNonRoot")?;
     ensure!(uid != 0, "USER must not be root");
-    ensure!(last_stage.contains("ENTRYPOINT [\"/usr/local/bin/osp\"]"), "exec-form entrypoint on the osp binary");
+    ensure!(
+        last_stage.contains("ENTRYPOINT [\"/usr/local/bin/osp\"]"),
+        "exec-form entrypoint on the osp binary"
+    );
     Ok(())
 }
 
@@ -805,11 +1242,20 @@ fn docs_name_only_existing_deploy_paths() -> anyhow::Result<()> {
     for doc in ["docs/deploy.md", "deploy/examples/README.md"] {
         let text = std::fs::read_to_string(repo().join(doc)).with_context(|| doc.to_owned())?;
         for (i, _) in text.match_indices("deploy/") {
-            if text[..i].ends_with(|c: char| c.is_alphanumeric() || c == '/' || c == '.' || c == '-' || c == '_') {
+            if text[..i].ends_with(|c: char| {
+                c.is_alphanumeric() || c == '/' || c == '.' || c == '-' || c == '_'
+            }) {
                 continue;
             }
-            let path: String = text[i..].chars().take_while(|c| c.is_alphanumeric() || "/._-".contains(*c)).collect();
+            let path: String = text[i..]
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || "/._-".contains(*c))
+                .collect();
             let path = path.trim_end_matches('.');
+            // kubectl's `deploy/NAME` shorthand for the Backstage Deployment.
+            if path == "deploy/backstage" {
+                continue;
+            }
             if !repo().join(path).exists() {
                 problems.push(format!("{doc}: `{path}` does not exist"));
             }
@@ -835,10 +1281,20 @@ fn relative(from: &Path, to: &Path) -> PathBuf {
 }
 
 fn kustomize_build(dir: &Path) -> anyhow::Result<Vec<Object>> {
-    let out = std::process::Command::new("kubectl").arg("kustomize").arg(dir).output()?;
-    ensure!(out.status.success(), "kubectl kustomize {}: {}", dir.display(), String::from_utf8_lossy(&out.stderr));
+    let out = std::process::Command::new("kubectl")
+        .arg("kustomize")
+        .arg(dir)
+        .output()?;
+    ensure!(
+        out.status.success(),
+        "kubectl kustomize {}: {}",
+        dir.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
     let docs = from_yaml_stream(&String::from_utf8(out.stdout)?, Limits::default())?;
-    docs.iter().map(|d| parse_object(d, &Schemas::default())).collect()
+    docs.iter()
+        .map(|d| parse_object(d, &Schemas::default()))
+        .collect()
 }
 
 #[test]
@@ -856,9 +1312,27 @@ fn kustomizations_render_with_kubectl() -> anyhow::Result<()> {
         bindings: &'static [(&'static str, Option<&'static str>)],
     }
     let cases = [
-        Case { reason: "the example", dir: "examples/kustomize", overlay: false, deployment: true, bindings: &[("osp-read", None)] },
-        Case { reason: "Helm support objects", dir: "helm", overlay: false, deployment: false, bindings: &[("osp-read", None)] },
-        Case { reason: "read-only", dir: "kustomize/overlays/read-only", overlay: true, deployment: true, bindings: &[("osp-read", None)] },
+        Case {
+            reason: "the example",
+            dir: "examples/kustomize",
+            overlay: false,
+            deployment: true,
+            bindings: &[("osp-read", None)],
+        },
+        Case {
+            reason: "Helm support objects",
+            dir: "helm",
+            overlay: false,
+            deployment: false,
+            bindings: &[("osp-read", None)],
+        },
+        Case {
+            reason: "read-only",
+            dir: "kustomize/overlays/read-only",
+            overlay: true,
+            deployment: true,
+            bindings: &[("osp-read", None)],
+        },
         Case {
             reason: "direct-apply keeps its RoleBinding in the target namespace",
             dir: "kustomize/overlays/direct-apply",
@@ -876,7 +1350,8 @@ fn kustomizations_render_with_kubectl() -> anyhow::Result<()> {
     ];
     for c in cases {
         let dir = if c.overlay {
-            let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("deploy-{}", c.dir.replace('/', "-")));
+            let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+                .join(format!("deploy-{}", c.dir.replace('/', "-")));
             std::fs::create_dir_all(&tmp)?;
             let deploy = deploy().canonicalize()?;
             let backstage = relative(&tmp, &deploy.join("examples/kustomize/backstage"));
@@ -897,34 +1372,75 @@ fn kustomizations_render_with_kubectl() -> anyhow::Result<()> {
         let mut deployments = 0;
         for o in &objs {
             let (name, ns, subjects) = match o {
-                Object::ClusterRoleBinding(b) => (b.metadata.name.clone(), None, b.subjects.clone()),
-                Object::RoleBinding(b) => (b.metadata.name.clone(), b.metadata.namespace.clone(), b.subjects.clone()),
+                Object::ClusterRoleBinding(b) => {
+                    (b.metadata.name.clone(), None, b.subjects.clone())
+                }
+                Object::RoleBinding(b) => (
+                    b.metadata.name.clone(),
+                    b.metadata.namespace.clone(),
+                    b.subjects.clone(),
+                ),
                 Object::ServiceAccount(sa) => {
-                    ensure!(sa.metadata.namespace.as_deref() == Some("backstage"), "{}: ServiceAccount outside `backstage`", c.reason);
+                    ensure!(
+                        sa.metadata.namespace.as_deref() == Some("backstage"),
+                        "{}: ServiceAccount outside `backstage`",
+                        c.reason
+                    );
                     continue;
                 }
                 Object::Deployment(d) => {
                     deployments += 1;
                     let spec = pod_spec(d)?;
-                    ensure!(spec.service_account_name.as_deref() == Some("osp"), "{}: pod not using the `osp` ServiceAccount", c.reason);
-                    ensure!(spec.automount_service_account_token == Some(false), "{}: pod automounts a token", c.reason);
-                    ensure!(spec.containers.len() >= 2, "{}: the Backstage container is gone", c.reason);
-                    let problems = sidecar_problems(sidecar(&spec.containers)?, spec.volumes.as_deref().unwrap_or_default());
+                    ensure!(
+                        spec.service_account_name.as_deref() == Some("osp"),
+                        "{}: pod not using the `osp` ServiceAccount",
+                        c.reason
+                    );
+                    ensure!(
+                        spec.automount_service_account_token == Some(false),
+                        "{}: pod automounts a token",
+                        c.reason
+                    );
+                    ensure!(
+                        spec.containers.len() >= 2,
+                        "{}: the Backstage container is gone",
+                        c.reason
+                    );
+                    let problems = sidecar_problems(
+                        sidecar(&spec.containers)?,
+                        spec.volumes.as_deref().unwrap_or_default(),
+                    );
                     ensure!(problems.is_empty(), "{}: {}", c.reason, problems.join("; "));
                     continue;
                 }
                 _ => continue,
             };
             for s in subjects.unwrap_or_default() {
-                ensure!(s.namespace.as_deref() == Some("backstage"), "{}: `{name:?}` subject not in `backstage`", c.reason);
+                ensure!(
+                    s.namespace.as_deref() == Some("backstage"),
+                    "{}: `{name:?}` subject not in `backstage`",
+                    c.reason
+                );
             }
             bindings.push((name.unwrap_or_default(), ns));
         }
-        ensure!(deployments == usize::from(c.deployment), "{}: `{deployments}` Deployments rendered", c.reason);
-        let mut want: Vec<_> = c.bindings.iter().map(|(n, ns)| ((*n).to_owned(), ns.map(str::to_owned))).collect();
+        ensure!(
+            deployments == usize::from(c.deployment),
+            "{}: `{deployments}` Deployments rendered",
+            c.reason
+        );
+        let mut want: Vec<_> = c
+            .bindings
+            .iter()
+            .map(|(n, ns)| ((*n).to_owned(), ns.map(str::to_owned)))
+            .collect();
         want.sort();
         bindings.sort();
-        ensure!(bindings == want, "{}: bindings {bindings:?}, want {want:?}", c.reason);
+        ensure!(
+            bindings == want,
+            "{}: bindings {bindings:?}, want {want:?}",
+            c.reason
+        );
     }
     Ok(())
 }

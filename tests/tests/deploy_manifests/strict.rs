@@ -69,7 +69,10 @@ fn check(doc: &Value, schema: &Value, path: &str, out: &mut Vec<String>) {
         _ => false,
     };
     if !ok {
-        out.push(format!("`{path}`: `{doc}` is not of type `{}`", schema["type"]));
+        out.push(format!(
+            "`{path}`: `{doc}` is not of type `{}`",
+            schema["type"]
+        ));
         return;
     }
     match doc {
@@ -77,7 +80,10 @@ fn check(doc: &Value, schema: &Value, path: &str, out: &mut Vec<String>) {
             let props = schema["properties"].as_object();
             for (k, v) in fields {
                 let p = join(path, k);
-                match (props.and_then(|p| p.get(k)), &schema["additionalProperties"]) {
+                match (
+                    props.and_then(|p| p.get(k)),
+                    &schema["additionalProperties"],
+                ) {
                     (Some(s), _) => check(v, s, &p, out),
                     (None, Value::Object(s)) => check(v, &Value::Object(s.clone()), &p, out),
                     (None, Value::Bool(true)) => {}
