@@ -1,32 +1,98 @@
 //! `for_api`: a [`Definition`] becomes a Backstage `API` entity (type
-//! `openapi`) describing the claim or XR the users create.
+//! `openapi`) describing the claim or XR the users create, so the catalog
+//! shows the service's contract.
 use serde_json::{Value, json};
 
 use crate::definition::Definition;
-use crate::{document, entity};
+use crate::template::{self, Options};
+use crate::{annotations, document, entity};
+
+/// Builds the API entity for a definition with default options.
+pub fn for_api(def: &Definition) -> Value {
+    for_api_with(def, &Options::default())
+}
 
 /// Builds the API entity for a definition.
-pub fn for_api(def: &Definition) -> Value {
+pub fn for_api_with(def: &Definition, opts: &Options) -> Value {
+    let (custom, _) = annotations::for_customisation(def);
     let target = def.target();
-    let openapi = json!({
-        "openapi": "3.0.0",
-        "info": {"title": format!("{} ({})", target.kind, def.api_version()), "version": def.version},
-        "paths": {},
-        "components": {"schemas": {target.kind.clone(): def.schema}},
-    });
+    let mut annotations = entity::managed_annotations();
+    annotations.insert("osp.dev/definition".into(), json!(def.name));
     json!({
         "apiVersion": "backstage.io/v1alpha1",
         "kind": "API",
         "metadata": {
             "name": entity::name_for(&def.name),
-            "title": format!("{} API", target.kind),
-            "annotations": entity::managed_annotations(),
+            "title": format!("{} API", custom.title.clone().unwrap_or_else(|| target.kind.clone())),
+            "description": format!("The `{}` resource (`{}`) users create.", target.kind, def.api_version()),
+            "annotations": annotations,
         },
         "spec": {
             "type": "openapi",
-            "lifecycle": def.annotations.get("backstage.io/lifecycle").map_or("production", String::as_str),
-            "owner": def.annotations.get("backstage.io/owner").map_or("group:default/platform-team", String::as_str),
-            "definition": document::to_yaml(&openapi),
+            "lifecycle": custom.lifecycle.clone().unwrap_or_else(|| if def.deprecated { "deprecated".into() } else { "production".into() }),
+            "owner": template::owner(&custom, opts),
+            "definition": document::to_yaml(&openapi(def)),
         },
+    })
+}
+
+/// An OpenAPI 3.0 document: the object schema and the Kubernetes paths to
+/// create and read it.
+pub fn openapi(def: &Definition) -> Value {
+    let target = def.target();
+    let mut schema = def.schema.clone();
+    if let Some(props) = schema.get_mut("properties").and_then(Value::as_object_mut) {
+        props.insert(
+            "apiVersion".into(),
+            json!({"type": "string", "enum": [def.api_version()]}),
+        );
+        props.insert(
+            "kind".into(),
+            json!({"type": "string", "enum": [target.kind]}),
+        );
+    }
+    let plural = if def.is_claim() {
+        &target.plural
+    } else {
+        &def.names.plural
+    };
+    let base = if def.is_namespaced() {
+        format!(
+            "/apis/{}/{}/namespaces/{{namespace}}/{plural}",
+            def.group, def.version
+        )
+    } else {
+        format!("/apis/{}/{}/{plural}", def.group, def.version)
+    };
+    let ns_param =
+        json!({"name": "namespace", "in": "path", "required": true, "schema": {"type": "string"}});
+    let name_param =
+        json!({"name": "name", "in": "path", "required": true, "schema": {"type": "string"}});
+    let mut params = Vec::new();
+    if def.is_namespaced() {
+        params.push(ns_param);
+    }
+    let reference = json!({"$ref": format!("#/components/schemas/{}", target.kind)});
+    let ok =
+        |d: &str| json!({"description": d, "content": {"application/json": {"schema": reference}}});
+    let mut item_params = params.clone();
+    item_params.push(name_param);
+    json!({
+        "openapi": "3.0.3",
+        "info": {"title": format!("{} ({})", target.kind, def.api_version()), "version": def.version},
+        "paths": {
+            base.clone(): {
+                "parameters": params,
+                "post": {"summary": format!("Create a {}", target.kind), "operationId": format!("create{}", target.kind),
+                         "requestBody": {"required": true, "content": {"application/json": {"schema": reference}}},
+                         "responses": {"201": ok("Created")}},
+            },
+            format!("{base}/{{name}}"): {
+                "parameters": item_params,
+                "get": {"summary": format!("Read a {}", target.kind), "operationId": format!("read{}", target.kind),
+                        "responses": {"200": ok("The resource")}},
+            },
+        },
+        "components": {"schemas": {target.kind.clone(): schema}},
     })
 }

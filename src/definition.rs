@@ -5,8 +5,12 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
+mod promise;
+mod rgd;
 mod xrd;
 
+pub use promise::for_promise;
+pub use rgd::for_rgd;
 pub use xrd::for_xrd;
 
 /// What published the API.
@@ -112,6 +116,10 @@ pub enum Error {
     /// No version can be offered to users.
     #[error("{path}: no served version to generate from")]
     NoServedVersion { path: String },
+    /// The definition offers no API users could request (a Kratix Promise
+    /// without `spec.api`).
+    #[error("{path}: {reason}")]
+    NoApi { path: String, reason: String },
 }
 
 impl Error {
@@ -120,7 +128,7 @@ impl Error {
         match self {
             Error::UnsupportedKind { .. } => "kind",
             Error::Missing { path } | Error::Invalid { path, .. } => path,
-            Error::NoServedVersion { path } => path,
+            Error::NoServedVersion { path } | Error::NoApi { path, .. } => path,
         }
     }
 }
@@ -131,6 +139,8 @@ pub fn for_document(doc: &Value) -> Result<Definition, Error> {
     let kind = str_at(doc, "kind").unwrap_or_default();
     match (api_version.split('/').next().unwrap_or_default(), kind) {
         ("apiextensions.crossplane.io", "CompositeResourceDefinition") => for_xrd(doc),
+        ("kro.run", "ResourceGraphDefinition") => for_rgd(doc),
+        ("platform.kratix.io", "Promise") => for_promise(doc),
         _ => Err(Error::UnsupportedKind {
             api_version: api_version.to_string(),
             kind: kind.to_string(),

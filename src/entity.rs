@@ -26,17 +26,15 @@ pub fn name_for(raw: &str) -> String {
     s = s
         .trim_matches(|c: char| !c.is_ascii_alphanumeric())
         .to_string();
-    if s.len() > MAX_NAME_LEN || s != raw {
-        if s.len() > MAX_NAME_LEN || s.is_empty() {
-            let hash = format!("{:08x}", fnv1a(raw.as_bytes()) as u32);
-            s.truncate(MAX_NAME_LEN - hash.len() - 1);
-            let s = s.trim_end_matches(|c: char| !c.is_ascii_alphanumeric());
-            return if s.is_empty() {
-                format!("x-{hash}")
-            } else {
-                format!("{s}-{hash}")
-            };
-        }
+    if s.len() > MAX_NAME_LEN || s.is_empty() {
+        let hash = format!("{:08x}", fnv1a(raw.as_bytes()) as u32);
+        s.truncate(MAX_NAME_LEN - hash.len() - 1);
+        let s = s.trim_end_matches(|c: char| !c.is_ascii_alphanumeric());
+        return if s.is_empty() {
+            format!("x-{hash}")
+        } else {
+            format!("{s}-{hash}")
+        };
     }
     s
 }

@@ -4,6 +4,7 @@
 //! deterministic transformation that the sidecar and the CLI share.
 #![forbid(unsafe_code)]
 
+pub mod annotations;
 pub mod api;
 pub mod claim;
 pub mod convert;

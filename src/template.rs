@@ -1,42 +1,157 @@
 //! `for_template`: a [`Definition`] becomes a Backstage Software Template
 //! (`scaffolder.backstage.io/v1beta3`) whose steps call the sidecar's actions.
+//! Pages: metadata, the service's own fields (`spec`, plus one parameter per
+//! annotated page), advanced settings, delivery.
 use serde_json::{Map, Value, json};
 
-use crate::definition::{Definition, Source};
+use crate::annotations::{self, Customisation};
+use crate::convert::Warning;
+use crate::definition::{Definition, Error, Source};
 use crate::entity;
+
+mod form;
+mod layout;
+mod pages;
+mod steps;
+
+pub use form::{YAML_FIELD, js_pattern, title_of};
+pub use layout::reserved_fields;
+pub use pages::DNS_LABEL;
 
 /// Name of the scaffolder action that renders and validates the claim.
 pub const RENDER_ACTION: &str = "osp:claim:render";
 /// Name of the scaffolder action that opens the pull request.
 pub const PUBLISH_ACTION: &str = "osp:claim:publish";
+/// Name of the scaffolder action that applies the claim directly.
+pub const APPLY_ACTION: &str = "osp:claim:apply";
+
+/// Default owner of generated entities.
+pub const DEFAULT_OWNER: &str = "group:default/platform-team";
+
+/// What the operator configures, beyond the definition itself.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Options {
+    /// Names of the Compositions known for this definition (offered as a
+    /// choice; free text when empty).
+    pub compositions: Vec<String>,
+    /// Offer "apply directly" next to the pull request.
+    pub direct_apply: bool,
+    /// Repository every pull request goes to; no picker then.
+    pub repo_url: Option<String>,
+    /// Hosts the repository picker allows (`github.com` when empty).
+    pub allowed_hosts: Vec<String>,
+    /// Owner when the definition names none.
+    pub default_owner: Option<String>,
+}
+
+/// A generated Template and what was noticed on the way.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Generated {
+    /// The Template entity.
+    pub template: Value,
+    /// Non-fatal notes.
+    pub warnings: Vec<Warning>,
+}
+
+/// Builds the Template entity for a definition with default options. A
+/// schema that cannot be mapped yields a minimal template; use
+/// [`for_template_with`] to see the error.
+pub fn for_template(def: &Definition) -> Value {
+    for_template_with(def, &Options::default())
+        .map(|g| g.template)
+        .unwrap_or_else(|_| json!({}))
+}
 
 /// Builds the Template entity for a definition.
-pub fn for_template(def: &Definition) -> Value {
-    let target = def.target();
+pub fn for_template_with(def: &Definition, opts: &Options) -> Result<Generated, Error> {
+    let (custom, mut warnings) = annotations::for_customisation(def);
+    let spec = match def.schema.pointer("/properties/spec") {
+        None => json!({"type": "object"}),
+        Some(s) if s.is_object() => s.clone(),
+        Some(_) => {
+            return Err(Error::Invalid {
+                path: "spec".into(),
+                message: "the `spec` schema must be an object schema".into(),
+            });
+        }
+    };
+    let spec = layout::without_reserved(def, &spec, &mut warnings);
+    let mut mapper = form::Mapper::new(&custom);
+    let mut mapped = mapper.node(&spec, None, "spec")?;
+    warnings.append(&mut mapper.warnings);
+    if let Value::Object(m) = mapped {
+        // Our title first, whatever the schema said.
+        let mut head = Map::new();
+        head.insert(
+            "title".into(),
+            json!(format!("{} settings", def.target().kind)),
+        );
+        head.extend(m.into_iter().filter(|(k, _)| k != "title"));
+        head.insert("type".into(), json!("object"));
+        mapped = Value::Object(head);
+    }
+    let advanced: Vec<String> = mapper.advanced.clone();
+    let (main, parts, adv) = layout::split(mapped, &custom.pages, &advanced, &mut warnings);
+
+    let mut parameters = vec![pages::metadata(def)];
+    parameters.push(json!({
+        "title": title(def, &custom),
+        "type": "object",
+        "properties": {"spec": main.schema},
+    }));
+    for p in &parts {
+        parameters.push(
+            json!({"title": p.title, "type": "object", "properties": {p.param.clone(): p.schema}}),
+        );
+    }
+    if let Some(a) = pages::advanced(
+        def,
+        opts,
+        adv.as_ref().map(|a| (a.param.as_str(), &a.schema)),
+    ) {
+        parameters.push(a);
+    }
+    if let Some(d) = pages::delivery(&custom, opts) {
+        parameters.push(d);
+    }
+    let others: Vec<&layout::Part> = parts.iter().chain(adv.as_ref()).collect();
+    let values = layout::values(&main, &others);
+    let steps = steps::steps(def, &custom, opts, values, pages::has_compositions(def));
+
     let mut annotations = entity::managed_annotations();
     annotations.insert("osp.dev/definition".into(), json!(def.name));
-    json!({
+    annotations.insert(
+        "osp.dev/api".into(),
+        json!(format!("api:default/{}", entity::name_for(&def.name))),
+    );
+    if let Some(t) = &custom.techdocs_ref {
+        annotations.insert("backstage.io/techdocs-ref".into(), json!(t));
+    }
+    if let Some(i) = &custom.icon {
+        annotations.insert("osp.dev/icon".into(), json!(i));
+    }
+    let mut metadata = Map::new();
+    metadata.insert("name".into(), json!(entity::name_for(&def.name)));
+    metadata.insert("title".into(), json!(title(def, &custom)));
+    metadata.insert("description".into(), json!(description(def, &custom)));
+    metadata.insert("tags".into(), json!(tags(def, &custom)));
+    metadata.insert("annotations".into(), Value::Object(annotations));
+    if let Some(v) = def.labels.get("openportal.dev/version") {
+        metadata.insert("labels".into(), json!({"openportal.dev/version": v}));
+    }
+    let template = json!({
         "apiVersion": "scaffolder.backstage.io/v1beta3",
         "kind": "Template",
-        "metadata": {
-            "name": entity::name_for(&def.name),
-            "title": title(def),
-            "description": description(def),
-            "tags": ["crossplane", target.kind.to_lowercase()],
-            "annotations": annotations,
-        },
+        "metadata": metadata,
         "spec": {
-            "owner": def.annotations.get("backstage.io/owner").map_or("group:default/platform-team", String::as_str),
+            "owner": owner(&custom, opts),
             "type": template_type(def),
-            "parameters": [metadata_page(def), service_page(def), delivery_page()],
-            "steps": steps(def),
-            "output": {
-                "links": [
-                    {"title": "Pull request", "url": "${{ steps.publish.output.pullRequestUrl }}"},
-                ],
-            },
+            "parameters": parameters,
+            "steps": steps,
+            "output": steps::output(),
         },
-    })
+    });
+    Ok(Generated { template, warnings })
 }
 
 /// `spec.type` of the Template: what the user gets.
@@ -49,118 +164,99 @@ pub fn template_type(def: &Definition) -> &'static str {
     }
 }
 
-fn title(def: &Definition) -> String {
-    def.annotations
-        .get("backstage.io/title")
-        .cloned()
-        .unwrap_or_else(|| def.target().kind.clone())
+/// Owner of the generated entities.
+pub fn owner(custom: &Customisation, opts: &Options) -> String {
+    custom
+        .owner
+        .clone()
+        .or_else(|| opts.default_owner.clone())
+        .unwrap_or_else(|| DEFAULT_OWNER.into())
 }
 
-fn description(def: &Definition) -> String {
-    def.annotations
-        .get("backstage.io/description")
-        .cloned()
-        .unwrap_or_else(|| format!("Create a {} ({}).", def.target().kind, def.api_version()))
+fn title(def: &Definition, custom: &Customisation) -> String {
+    custom
+        .title
+        .clone()
+        .unwrap_or_else(|| title_of(&def.target().kind))
 }
 
-fn metadata_page(def: &Definition) -> Value {
-    let mut props = Map::new();
-    props.insert(
-        "name".into(),
-        json!({
-            "title": "Name",
-            "type": "string",
-            "description": format!("Name of the {}.", def.target().kind),
-            "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
-            "maxLength": 63,
-        }),
-    );
-    let mut required = vec![json!("name"), json!("owner")];
-    if def.is_namespaced() {
-        props.insert(
-            "namespace".into(),
-            json!({"title": "Namespace", "type": "string", "default": "default",
-                   "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", "maxLength": 63}),
-        );
-        required.push(json!("namespace"));
+fn description(def: &Definition, custom: &Customisation) -> String {
+    let mut d = custom.description.clone().unwrap_or_else(|| {
+        let what = match def.source {
+            Source::Rgd => "KRO instance",
+            Source::Promise => "Kratix resource",
+            _ if def.is_claim() => "Crossplane claim",
+            _ => "Crossplane composite resource",
+        };
+        format!(
+            "Create a {} ({what}, `{}`).",
+            def.target().kind,
+            def.api_version()
+        )
+    });
+    if def.deprecated {
+        d.push_str(&format!(" Version `{}` is deprecated.", def.version));
     }
-    props.insert(
-        "owner".into(),
-        json!({"title": "Owner", "type": "string", "ui:field": "OwnerPicker",
-               "ui:options": {"catalogFilter": {"kind": ["Group", "User"]}}}),
-    );
-    json!({"title": "Metadata", "required": required, "properties": props})
+    d
 }
 
-fn service_page(def: &Definition) -> Value {
-    let spec = def
-        .schema
-        .pointer("/properties/spec")
-        .cloned()
-        .unwrap_or_else(|| json!({"type": "object"}));
-    json!({
-        "title": def.target().kind,
-        "properties": {"spec": form_schema(&spec)},
-    })
-}
-
-fn delivery_page() -> Value {
-    json!({
-        "title": "Delivery",
-        "required": ["repoUrl"],
-        "properties": {
-            "repoUrl": {"title": "Repository", "type": "string", "ui:field": "RepoUrlPicker",
-                        "ui:options": {"allowedHosts": ["github.com"]}},
-        },
-    })
-}
-
-fn steps(def: &Definition) -> Value {
-    let mut input = Map::new();
-    input.insert("definition".into(), json!(def.name));
-    input.insert("name".into(), json!("${{ parameters.name }}"));
-    if def.is_namespaced() {
-        input.insert("namespace".into(), json!("${{ parameters.namespace }}"));
+/// Tags valid for Backstage (`[a-z0-9:+#]` words joined by `-`, ≤ 63).
+fn tags(def: &Definition, custom: &Customisation) -> Vec<String> {
+    let source = match def.source {
+        Source::Rgd => "kro",
+        Source::Promise => "kratix",
+        _ => "crossplane",
+    };
+    let mut out: Vec<String> = Vec::new();
+    for raw in [source.to_string(), def.target().kind.clone()]
+        .into_iter()
+        .chain(custom.tags.iter().cloned())
+    {
+        let t: String = raw
+            .to_lowercase()
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || matches!(c, ':' | '+' | '#') {
+                    c
+                } else {
+                    '-'
+                }
+            })
+            .collect();
+        let t = t
+            .split('-')
+            .filter(|w| !w.is_empty())
+            .collect::<Vec<_>>()
+            .join("-");
+        let t: String = t.chars().take(63).collect();
+        let t = t.trim_end_matches('-').to_string();
+        if !t.is_empty() && !out.contains(&t) {
+            out.push(t);
+        }
     }
-    input.insert("owner".into(), json!("${{ parameters.owner }}"));
-    input.insert("values".into(), json!("${{ parameters.spec }}"));
-    json!([
-        {"id": "render", "name": "Render and validate", "action": RENDER_ACTION, "input": input},
-        {"id": "publish", "name": "Open pull request", "action": PUBLISH_ACTION, "input": {
-            "repoUrl": "${{ parameters.repoUrl }}",
-            "manifest": "${{ steps.render.output.manifest }}",
-            "path": "${{ steps.render.output.path }}",
-            "idempotencyKey": "${{ steps.render.output.idempotencyKey }}",
-        }},
-    ])
+    out
 }
 
 /// The JSON Schema a form shows for an OpenAPI v3 (Kubernetes structural)
-/// schema. Kubernetes-only keywords are dropped; everything else is kept.
+/// schema, mapped at every depth. A schema that cannot be mapped (unknown
+/// `type`, malformed `properties`) yields `{}`, which accepts anything;
+/// the claim's validation still applies.
 pub fn form_schema(schema: &Value) -> Value {
-    match schema {
-        Value::Object(m) => Value::Object(
-            m.iter()
-                .filter(|(k, _)| !k.starts_with("x-kubernetes-"))
-                .map(|(k, v)| {
-                    let v = match k.as_str() {
-                        "properties" | "patternProperties" => Value::Object(
-                            v.as_object()
-                                .map(|p| p.iter().map(|(n, s)| (n.clone(), form_schema(s))).collect())
-                                .unwrap_or_default(),
-                        ),
-                        "items" | "additionalProperties" | "not" => form_schema(v),
-                        "allOf" | "anyOf" | "oneOf" => Value::Array(
-                            v.as_array()
-                                .map(|a| a.iter().map(form_schema).collect())
-                                .unwrap_or_default(),
-                        ),
-                        _ => v.clone(),
-                    };
-                    (k.clone(), v)
-                })
-                .collect(),
-        ),
-        other => other.clone(),
-    }
+    let custom = Customisation::default();
+    let mut m = form::Mapper::new(&custom);
+    let mut out = m.node(schema, None, "").unwrap_or_else(|_| json!({}));
+    form::prune_required(&mut out);
+    out
 }
+
+/// Like [`form_schema`], but reports the first schema error with its path.
+pub fn try_form_schema(schema: &Value) -> Result<Value, Error> {
+    let custom = Customisation::default();
+    let mut m = form::Mapper::new(&custom);
+    let mut out = m.node(schema, None, "")?;
+    form::prune_required(&mut out);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests;

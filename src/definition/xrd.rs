@@ -18,6 +18,12 @@ pub fn for_xrd(doc: &Value) -> Result<Definition, Error> {
         .filter(|s| !s.is_empty())
         .ok_or_else(|| missing("metadata.name"))?;
     let spec = doc.get("spec").ok_or_else(|| missing("spec"))?;
+    if spec.get("crdSpecTemplate").is_some() {
+        return Err(Error::Invalid {
+            path: "spec.crdSpecTemplate".into(),
+            message: "the pre-v1 `crdSpecTemplate` shape is no longer served by Crossplane; use `spec.group`, `spec.names` and `spec.versions`".into(),
+        });
+    }
     let group = str_at(spec, "group")
         .filter(|s| !s.is_empty())
         .ok_or_else(|| missing("spec.group"))?;
@@ -201,8 +207,7 @@ mod tests {
         ];
         for c in cases {
             let got = for_xrd(&c.doc)
-                .map(|d| (d.scope, "", d.is_claim()).clone())
-                .map(|(s, _, claim)| (s, claim))
+                .map(|d| (d.scope, d.is_claim()))
                 .map_err(|e| e.to_string());
             let want = c
                 .want

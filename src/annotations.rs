@@ -1,0 +1,273 @@
+//! Customisation of generated entities through annotations on the
+//! definition. Our own prefix is `osp.dev/`; the dialects of two existing
+//! tools are accepted so users can switch without editing their XRDs:
+//! `terasky.backstage.io/*` (plus `x-ui-*` keywords in the schema, handled
+//! by the form mapping) and `backstage.io/title|description|owner|lifecycle`
+//! plus `openportal.dev/tags`. `docs/templates.md` is the reference.
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{Map, Value};
+
+use crate::convert::Warning;
+use crate::definition::Definition;
+use crate::document;
+
+/// Our annotation prefix.
+pub const PREFIX: &str = "osp.dev/";
+/// TeraSky's default prefix.
+pub const TERASKY: &str = "terasky.backstage.io/";
+
+/// Everything annotations can change. Field paths are data paths starting
+/// at `spec` (`spec.parameters.region`; `spec.items[].name` inside arrays).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Customisation {
+    /// Template title.
+    pub title: Option<String>,
+    /// Template description.
+    pub description: Option<String>,
+    /// Owner entity ref of the Template and API.
+    pub owner: Option<String>,
+    /// Lifecycle of the API entity.
+    pub lifecycle: Option<String>,
+    /// Extra tags.
+    pub tags: Vec<String>,
+    /// Icon name shown with the template.
+    pub icon: Option<String>,
+    /// `backstage.io/techdocs-ref` to copy onto the Template.
+    pub techdocs_ref: Option<String>,
+    /// Fields left out of the form.
+    pub hidden: BTreeSet<String>,
+    /// Fields moved to the advanced page.
+    pub advanced: BTreeSet<String>,
+    /// Fields shown first, in this order, within their object.
+    pub order: Vec<String>,
+    /// `ui:*` overrides per field.
+    pub ui: BTreeMap<String, Map<String, Value>>,
+    /// Extra pages: title and the fields they hold, in order.
+    pub pages: Vec<(String, Vec<String>)>,
+    /// Target repository (`github.com?owner=o&repo=r`); no picker then.
+    pub repo_url: Option<String>,
+    /// Path of the manifest in the repository (may use `${{ parameters.* }}`).
+    pub target_path: Option<String>,
+}
+
+/// Reads the customisation of a definition; malformed values become
+/// warnings, never errors, so one typo does not hide a service.
+pub fn for_customisation(def: &Definition) -> (Customisation, Vec<Warning>) {
+    let a = &def.annotations;
+    let mut warnings = Vec::new();
+    let get = |keys: &[&str]| {
+        keys.iter()
+            .find_map(|k| a.get(*k))
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+    };
+    let mut c = Customisation {
+        title: get(&[
+            "osp.dev/title",
+            "backstage.io/title",
+            "terasky.backstage.io/title",
+        ]),
+        description: get(&[
+            "osp.dev/description",
+            "backstage.io/description",
+            "terasky.backstage.io/description",
+        ]),
+        owner: get(&[
+            "osp.dev/owner",
+            "backstage.io/owner",
+            "terasky.backstage.io/owner",
+        ]),
+        lifecycle: get(&[
+            "osp.dev/lifecycle",
+            "backstage.io/lifecycle",
+            "terasky.backstage.io/lifecycle",
+        ]),
+        icon: get(&["osp.dev/icon"]),
+        techdocs_ref: get(&["backstage.io/techdocs-ref"]),
+        target_path: get(&["osp.dev/target-path", "terasky.backstage.io/target-path"]),
+        repo_url: get(&["osp.dev/repo-url"]),
+        ..Default::default()
+    };
+    for key in ["osp.dev/tags", "openportal.dev/tags"] {
+        for t in a.get(key).into_iter().flat_map(|v| v.split(',')) {
+            let t = t.trim();
+            if !t.is_empty() && !c.tags.iter().any(|x| x == t) {
+                c.tags.push(t.to_string());
+            }
+        }
+    }
+    if c.repo_url.is_none() {
+        // open-service-portal's per-XRD GitOps target.
+        if let (Some(owner), Some(repo)) = (
+            get(&["openportal.dev/parameter.gitopsOwner"]),
+            get(&["openportal.dev/parameter.gitopsRepo"]),
+        ) {
+            c.repo_url = Some(format!("github.com?owner={owner}&repo={repo}"));
+        }
+    }
+    c.hidden = paths(a.get("osp.dev/hidden")).collect();
+    c.advanced = paths(a.get("osp.dev/advanced")).collect();
+    c.order = paths(a.get("osp.dev/order")).collect();
+    if let Some(raw) = a.get("osp.dev/ui") {
+        match mapping(raw) {
+            Some(m) => {
+                for (path, v) in m {
+                    match v {
+                        Value::Object(ui) => {
+                            let ui = ui
+                                .into_iter()
+                                .map(|(k, v)| {
+                                    let k = if k.starts_with("ui:") {
+                                        k
+                                    } else {
+                                        format!("ui:{k}")
+                                    };
+                                    (k, v)
+                                })
+                                .collect();
+                            c.ui.insert(spec_path(&path), ui);
+                        }
+                        _ => warnings.push(warning(
+                            "osp.dev/ui",
+                            format!("`{path}` must map to an object of `ui:*` options"),
+                        )),
+                    }
+                }
+            }
+            None => warnings.push(warning(
+                "osp.dev/ui",
+                "must be a YAML or JSON mapping of field paths to `ui:*` options".into(),
+            )),
+        }
+    }
+    if let Some(raw) = a.get("osp.dev/pages") {
+        match mapping(raw) {
+            Some(m) => {
+                for (title, fields) in m {
+                    let fields: Vec<String> = match fields {
+                        Value::Array(f) => {
+                            f.iter().filter_map(Value::as_str).map(spec_path).collect()
+                        }
+                        Value::String(s) => paths(Some(&s)).collect(),
+                        _ => Vec::new(),
+                    };
+                    if fields.is_empty() {
+                        warnings.push(warning(
+                            "osp.dev/pages",
+                            format!("page `{title}` lists no fields"),
+                        ));
+                    } else {
+                        c.pages.push((title, fields));
+                    }
+                }
+            }
+            None => warnings.push(warning(
+                "osp.dev/pages",
+                "must be a YAML or JSON mapping of page titles to field lists".into(),
+            )),
+        }
+    }
+    (c, warnings)
+}
+
+fn mapping(raw: &str) -> Option<Map<String, Value>> {
+    match document::from_yaml(raw, document::Limits::default()) {
+        Ok(Value::Object(m)) => Some(m),
+        _ => None,
+    }
+}
+
+/// Comma- or newline-separated field paths.
+fn paths(v: Option<&String>) -> impl Iterator<Item = String> + '_ {
+    v.into_iter()
+        .flat_map(|s| s.split([',', '\n']))
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(spec_path)
+}
+
+/// Paths may be written with or without the leading `spec.`.
+pub fn spec_path(p: &str) -> String {
+    let p = p.trim();
+    if p == "spec" || p.starts_with("spec.") {
+        p.to_string()
+    } else {
+        format!("spec.{p}")
+    }
+}
+
+fn warning(annotation: &str, message: String) -> Warning {
+    Warning {
+        path: format!("metadata.annotations.{annotation}"),
+        message,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::definition::for_document;
+    use serde_json::json;
+
+    fn def(annotations: Value) -> Definition {
+        for_document(&json!({
+            "apiVersion": "apiextensions.crossplane.io/v2", "kind": "CompositeResourceDefinition",
+            "metadata": {"name": "xapps.example.org", "annotations": annotations},
+            "spec": {"group": "example.org", "names": {"kind": "XApp", "plural": "xapps"},
+                     "versions": [{"name": "v1", "served": true, "referenceable": true}]}}))
+        .expect("valid xrd")
+    }
+
+    #[test]
+    fn dialects_and_precedence() {
+        struct Case {
+            reason: &'static str,
+            annotations: Value,
+            check: fn(&Customisation) -> bool,
+        }
+        let cases = [
+            Case {
+                reason: "our prefix wins over backstage.io",
+                annotations: json!({"osp.dev/title": "Ours", "backstage.io/title": "Theirs"}),
+                check: |c| c.title.as_deref() == Some("Ours"),
+            },
+            Case {
+                reason: "open-service-portal tags and gitops target are read",
+                annotations: json!({"openportal.dev/tags": "db, aws", "openportal.dev/parameter.gitopsOwner": "o",
+                                    "openportal.dev/parameter.gitopsRepo": "r"}),
+                check: |c| {
+                    c.tags == ["db", "aws"]
+                        && c.repo_url.as_deref() == Some("github.com?owner=o&repo=r")
+                },
+            },
+            Case {
+                reason: "terasky target path",
+                annotations: json!({"terasky.backstage.io/target-path": "claims/app.yaml"}),
+                check: |c| c.target_path.as_deref() == Some("claims/app.yaml"),
+            },
+            Case {
+                reason: "paths get a spec prefix and ui keys a ui: prefix",
+                annotations: json!({"osp.dev/hidden": "a, spec.b", "osp.dev/ui": "a: {widget: textarea}",
+                                    "osp.dev/pages": "Network: [vpc, subnet]"}),
+                check: |c| {
+                    c.hidden.contains("spec.a")
+                        && c.hidden.contains("spec.b")
+                        && c.ui["spec.a"]["ui:widget"] == "textarea"
+                        && c.pages
+                            == [(
+                                "Network".to_string(),
+                                vec!["spec.vpc".to_string(), "spec.subnet".to_string()],
+                            )]
+                },
+            },
+        ];
+        for c in cases {
+            let (got, warnings) = for_customisation(&def(c.annotations));
+            assert!((c.check)(&got), "{}: {got:?}", c.reason);
+            assert!(warnings.is_empty(), "{}: {warnings:?}", c.reason);
+        }
+        let (_, warnings) = for_customisation(&def(json!({"osp.dev/ui": "[1, 2]"})));
+        assert_eq!(warnings.len(), 1, "a malformed ui map is a warning");
+    }
+}

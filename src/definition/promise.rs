@@ -1,0 +1,151 @@
+//! Kratix `Promise`s. `spec.api` embeds a CustomResourceDefinition: that CRD
+//! is what users request. A Promise without one offers nothing to request.
+use serde_json::Value;
+
+use super::{Definition, Error, Names, Scope, Source, str_at, string_map};
+
+/// Reads a Promise through its embedded CRD. The version offered is the
+/// storage version when served, else the first served one.
+pub fn for_promise(doc: &Value) -> Result<Definition, Error> {
+    let meta = doc.get("metadata");
+    let name = meta
+        .and_then(|m| str_at(m, "name"))
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| missing("metadata.name"))?;
+    let Some(api) = doc.pointer("/spec/api").filter(|a| !a.is_null()) else {
+        return Err(Error::NoApi {
+            path: "spec.api".into(),
+            reason: format!(
+                "promise `{name}` has no `spec.api`, so it offers no resource to request"
+            ),
+        });
+    };
+    let spec = api.get("spec").ok_or_else(|| missing("spec.api.spec"))?;
+    let group = str_at(spec, "group")
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| missing("spec.api.spec.group"))?;
+    let kind = spec
+        .pointer("/names/kind")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| missing("spec.api.spec.names.kind"))?;
+    let plural = spec
+        .pointer("/names/plural")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| missing("spec.api.spec.names.plural"))?;
+    let scope = match str_at(spec, "scope") {
+        Some("Namespaced") | None => Scope::Namespaced,
+        Some("Cluster") => Scope::Cluster,
+        Some(other) => {
+            return Err(Error::Invalid {
+                path: "spec.api.spec.scope".into(),
+                message: format!("unknown scope `{other}`, expected `Namespaced` or `Cluster`"),
+            });
+        }
+    };
+    let versions = spec
+        .get("versions")
+        .and_then(Value::as_array)
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| missing("spec.api.spec.versions"))?;
+    let flag = |v: &Value, k: &str| v.get(k).and_then(Value::as_bool).unwrap_or(false);
+    let (index, version) = versions
+        .iter()
+        .enumerate()
+        .find(|(_, v)| flag(v, "storage") && flag(v, "served"))
+        .or_else(|| versions.iter().enumerate().find(|(_, v)| flag(v, "served")))
+        .ok_or_else(|| Error::NoServedVersion {
+            path: "spec.api.spec.versions".into(),
+        })?;
+    let version_name = str_at(version, "name")
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| missing(&format!("spec.api.spec.versions[{index}].name")))?;
+    let schema = version
+        .pointer("/schema/openAPIV3Schema")
+        .cloned()
+        .unwrap_or_else(|| Value::Object(Default::default()));
+    if !schema.is_object() {
+        return Err(Error::Invalid {
+            path: format!("spec.api.spec.versions[{index}].schema.openAPIV3Schema"),
+            message: "must be an object schema".into(),
+        });
+    }
+    Ok(Definition {
+        source: Source::Promise,
+        name: name.to_string(),
+        group: group.to_string(),
+        version: version_name.to_string(),
+        deprecated: flag(version, "deprecated"),
+        names: Names {
+            kind: kind.to_string(),
+            plural: plural.to_string(),
+        },
+        claim_names: None,
+        scope,
+        schema,
+        annotations: string_map(meta.and_then(|m| m.get("annotations"))),
+        labels: string_map(meta.and_then(|m| m.get("labels"))),
+        default_composition: None,
+        default_update_policy: None,
+        connection_secret_keys: Vec::new(),
+    })
+}
+
+fn missing(path: &str) -> Error {
+    Error::Missing {
+        path: path.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn reads_the_embedded_crd() {
+        struct Case {
+            reason: &'static str,
+            spec: Value,
+            want: Result<(&'static str, Scope), &'static str>,
+        }
+        let crd = |versions: Value| {
+            json!({"api": {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+                   "spec": {"group": "example.org", "names": {"kind": "Db", "plural": "dbs"},
+                            "scope": "Namespaced", "versions": versions}}})
+        };
+        let cases = [
+            Case {
+                reason: "the served storage version wins",
+                spec: crd(json!([{"name": "v1alpha1", "served": true},
+                                 {"name": "v1", "served": true, "storage": true}])),
+                want: Ok(("v1", Scope::Namespaced)),
+            },
+            Case {
+                reason: "an API-less promise is rejected with a reason",
+                spec: json!({"dependencies": []}),
+                want: Err(
+                    "spec.api: promise `p` has no `spec.api`, so it offers no resource to request",
+                ),
+            },
+            Case {
+                reason: "no served version",
+                spec: crd(json!([{"name": "v1", "served": false, "storage": true}])),
+                want: Err("spec.api.spec.versions: no served version to generate from"),
+            },
+        ];
+        for c in cases {
+            let doc = json!({"apiVersion": "platform.kratix.io/v1alpha1", "kind": "Promise",
+                             "metadata": {"name": "p"}, "spec": c.spec});
+            let got = for_promise(&doc)
+                .map(|d| (d.version.clone(), d.scope))
+                .map_err(|e| e.to_string());
+            let want = c
+                .want
+                .map(|(v, s)| (v.to_string(), s))
+                .map_err(str::to_string);
+            assert_eq!(got, want, "{}", c.reason);
+        }
+    }
+}

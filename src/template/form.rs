@@ -1,0 +1,540 @@
+//! One OpenAPI v3 structural schema becomes the JSON Schema (draft-07, as
+//! Backstage's scaffolder compiles it with ajv) of a form, at every depth.
+//! Kubernetes-only keywords turn into what a form can show; OpenAPI 3.0
+//! spellings become draft-07 ones; everything ajv could reject is dropped
+//! with a warning instead of breaking the form.
+use serde_json::{Map, Value, json};
+
+use crate::annotations::Customisation;
+use crate::convert::Warning;
+use crate::definition::Error;
+
+/// `ui:field` of free-form (`x-kubernetes-preserve-unknown-fields`) values:
+/// a YAML/JSON editor the Backstage module registers. Without it the form
+/// falls back to a key/value editor.
+pub const YAML_FIELD: &str = "OspYamlEditor";
+
+/// Formats ajv (with `ajv-formats`) knows; others would fail compilation in
+/// strict mode and are dropped.
+const FORMATS: [&str; 22] = [
+    "date",
+    "time",
+    "date-time",
+    "duration",
+    "uri",
+    "uri-reference",
+    "uri-template",
+    "url",
+    "email",
+    "hostname",
+    "ipv4",
+    "ipv6",
+    "regex",
+    "uuid",
+    "json-pointer",
+    "relative-json-pointer",
+    "byte",
+    "int32",
+    "int64",
+    "float",
+    "double",
+    "password",
+];
+
+const TYPES: [&str; 6] = ["object", "array", "string", "integer", "number", "boolean"];
+
+/// Walks a schema; collects warnings and the fields marked advanced.
+#[derive(Debug)]
+pub(crate) struct Mapper<'a> {
+    custom: &'a Customisation,
+    pub(crate) warnings: Vec<Warning>,
+    pub(crate) advanced: Vec<String>,
+}
+
+impl<'a> Mapper<'a> {
+    pub(crate) fn new(custom: &'a Customisation) -> Self {
+        Self {
+            custom,
+            warnings: Vec::new(),
+            advanced: Vec::new(),
+        }
+    }
+
+    fn warn(&mut self, path: &str, message: String) {
+        self.warnings.push(Warning {
+            path: path.to_string(),
+            message,
+        });
+    }
+
+    /// Maps one schema. `name` is the property name (for a derived title);
+    /// `path` the data path (`spec.parameters.size`, `spec.items[]`).
+    pub(crate) fn node(
+        &mut self,
+        s: &Value,
+        name: Option<&str>,
+        path: &str,
+    ) -> Result<Value, Error> {
+        let Value::Object(m) = s else {
+            return match s {
+                Value::Bool(_) => Ok(s.clone()),
+                _ => Err(invalid(path, "a schema must be an object")),
+            };
+        };
+        let mut out = Map::new();
+        // Title and description first: that is how people read the YAML.
+        match (m.get("title").and_then(Value::as_str), name) {
+            (Some(t), _) => {
+                out.insert("title".into(), json!(t));
+            }
+            (None, Some(n)) => {
+                out.insert("title".into(), json!(title_of(n)));
+            }
+            _ => {}
+        }
+        if let Some(d) = m.get("description").and_then(Value::as_str) {
+            out.insert("description".into(), json!(d));
+        }
+        let nullable = m.get("nullable").and_then(Value::as_bool) == Some(true);
+        let int_or_string =
+            m.get("x-kubernetes-int-or-string").and_then(Value::as_bool) == Some(true);
+        let preserve = m
+            .get("x-kubernetes-preserve-unknown-fields")
+            .and_then(Value::as_bool)
+            == Some(true)
+            || m.get("x-kubernetes-embedded-resource")
+                .and_then(Value::as_bool)
+                == Some(true);
+        let ty = match m.get("type") {
+            None => None,
+            Some(Value::String(t)) if TYPES.contains(&t.as_str()) => Some(t.as_str()),
+            Some(Value::String(t)) if t.is_empty() => None,
+            Some(other) => {
+                return Err(invalid(
+                    &join(path, "type"),
+                    &format!(
+                        "unknown type `{}`, expected one of `{}`",
+                        display(other),
+                        TYPES.join("`, `")
+                    ),
+                ));
+            }
+        };
+        if int_or_string {
+            // A text field first (rjsf renders the first type), numbers accepted.
+            let mut t = vec![json!("string"), json!("integer")];
+            if nullable {
+                t.push(json!("null"));
+            }
+            out.insert("type".into(), Value::Array(t));
+        } else if let Some(t) = ty {
+            out.insert(
+                "type".into(),
+                if nullable {
+                    json!([t, "null"])
+                } else {
+                    json!(t)
+                },
+            );
+        }
+        for (k, v) in m {
+            match k.as_str() {
+                "title" | "description" | "type" | "nullable" => {}
+                "default" | "const" | "minLength" | "maxLength" | "minItems" | "maxItems"
+                | "uniqueItems" | "minProperties" | "maxProperties" | "multipleOf" | "readOnly" => {
+                    out.insert(k.clone(), v.clone());
+                }
+                "minimum" | "maximum" => {
+                    let excl = if k == "minimum" {
+                        "exclusiveMinimum"
+                    } else {
+                        "exclusiveMaximum"
+                    };
+                    // OpenAPI 3.0's boolean form becomes draft-07's number.
+                    if m.get(excl).and_then(Value::as_bool) == Some(true) {
+                        out.insert(excl.into(), v.clone());
+                    } else {
+                        out.insert(k.clone(), v.clone());
+                    }
+                }
+                "exclusiveMinimum" | "exclusiveMaximum" if v.is_number() => {
+                    out.insert(k.clone(), v.clone());
+                }
+                "enum" => {
+                    let mut values = v.as_array().cloned().unwrap_or_default();
+                    if nullable && !values.contains(&Value::Null) {
+                        values.push(Value::Null);
+                    }
+                    out.insert(k.clone(), Value::Array(values));
+                }
+                "pattern" => match v.as_str().map(js_pattern) {
+                    Some(Some(p)) => {
+                        out.insert(k.clone(), json!(p));
+                    }
+                    _ => self.warn(
+                        &join(path, "pattern"),
+                        format!(
+                            "pattern `{}` is not valid in the browser, left to claim validation",
+                            display(v)
+                        ),
+                    ),
+                },
+                "format" => {
+                    if let Some(f) = v.as_str().filter(|f| FORMATS.contains(f)) {
+                        out.insert(k.clone(), json!(f));
+                    }
+                }
+                "example" => {
+                    out.insert("examples".into(), json!([v]));
+                }
+                "properties" => {
+                    let Value::Object(props) = v else {
+                        return Err(invalid(&join(path, "properties"), "must be a mapping"));
+                    };
+                    let mapped = self.properties(props, m.get("required"), path)?;
+                    out.insert(k.clone(), Value::Object(mapped));
+                }
+                "required" => {
+                    let Some(names) = v.as_array().filter(|a| a.iter().all(Value::is_string))
+                    else {
+                        return Err(invalid(
+                            &join(path, "required"),
+                            "must be a list of field names",
+                        ));
+                    };
+                    out.insert(k.clone(), Value::Array(names.clone()));
+                }
+                "items" => {
+                    let items = match v {
+                        Value::Array(a) => Value::Array(
+                            a.iter()
+                                .map(|i| self.node(i, None, &format!("{path}[]")))
+                                .collect::<Result<_, _>>()?,
+                        ),
+                        _ => self.node(v, None, &format!("{path}[]"))?,
+                    };
+                    out.insert(k.clone(), items);
+                }
+                "additionalProperties" => {
+                    let ap = match v {
+                        Value::Bool(_) => v.clone(),
+                        _ => self.node(v, None, &format!("{path}.*"))?,
+                    };
+                    out.insert(k.clone(), ap);
+                }
+                "allOf" | "anyOf" | "oneOf" => {
+                    let Value::Array(branches) = v else {
+                        return Err(invalid(&join(path, k), "must be a list of schemas"));
+                    };
+                    if int_or_string && branches.iter().all(is_plain_type) {
+                        // Already said by the type list above.
+                        continue;
+                    }
+                    let mapped = branches
+                        .iter()
+                        .map(|b| self.node(b, None, path))
+                        .collect::<Result<Vec<_>, _>>()?;
+                    out.insert(k.clone(), Value::Array(mapped));
+                }
+                "not" => {
+                    let n = self.node(v, None, path)?;
+                    out.insert(k.clone(), n);
+                }
+                "x-kubernetes-list-type" if v == "set" => {
+                    out.insert("uniqueItems".into(), json!(true));
+                }
+                "x-kubernetes-validations" => {
+                    let help: Vec<String> = v
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|r| {
+                            r.get("message")
+                                .and_then(Value::as_str)
+                                .map(str::to_string)
+                                .or_else(|| {
+                                    r.get("rule")
+                                        .and_then(Value::as_str)
+                                        .map(|rule| format!("Must satisfy `{rule}`."))
+                                })
+                        })
+                        .collect();
+                    if !help.is_empty() {
+                        let sentences: Vec<String> = help
+                            .iter()
+                            .map(|h| {
+                                if h.ends_with('.') {
+                                    h.clone()
+                                } else {
+                                    format!("{h}.")
+                                }
+                            })
+                            .collect();
+                        out.insert("ui:help".into(), json!(sentences.join(" ")));
+                    }
+                }
+                "x-ui-field" | "x-ui-widget" | "x-ui-options" | "x-ui-placeholder" => {
+                    out.insert(format!("ui:{}", &k["x-ui-".len()..]), v.clone());
+                }
+                "$ref" | "definitions" => self.warn(
+                    &join(path, k),
+                    format!("`{k}` is not allowed in a structural schema and was ignored"),
+                ),
+                k if k.starts_with("ui:") => {
+                    out.insert(k.to_string(), v.clone());
+                }
+                // Kubernetes list/map semantics, x-ui-* handled by the
+                // parent, and keywords a form cannot use.
+                _ => {}
+            }
+        }
+        if preserve && !out.contains_key("properties") {
+            if ty == Some("object") && !out.contains_key("additionalProperties") {
+                out.insert("additionalProperties".into(), json!(true));
+            }
+            out.entry("ui:field").or_insert(json!(YAML_FIELD));
+        }
+        if let Some(ui) = self.custom.ui.get(path) {
+            for (k, v) in ui {
+                out.insert(k.clone(), v.clone());
+            }
+        }
+        Ok(Value::Object(out))
+    }
+
+    /// Maps `properties`: drops hidden fields, orders the rest, records
+    /// advanced ones. Keeps a hidden field that is required without a
+    /// default, since the form could not be submitted otherwise.
+    fn properties(
+        &mut self,
+        props: &Map<String, Value>,
+        required: Option<&Value>,
+        path: &str,
+    ) -> Result<Map<String, Value>, Error> {
+        let is_required = |k: &str| {
+            required
+                .and_then(Value::as_array)
+                .is_some_and(|r| r.iter().any(|n| n == k))
+        };
+        let mut kept: Vec<(Option<f64>, usize, String, Value)> = Vec::new();
+        for (i, (k, v)) in props.iter().enumerate() {
+            let child = join(path, k);
+            let flag = |key: &str| v.get(key).and_then(Value::as_bool) == Some(true);
+            let hidden = flag("x-ui-hidden") || self.custom.hidden.contains(&child);
+            if hidden {
+                if is_required(k) && v.get("default").is_none() {
+                    self.warn(
+                        &child,
+                        "required field without a default cannot be hidden; it is shown".into(),
+                    );
+                } else {
+                    continue;
+                }
+            }
+            if flag("x-ui-advanced") || self.custom.advanced.contains(&child) {
+                self.advanced.push(child.clone());
+            }
+            let order = self
+                .custom
+                .order
+                .iter()
+                .position(|p| *p == child)
+                .map(|p| p as f64 - 1e9)
+                .or_else(|| v.get("x-ui-order").and_then(Value::as_f64));
+            let mapped = self.node(v, Some(k), &child)?;
+            kept.push((order, i, k.clone(), mapped));
+        }
+        kept.sort_by(|a, b| match (a.0, b.0) {
+            (Some(x), Some(y)) => x.total_cmp(&y).then(a.1.cmp(&b.1)),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (None, None) => a.1.cmp(&b.1),
+        });
+        Ok(kept.into_iter().map(|(_, _, k, v)| (k, v)).collect())
+    }
+}
+
+/// Removes names from `required` that are no longer in `properties`, at
+/// every depth (hidden and moved fields).
+pub(crate) fn prune_required(s: &mut Value) {
+    let Some(m) = s.as_object_mut() else { return };
+    if let (Some(Value::Object(props)), Some(Value::Array(req))) =
+        (m.get("properties"), m.get("required"))
+    {
+        let kept: Vec<Value> = req
+            .iter()
+            .filter(|n| n.as_str().is_some_and(|n| props.contains_key(n)))
+            .cloned()
+            .collect();
+        if kept.is_empty() {
+            m.remove("required");
+        } else {
+            m.insert("required".into(), Value::Array(kept));
+        }
+    }
+    if let Some(Value::Object(props)) = m.get_mut("properties") {
+        props.values_mut().for_each(prune_required);
+    }
+    for k in ["items", "additionalProperties"] {
+        if let Some(v) = m.get_mut(k) {
+            prune_required(v);
+        }
+    }
+}
+
+fn is_plain_type(b: &Value) -> bool {
+    b.as_object()
+        .is_some_and(|o| o.len() == 1 && o.contains_key("type"))
+}
+
+/// `storageGB` → `Storage GB`, `instance_type` → `Instance Type`.
+pub fn title_of(name: &str) -> String {
+    let chars: Vec<char> = name.chars().collect();
+    let mut words: Vec<String> = Vec::new();
+    let mut cur = String::new();
+    for (i, &c) in chars.iter().enumerate() {
+        if matches!(c, '_' | '-' | '.' | ' ') {
+            if !cur.is_empty() {
+                words.push(std::mem::take(&mut cur));
+            }
+            continue;
+        }
+        let prev = i.checked_sub(1).map(|j| chars[j]);
+        let next = chars.get(i + 1).copied();
+        let boundary = c.is_uppercase()
+            && prev.is_some_and(|p| {
+                p.is_lowercase()
+                    || p.is_ascii_digit()
+                    || (p.is_uppercase() && next.is_some_and(char::is_lowercase))
+            });
+        if boundary && !cur.is_empty() {
+            words.push(std::mem::take(&mut cur));
+        }
+        cur.push(c);
+    }
+    if !cur.is_empty() {
+        words.push(cur);
+    }
+    words
+        .iter()
+        .map(|w| {
+            let mut cs = w.chars();
+            cs.next()
+                .map(|f| f.to_uppercase().chain(cs).collect::<String>())
+                .unwrap_or_default()
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A pattern as a browser (ajv, `u` flag) accepts it, or `None` when it
+/// uses syntax JavaScript lacks (inline flags, `\A`, `\z`, POSIX classes).
+/// Escapes of ordinary characters (`\-`, `\_`) are legal in Go and RE2 but
+/// errors under the `u` flag; they mean the character itself, so the
+/// backslash is dropped.
+pub fn js_pattern(p: &str) -> Option<String> {
+    let mut out = String::with_capacity(p.len());
+    let mut chars = p.chars().peekable();
+    let mut in_class = false;
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                let n = chars.next()?;
+                match n {
+                    'A' | 'z' | 'Z' | 'Q' | 'E' => return None,
+                    'd'
+                    | 'D'
+                    | 'w'
+                    | 'W'
+                    | 's'
+                    | 'S'
+                    | 'b'
+                    | 'B'
+                    | 'n'
+                    | 'r'
+                    | 't'
+                    | 'f'
+                    | 'v'
+                    | '0'..='9'
+                    | 'x'
+                    | 'u'
+                    | 'p'
+                    | 'P'
+                    | 'c'
+                    | 'k'
+                    | '^'
+                    | '$'
+                    | '\\'
+                    | '.'
+                    | '*'
+                    | '+'
+                    | '?'
+                    | '('
+                    | ')'
+                    | '['
+                    | ']'
+                    | '{'
+                    | '}'
+                    | '|'
+                    | '/' => {
+                        out.push('\\');
+                        out.push(n);
+                    }
+                    '-' if in_class => out.push_str("\\-"),
+                    other => out.push(other),
+                }
+            }
+            '[' if !in_class => {
+                if chars.peek() == Some(&'[') || p.contains("[:") {
+                    return None;
+                }
+                in_class = true;
+                out.push(c);
+            }
+            ']' if in_class => {
+                in_class = false;
+                out.push(c);
+            }
+            '(' if !in_class && chars.peek() == Some(&'?') => {
+                out.push(c);
+                out.push('?');
+                chars.next();
+                match chars.peek() {
+                    Some(':' | '=' | '!' | '<') => {}
+                    _ => return None,
+                }
+                if chars.peek() == Some(&'<') {
+                    out.push('<');
+                    chars.next();
+                    if chars.peek() == Some(&'P') {
+                        return None;
+                    }
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    if in_class { None } else { Some(out) }
+}
+
+pub(crate) fn join(path: &str, key: &str) -> String {
+    if path.is_empty() {
+        key.to_string()
+    } else {
+        format!("{path}.{key}")
+    }
+}
+
+fn display(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn invalid(path: &str, message: &str) -> Error {
+    Error::Invalid {
+        path: path.to_string(),
+        message: message.to_string(),
+    }
+}

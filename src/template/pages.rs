@@ -1,0 +1,137 @@
+//! The form's fixed pages: metadata first, advanced (composition choice)
+//! and delivery last. The service's own pages come from `layout`.
+use serde_json::{Map, Value, json};
+
+use super::Options;
+use crate::annotations::Customisation;
+use crate::definition::{Definition, Source};
+
+/// DNS-1123 label: what Kubernetes accepts as a name.
+pub const DNS_LABEL: &str = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
+
+/// Name, namespace (namespaced kinds only) and owner.
+pub(crate) fn metadata(def: &Definition) -> Value {
+    let kind = &def.target().kind;
+    let mut props = Map::new();
+    props.insert(
+        "name".into(),
+        json!({"title": "Name", "type": "string",
+               "description": format!("Name of the {kind}: lowercase letters, digits and `-`."),
+               "pattern": DNS_LABEL, "maxLength": 63, "ui:autofocus": true}),
+    );
+    let mut required = vec![json!("name")];
+    if def.is_namespaced() {
+        props.insert(
+            "namespace".into(),
+            json!({"title": "Namespace", "type": "string", "default": "default",
+                   "description": format!("Namespace the {kind} is created in."),
+                   "pattern": DNS_LABEL, "maxLength": 63}),
+        );
+        required.push(json!("namespace"));
+    }
+    props.insert(
+        "owner".into(),
+        json!({"title": "Owner", "type": "string", "description": "Team or person that owns it.",
+               "ui:field": "OwnerPicker",
+               "ui:options": {"catalogFilter": {"kind": ["Group", "User"]}}}),
+    );
+    required.push(json!("owner"));
+    json!({"title": "Metadata", "type": "object", "required": required, "properties": props})
+}
+
+/// True when the definition is a Crossplane XRD (composition choice applies).
+pub(crate) fn has_compositions(def: &Definition) -> bool {
+    matches!(def.source, Source::XrdV1 | Source::XrdV2)
+}
+
+/// Composition choice, update policy and, for claims, the connection
+/// secret, plus fields moved to the advanced part.
+pub(crate) fn advanced(
+    def: &Definition,
+    opts: &Options,
+    moved: Option<(&str, &Value)>,
+) -> Option<Value> {
+    let mut props = Map::new();
+    if let Some((param, schema)) = moved {
+        props.insert(param.to_string(), schema.clone());
+    }
+    if has_compositions(def) {
+        let mut name = json!({"title": "Composition", "type": "string",
+            "description": "The Composition that provisions it. Leave empty for the default."});
+        let mut names = opts.compositions.clone();
+        if let Some(d) = &def.default_composition {
+            name["default"] = json!(d);
+            if !names.is_empty() && !names.contains(d) {
+                names.insert(0, d.clone());
+            }
+        }
+        if !names.is_empty() {
+            name["enum"] = json!(names);
+        }
+        props.insert("compositionName".into(), name);
+        props.insert(
+            "compositionSelector".into(),
+            json!({"title": "Composition selector", "type": "object",
+                   "description": "Labels that select a Composition, used when no Composition is named.",
+                   "additionalProperties": {"type": "string"}, "default": {}}),
+        );
+        let mut policy = json!({"title": "Update policy", "type": "string", "enum": ["Automatic", "Manual"],
+            "description": "Whether new Composition revisions are adopted automatically."});
+        if let Some(p) = def
+            .default_update_policy
+            .as_ref()
+            .filter(|p| *p == "Automatic" || *p == "Manual")
+        {
+            policy["default"] = json!(p);
+        }
+        props.insert("updatePolicy".into(), policy);
+        if def.is_claim() {
+            props.insert(
+                "connectionSecretName".into(),
+                json!({"title": "Connection secret", "type": "string", "maxLength": 253,
+                       "pattern": "^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$",
+                       "description": "Name of the Secret the connection details are written to, in the claim's namespace."}),
+            );
+        }
+    }
+    (!props.is_empty()).then(|| json!({"title": "Advanced", "type": "object", "properties": props}))
+}
+
+/// How the manifest is delivered; `None` when there is nothing to ask.
+pub(crate) fn delivery(custom: &Customisation, opts: &Options) -> Option<Value> {
+    let fixed_repo = custom.repo_url.is_some() || opts.repo_url.is_some();
+    let hosts = if opts.allowed_hosts.is_empty() {
+        vec!["github.com".to_string()]
+    } else {
+        opts.allowed_hosts.clone()
+    };
+    let repo = json!({"title": "Repository", "type": "string",
+        "description": "Repository the pull request is opened against.",
+        "ui:field": "RepoUrlPicker", "ui:options": {"allowedHosts": hosts}});
+    match (opts.direct_apply, fixed_repo) {
+        (false, true) => None,
+        (false, false) => Some(
+            json!({"title": "Delivery", "type": "object", "required": ["repoUrl"],
+                                      "properties": {"repoUrl": repo}}),
+        ),
+        (true, _) => {
+            let mut pr = json!({"properties": {"delivery": {"const": "pull-request"}}});
+            if !fixed_repo {
+                pr["properties"]["repoUrl"] = repo;
+                pr["required"] = json!(["repoUrl"]);
+            }
+            Some(json!({
+                "title": "Delivery", "type": "object", "required": ["delivery"],
+                "properties": {"delivery": {"title": "Delivery", "type": "string",
+                    "enum": ["pull-request", "apply"], "enumNames": ["Pull request", "Apply directly"],
+                    "default": "pull-request"}},
+                "dependencies": {"delivery": {"oneOf": [
+                    pr,
+                    {"properties": {"delivery": {"const": "apply"},
+                        "dryRun": {"title": "Dry run", "type": "boolean", "default": false,
+                                   "description": "Validate with the API server without creating anything."}}},
+                ]}},
+            }))
+        }
+    }
+}

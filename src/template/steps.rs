@@ -1,0 +1,84 @@
+//! The Template's steps: render with our action, then publish as a pull
+//! request or (when enabled) apply; and the output links.
+use serde_json::{Map, Value, json};
+
+use super::{APPLY_ACTION, Options, PUBLISH_ACTION, RENDER_ACTION};
+use crate::annotations::Customisation;
+use crate::definition::Definition;
+
+/// Steps of the Template. `values` is the render input built by `layout`.
+pub(crate) fn steps(
+    def: &Definition,
+    custom: &Customisation,
+    opts: &Options,
+    values: Value,
+    compositions: bool,
+) -> Value {
+    let mut input = Map::new();
+    input.insert("definition".into(), json!(def.name));
+    input.insert("name".into(), json!("${{ parameters.name }}"));
+    if def.is_namespaced() {
+        input.insert("namespace".into(), json!("${{ parameters.namespace }}"));
+    }
+    input.insert("owner".into(), json!("${{ parameters.owner }}"));
+    input.insert("values".into(), values);
+    if compositions {
+        let mut c = json!({
+            "compositionName": "${{ parameters.compositionName }}",
+            "compositionSelector": "${{ parameters.compositionSelector }}",
+            "updatePolicy": "${{ parameters.updatePolicy }}",
+        });
+        if def.is_claim() {
+            c["connectionSecretName"] = json!("${{ parameters.connectionSecretName }}");
+        }
+        input.insert("composition".into(), c);
+    }
+    input.insert("templateRef".into(), json!("${{ templateInfo.entityRef }}"));
+    let kind = &def.target().kind;
+    let repo = custom
+        .repo_url
+        .clone()
+        .or_else(|| opts.repo_url.clone())
+        .unwrap_or_else(|| "${{ parameters.repoUrl }}".into());
+    let path = custom
+        .target_path
+        .clone()
+        .unwrap_or_else(|| "${{ steps.render.output.path }}".into());
+    let mut publish = json!({
+        "id": "publish", "name": "Open pull request", "action": PUBLISH_ACTION,
+        "input": {
+            "repoUrl": repo,
+            "manifest": "${{ steps.render.output.manifest }}",
+            "path": path,
+            "idempotencyKey": "${{ steps.render.output.idempotencyKey }}",
+            "title": format!("Create {kind} ${{{{ parameters.name }}}}"),
+            "description": format!("Requested through Backstage by ${{{{ parameters.owner }}}} from the `{}` template.", def.name),
+        },
+    });
+    let render = json!({"id": "render", "name": "Render and validate", "action": RENDER_ACTION, "input": input});
+    if !opts.direct_apply {
+        return json!([render, publish]);
+    }
+    publish["if"] = json!("${{ parameters.delivery != 'apply' }}");
+    let mut apply_input = input;
+    apply_input.insert("dryRun".into(), json!("${{ parameters.dryRun }}"));
+    json!([
+        render,
+        publish,
+        {"id": "apply", "name": "Apply", "action": APPLY_ACTION,
+         "if": "${{ parameters.delivery == 'apply' }}", "input": apply_input},
+    ])
+}
+
+/// Output: the pull request, the catalog entity and the manifest.
+pub(crate) fn output() -> Value {
+    json!({
+        "links": [
+            {"title": "Pull request", "icon": "github", "url": "${{ steps.publish.output.pullRequestUrl }}"},
+            {"title": "Open in catalog", "icon": "catalog", "entityRef": "resource:default/${{ parameters.name }}"},
+        ],
+        "text": [
+            {"title": "Manifest", "content": "```yaml\n${{ steps.render.output.manifest }}\n```"},
+        ],
+    })
+}
