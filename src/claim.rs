@@ -132,7 +132,10 @@ fn summary(violations: &[Violation]) -> String {
 pub fn for_claim(def: &Definition, input: &ClaimInput) -> Result<Rendered, Error> {
     let mut warnings = Vec::new();
     let mut violations = Vec::new();
-    let spec_schema = def.schema.pointer("/properties/spec").unwrap_or(&Value::Null);
+    let spec_schema = def
+        .schema
+        .pointer("/properties/spec")
+        .unwrap_or(&Value::Null);
 
     metadata::check(def, input, &mut violations);
     let values = match &input.values {
@@ -183,7 +186,10 @@ pub fn validate(def: &Definition, manifest: &Value) -> Vec<Violation> {
 /// the definition: no required `spec` field lacks a default, at any level
 /// that defaulting reaches.
 pub fn defaults_only(def: &Definition) -> bool {
-    let spec = def.schema.pointer("/properties/spec").unwrap_or(&Value::Null);
+    let spec = def
+        .schema
+        .pointer("/properties/spec")
+        .unwrap_or(&Value::Null);
     defaults::satisfiable(spec)
 }
 

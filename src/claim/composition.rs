@@ -28,7 +28,11 @@ pub fn place(
     if !choice.composition_selector.is_empty() {
         for (k, v) in &choice.composition_selector {
             if let Some(why) = label_value(v) {
-                out.push(violation(prefix, &format!("compositionSelector.matchLabels.{k}"), why));
+                out.push(violation(
+                    prefix,
+                    &format!("compositionSelector.matchLabels.{k}"),
+                    why,
+                ));
             }
             if k.is_empty() || k.len() > 253 || k.contains(char::is_whitespace) {
                 out.push(violation(
@@ -89,7 +93,10 @@ pub fn place(
 fn subdomain(name: &str) -> Option<String> {
     // Object names are DNS-1123 subdomains: labels joined by dots.
     if name.len() > 253 {
-        return Some(format!("must be no more than `253` characters, got `{}`", name.len()));
+        return Some(format!(
+            "must be no more than `253` characters, got `{}`",
+            name.len()
+        ));
     }
     name.split('.')
         .find_map(|label| dns1123_label(label, MAX_NAME_LEN))
@@ -98,7 +105,8 @@ fn subdomain(name: &str) -> Option<String> {
 
 fn label_value(v: &str) -> Option<String> {
     let ok = v.len() <= 63
-        && v.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        && v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
         && v.chars().next().is_none_or(|c| c.is_ascii_alphanumeric())
         && v.chars().last().is_none_or(|c| c.is_ascii_alphanumeric());
     (!ok).then(|| format!("`{v}` is not a valid label value"))

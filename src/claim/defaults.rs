@@ -34,10 +34,11 @@ pub fn apply(node: &Value, value: &mut Value) {
         Value::Array(items) => {
             if let Some(s) = schema::items(node) {
                 for item in items {
-                    if item.is_null() && !schema::flag(s, "nullable") {
-                        if let Some(d) = s.get("default") {
-                            *item = d.clone();
-                        }
+                    if item.is_null()
+                        && !schema::flag(s, "nullable")
+                        && let Some(d) = s.get("default")
+                    {
+                        *item = d.clone();
                     }
                     apply(s, item);
                 }

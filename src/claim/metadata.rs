@@ -28,7 +28,10 @@ pub fn dns1123_label(s: &str, max: usize) -> Option<String> {
         return Some("required value".into());
     }
     if s.len() > max {
-        return Some(format!("must be no more than `{max}` characters, got `{}`", s.len()));
+        return Some(format!(
+            "must be no more than `{max}` characters, got `{}`",
+            s.len()
+        ));
     }
     let ok = DNS1123_LABEL.as_ref().is_some_and(|r| r.is_match(s));
     (!ok).then(|| {
@@ -55,10 +58,7 @@ pub fn check(def: &Definition, input: &ClaimInput, out: &mut Vec<Violation>) {
         }
         (false, Some(_)) => out.push(violation(
             "metadata.namespace",
-            format!(
-                "must not be set: `{}` is cluster-scoped",
-                def.target().kind
-            ),
+            format!("must not be set: `{}` is cluster-scoped", def.target().kind),
         )),
         (false, None) => {}
     }
@@ -132,17 +132,54 @@ mod tests {
             ok: bool,
         }
         let cases = [
-            Case { reason: "simple name", name: "my-db".into(), ok: true },
-            Case { reason: "digits first is fine", name: "1db".into(), ok: true },
-            Case { reason: "upper case", name: "MyDB".into(), ok: false },
-            Case { reason: "trailing dash", name: "db-".into(), ok: false },
-            Case { reason: "dots are not allowed in a label", name: "a.b".into(), ok: false },
-            Case { reason: "exactly 63", name: "a".repeat(63), ok: true },
-            Case { reason: "64 is too long for a crossplane label value", name: "a".repeat(64), ok: false },
-            Case { reason: "empty", name: String::new(), ok: false },
+            Case {
+                reason: "simple name",
+                name: "my-db".into(),
+                ok: true,
+            },
+            Case {
+                reason: "digits first is fine",
+                name: "1db".into(),
+                ok: true,
+            },
+            Case {
+                reason: "upper case",
+                name: "MyDB".into(),
+                ok: false,
+            },
+            Case {
+                reason: "trailing dash",
+                name: "db-".into(),
+                ok: false,
+            },
+            Case {
+                reason: "dots are not allowed in a label",
+                name: "a.b".into(),
+                ok: false,
+            },
+            Case {
+                reason: "exactly 63",
+                name: "a".repeat(63),
+                ok: true,
+            },
+            Case {
+                reason: "64 is too long for a crossplane label value",
+                name: "a".repeat(64),
+                ok: false,
+            },
+            Case {
+                reason: "empty",
+                name: String::new(),
+                ok: false,
+            },
         ];
         for c in cases {
-            assert_eq!(dns1123_label(&c.name, MAX_NAME_LEN).is_none(), c.ok, "{}", c.reason);
+            assert_eq!(
+                dns1123_label(&c.name, MAX_NAME_LEN).is_none(),
+                c.ok,
+                "{}",
+                c.reason
+            );
         }
     }
 }

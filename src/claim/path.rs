@@ -20,7 +20,11 @@ pub fn repository_path(def: &Definition, input: &ClaimInput) -> Result<String, E
         .iter()
         .find_map(|a| def.annotations.get(*a).map(|p| (*a, p.trim())));
     let Some((annotation, pattern)) = custom else {
-        let layout = if def.is_namespaced() { NAMESPACED } else { CLUSTER };
+        let layout = if def.is_namespaced() {
+            NAMESPACED
+        } else {
+            CLUSTER
+        };
         return expand(layout, def, input).map_err(|message| Error::TargetPath {
             annotation: String::new(),
             message,
@@ -81,7 +85,9 @@ fn expand(pattern: &str, def: &Definition, input: &ClaimInput) -> Result<String,
     // An empty segment (a cluster-scoped `{namespace}`) is squeezed out.
     let segments: Vec<&str> = out.split('/').filter(|s| !s.is_empty()).collect();
     if out.starts_with('/') || segments.iter().any(|s| *s == ".." || *s == ".") {
-        return Err(format!("`{out}` must be a relative path without `.` or `..`"));
+        return Err(format!(
+            "`{out}` must be a relative path without `.` or `..`"
+        ));
     }
     Ok(segments.join("/"))
 }

@@ -81,7 +81,13 @@ fn shape(
                     .into_iter()
                     .enumerate()
                     .map(|(i, item)| {
-                        shape(item_schema, item, &format!("{path}[{i}]"), warnings, violations)
+                        shape(
+                            item_schema,
+                            item,
+                            &format!("{path}[{i}]"),
+                            warnings,
+                            violations,
+                        )
                     })
                     .collect(),
             )

@@ -127,7 +127,10 @@ fn renders_a_v1_claim_with_composition_choice() {
     };
     let r = for_claim(&d, &i).expect("valid");
     assert_eq!(r.path, "default/team-a/postgresqlinstance/orders-db.yaml");
-    assert_eq!(r.idempotency_key, "claim/default/team-a/postgresqlinstance/orders-db");
+    assert_eq!(
+        r.idempotency_key,
+        "claim/default/team-a/postgresqlinstance/orders-db"
+    );
     assert_eq!(r.warnings.len(), 1, "{:?}", r.warnings);
     insta::assert_snapshot!(r.yaml);
 }
@@ -197,7 +200,9 @@ fn rejects_with_every_violation() {
                 Some("a"),
                 json!({"parameters": {"storageGB": 1}, "compositionRef": {"name": "x"}}),
             ),
-            want: vec!["spec.compositionRef: `compositionRef` is managed by crossplane; set it with the composition choice"],
+            want: vec![
+                "spec.compositionRef: `compositionRef` is managed by crossplane; set it with the composition choice",
+            ],
         },
         Case {
             reason: "an XR cannot choose a connection secret; bad update policy",
@@ -227,6 +232,8 @@ fn rejects_with_every_violation() {
             Err(Error::Validation(v)) => v.iter().map(Violation::to_string).collect::<Vec<_>>(),
             other => panic!("{}: expected violations, got {other:?}", c.reason),
         };
+        let mut got = got;
+        got.sort();
         let mut want: Vec<String> = c.want.iter().map(|s| s.to_string()).collect();
         want.sort();
         assert_eq!(got, want, "{}", c.reason);
@@ -238,7 +245,11 @@ fn no_yaml_injection_through_values() {
     let d = def(V2_XR_XRD);
     let r = for_claim(
         &d,
-        &input("web", Some("a"), json!({"image": "nginx\nkind: Secret\n---\nx: y"})),
+        &input(
+            "web",
+            Some("a"),
+            json!({"image": "nginx\nkind: Secret\n---\nx: y"}),
+        ),
     )
     .expect("valid");
     let back = from_yaml(&r.yaml, Limits::default()).expect("one document");

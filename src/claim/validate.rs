@@ -80,7 +80,10 @@ impl Validator<'_> {
         if let Some(want) = type_mismatch(node, value) {
             self.push(
                 path,
-                format!("must be of type `{want}`, got `{}`", schema::type_name(value)),
+                format!(
+                    "must be of type `{want}`, got `{}`",
+                    schema::type_name(value)
+                ),
             );
             return;
         }
@@ -98,34 +101,43 @@ impl Validator<'_> {
 
     /// `enum` and `const`.
     fn values(&mut self, node: &Value, value: &Value, path: &str) {
-        if let Some(allowed) = node.get("enum").and_then(Value::as_array) {
-            if !allowed.iter().any(|a| same(a, value)) {
-                let list: Vec<String> = allowed.iter().map(|a| format!("`{a}`")).collect();
-                self.push(
-                    path,
-                    format!("unsupported value `{value}`, expected one of {}", list.join(", ")),
-                );
-            }
+        if let Some(allowed) = node.get("enum").and_then(Value::as_array)
+            && !allowed.iter().any(|a| same(a, value))
+        {
+            let list: Vec<String> = allowed.iter().map(|a| format!("`{a}`")).collect();
+            self.push(
+                path,
+                format!(
+                    "unsupported value `{value}`, expected one of {}",
+                    list.join(", ")
+                ),
+            );
         }
-        if let Some(c) = node.get("const") {
-            if !same(c, value) {
-                self.push(path, format!("must be `{c}`, got `{value}`"));
-            }
+        if let Some(c) = node.get("const")
+            && !same(c, value)
+        {
+            self.push(path, format!("must be `{c}`, got `{value}`"));
         }
     }
 
     fn string(&mut self, node: &Value, s: &str, path: &str) {
         // Kubernetes counts characters (runes), not bytes.
         let len = s.chars().count() as u64;
-        if let Some(max) = node.get("maxLength").and_then(Value::as_u64) {
-            if len > max {
-                self.push(path, format!("must be no more than `{max}` characters, got `{len}`"));
-            }
+        if let Some(max) = node.get("maxLength").and_then(Value::as_u64)
+            && len > max
+        {
+            self.push(
+                path,
+                format!("must be no more than `{max}` characters, got `{len}`"),
+            );
         }
-        if let Some(min) = node.get("minLength").and_then(Value::as_u64) {
-            if len < min {
-                self.push(path, format!("must be at least `{min}` characters, got `{len}`"));
-            }
+        if let Some(min) = node.get("minLength").and_then(Value::as_u64)
+            && len < min
+        {
+            self.push(
+                path,
+                format!("must be at least `{min}` characters, got `{len}`"),
+            );
         }
         if let Some(pattern) = node.get("pattern").and_then(Value::as_str) {
             match compiled(pattern) {
@@ -139,10 +151,10 @@ impl Validator<'_> {
                 ),
             }
         }
-        if let Some(f) = node.get("format").and_then(Value::as_str) {
-            if !format::valid(f, s) {
-                self.push(path, format!("`{s}` is not a valid `{f}`"));
-            }
+        if let Some(f) = node.get("format").and_then(Value::as_str)
+            && !format::valid(f, s)
+        {
+            self.push(path, format!("`{s}` is not a valid `{f}`"));
         }
     }
 
@@ -155,7 +167,10 @@ impl Validator<'_> {
             if exclusive("exclusiveMaximum") && x >= max {
                 self.push(path, format!("must be less than `{max}`, got `{value}`"));
             } else if x > max {
-                self.push(path, format!("must be less than or equal to `{max}`, got `{value}`"));
+                self.push(
+                    path,
+                    format!("must be less than or equal to `{max}`, got `{value}`"),
+                );
             }
         }
         if let Some(min) = node.get("minimum").and_then(Value::as_f64) {
@@ -168,7 +183,11 @@ impl Validator<'_> {
                 );
             }
         }
-        if let Some(m) = node.get("multipleOf").and_then(Value::as_f64).filter(|m| *m > 0.0) {
+        if let Some(m) = node
+            .get("multipleOf")
+            .and_then(Value::as_f64)
+            .filter(|m| *m > 0.0)
+        {
             let q = x / m;
             if (q - q.round()).abs() > 1e-9 {
                 self.push(path, format!("must be a multiple of `{m}`, got `{value}`"));
@@ -178,15 +197,15 @@ impl Validator<'_> {
 
     fn array(&mut self, node: &Value, items: &[Value], path: &str) {
         let n = items.len() as u64;
-        if let Some(max) = node.get("maxItems").and_then(Value::as_u64) {
-            if n > max {
-                self.push(path, format!("must have at most `{max}` items, got `{n}`"));
-            }
+        if let Some(max) = node.get("maxItems").and_then(Value::as_u64)
+            && n > max
+        {
+            self.push(path, format!("must have at most `{max}` items, got `{n}`"));
         }
-        if let Some(min) = node.get("minItems").and_then(Value::as_u64) {
-            if n < min {
-                self.push(path, format!("must have at least `{min}` items, got `{n}`"));
-            }
+        if let Some(min) = node.get("minItems").and_then(Value::as_u64)
+            && n < min
+        {
+            self.push(path, format!("must have at least `{min}` items, got `{n}`"));
         }
         let list_type = node.get("x-kubernetes-list-type").and_then(Value::as_str);
         if schema::flag(node, "uniqueItems") || list_type == Some("set") {
@@ -210,8 +229,11 @@ impl Validator<'_> {
             for (i, item) in items.iter().enumerate() {
                 let key = key_of(item);
                 if items[..i].iter().any(|e| key_of(e) == key) {
-                    let shown: Vec<String> =
-                        keys.iter().zip(&key).map(|(k, v)| format!("{k}={v}")).collect();
+                    let shown: Vec<String> = keys
+                        .iter()
+                        .zip(&key)
+                        .map(|(k, v)| format!("{k}={v}"))
+                        .collect();
                     self.push(
                         &format!("{path}[{i}]"),
                         format!("duplicate entries for key `[{}]`", shown.join(",")),
@@ -228,15 +250,21 @@ impl Validator<'_> {
 
     fn object(&mut self, node: &Value, map: &serde_json::Map<String, Value>, path: &str) {
         let n = map.len() as u64;
-        if let Some(max) = node.get("maxProperties").and_then(Value::as_u64) {
-            if n > max {
-                self.push(path, format!("must have at most `{max}` properties, got `{n}`"));
-            }
+        if let Some(max) = node.get("maxProperties").and_then(Value::as_u64)
+            && n > max
+        {
+            self.push(
+                path,
+                format!("must have at most `{max}` properties, got `{n}`"),
+            );
         }
-        if let Some(min) = node.get("minProperties").and_then(Value::as_u64) {
-            if n < min {
-                self.push(path, format!("must have at least `{min}` properties, got `{n}`"));
-            }
+        if let Some(min) = node.get("minProperties").and_then(Value::as_u64)
+            && n < min
+        {
+            self.push(
+                path,
+                format!("must have at least `{min}` properties, got `{n}`"),
+            );
         }
         for key in schema::required(node) {
             if !map.contains_key(key) {
@@ -259,7 +287,12 @@ impl Validator<'_> {
     /// `allOf`, `anyOf`, `oneOf` and `not`: value validations only, as in
     /// structural schemas.
     fn combinators(&mut self, node: &Value, value: &Value, path: &str) {
-        let list = |k: &str| node.get(k).and_then(Value::as_array).cloned().unwrap_or_default();
+        let list = |k: &str| {
+            node.get(k)
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default()
+        };
         for s in list("allOf") {
             let found = self.sub(&s, value, path);
             self.violations.extend(found);
@@ -272,13 +305,16 @@ impl Validator<'_> {
         if !one.is_empty() {
             let matched = one.iter().filter(|s| self.passes(s, value, path)).count();
             if matched != 1 {
-                self.push(path, format!("must match exactly one schema in `oneOf`, matched `{matched}`"));
+                self.push(
+                    path,
+                    format!("must match exactly one schema in `oneOf`, matched `{matched}`"),
+                );
             }
         }
-        if let Some(not) = node.get("not") {
-            if self.passes(not, value, path) {
-                self.push(path, "must not match the schema in `not`");
-            }
+        if let Some(not) = node.get("not")
+            && self.passes(not, value, path)
+        {
+            self.push(path, "must not match the schema in `not`");
         }
     }
 
@@ -360,10 +396,10 @@ fn same(a: &Value, b: &Value) -> bool {
 fn compiled(pattern: &str) -> Option<Regex> {
     static CACHE: LazyLock<Mutex<HashMap<String, Option<Regex>>>> =
         LazyLock::new(|| Mutex::new(HashMap::new()));
-    if let Ok(cache) = CACHE.lock() {
-        if let Some(re) = cache.get(pattern) {
-            return re.clone();
-        }
+    if let Ok(cache) = CACHE.lock()
+        && let Some(re) = cache.get(pattern)
+    {
+        return re.clone();
     }
     let re = regex::RegexBuilder::new(pattern)
         .size_limit(1 << 20)

@@ -1,14 +1,14 @@
 //! `osp.v1.ClaimService`: render, validate and apply claims and XRs.
+use osp::claim::{ClaimInput, CompositionChoice};
 use tonic::{Request, Response, Status};
 
-use super::State;
+use super::{State, structs, templates};
 use crate::errors::Error;
 use crate::pb::{self, claim_service_server::ClaimService};
 
 /// The ClaimService implementation.
 #[derive(Debug, Clone)]
 pub struct Claims {
-    #[allow(dead_code)]
     state: State,
 }
 
@@ -17,15 +17,71 @@ impl Claims {
     pub fn new(state: State) -> Self {
         Self { state }
     }
+
+    fn render(&self, req: &pb::RenderClaimRequest) -> Result<pb::RenderClaimResponse, Error> {
+        let converted = templates::resolve(&self.state, req.definition.as_ref())?;
+        let def = &converted.definition;
+        let input = input(req)?;
+        if let Some(caller) = &req.caller {
+            tracing::info!(
+                user = %caller.user_entity_ref,
+                definition = %def.name,
+                name = %input.name,
+                "render claim"
+            );
+        }
+        let rendered = osp::claim::for_claim(def, &input)?;
+        Ok(pb::RenderClaimResponse {
+            manifest: Some(structs::manifest(&rendered.manifest)),
+            path: rendered.path,
+            api_version: def.api_version(),
+            kind: def.target().kind.clone(),
+            is_claim: def.is_claim(),
+            warnings: rendered
+                .warnings
+                .into_iter()
+                .map(|w| pb::Warning {
+                    path: w.path,
+                    message: w.message,
+                })
+                .collect(),
+        })
+    }
+}
+
+/// The core's input from a request. `values` wins over `values_json`.
+pub fn input(req: &pb::RenderClaimRequest) -> Result<ClaimInput, Error> {
+    let values = match (&req.values, req.values_json.trim()) {
+        (Some(s), _) if !s.fields.is_empty() => structs::from_struct(s),
+        (_, "") => serde_json::Value::Null,
+        (_, text) => serde_json::from_str(text)
+            .map_err(|e| Error::invalid("values_json", format!("invalid json: {e}")))?,
+    };
+    let opt = |s: &str| (!s.is_empty()).then(|| s.to_string());
+    let choice = req.composition.clone().unwrap_or_default();
+    Ok(ClaimInput {
+        name: req.name.clone(),
+        namespace: opt(&req.namespace),
+        values,
+        owner: opt(&req.owner),
+        template_ref: opt(&req.template_ref),
+        composition: CompositionChoice {
+            composition_name: opt(&choice.composition_name),
+            composition_selector: choice.composition_selector.into_iter().collect(),
+            update_policy: opt(&choice.update_policy),
+            connection_secret_name: opt(&choice.connection_secret_name),
+        },
+        cluster: opt(&req.cluster),
+    })
 }
 
 #[tonic::async_trait]
 impl ClaimService for Claims {
     async fn render_claim(
         &self,
-        _request: Request<pb::RenderClaimRequest>,
+        request: Request<pb::RenderClaimRequest>,
     ) -> Result<Response<pb::RenderClaimResponse>, Status> {
-        Err(Error::Unimplemented("RenderClaim").into())
+        Ok(Response::new(self.render(request.get_ref())?))
     }
 
     async fn apply_claim(
@@ -33,5 +89,104 @@ impl ClaimService for Claims {
         _request: Request<pb::ApplyClaimRequest>,
     ) -> Result<Response<pb::ApplyClaimResponse>, Status> {
         Err(Error::Unimplemented("ApplyClaim").into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tonic::Code;
+    use tonic_types::StatusExt;
+
+    const XRD: &str = r#"
+apiVersion: apiextensions.crossplane.io/v1
+kind: CompositeResourceDefinition
+metadata: {name: xdbs.example.org}
+spec:
+  group: example.org
+  names: {kind: XDB, plural: xdbs}
+  claimNames: {kind: DB, plural: dbs}
+  versions:
+  - name: v1
+    served: true
+    referenceable: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            properties:
+              parameters:
+                type: object
+                required: [storageGB]
+                properties:
+                  storageGB: {type: integer, maximum: 100}
+"#;
+
+    fn request(values_json: &str) -> pb::RenderClaimRequest {
+        pb::RenderClaimRequest {
+            definition: Some(pb::DefinitionSource {
+                source: Some(pb::definition_source::Source::InlineYaml(XRD.into())),
+                cluster: String::new(),
+            }),
+            name: "orders".into(),
+            namespace: "team-a".into(),
+            values_json: values_json.into(),
+            ..Default::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn renders_and_rejects_with_field_violations() {
+        struct Case {
+            reason: &'static str,
+            values_json: &'static str,
+            want: Result<&'static str, (Code, Vec<&'static str>)>,
+        }
+        let cases = [
+            Case {
+                reason: "a valid claim renders with its path",
+                values_json: r#"{"parameters": {"storageGB": 20}}"#,
+                want: Ok("default/team-a/db/orders.yaml"),
+            },
+            Case {
+                reason: "violations come back as bad request field violations",
+                values_json: r#"{"parameters": {"storageGB": 200}, "bogus": 1}"#,
+                want: Err((
+                    Code::InvalidArgument,
+                    vec!["spec.bogus", "spec.parameters.storageGB"],
+                )),
+            },
+            Case {
+                reason: "unreadable values_json names the field",
+                values_json: "{",
+                want: Err((Code::InvalidArgument, vec!["values_json"])),
+            },
+        ];
+        let svc = Claims::new(State::default());
+        for c in cases {
+            let got = svc.render_claim(Request::new(request(c.values_json))).await;
+            match (got, c.want) {
+                (Ok(r), Ok(path)) => {
+                    let r = r.into_inner();
+                    assert_eq!(r.path, path, "{}", c.reason);
+                    assert!(r.is_claim, "{}", c.reason);
+                    assert_eq!(r.kind, "DB", "{}", c.reason);
+                }
+                (Err(status), Err((code, fields))) => {
+                    assert_eq!(status.code(), code, "{}", c.reason);
+                    let details = status.get_error_details();
+                    let bad = details.bad_request().expect("bad request details");
+                    let got: Vec<&str> = bad
+                        .field_violations
+                        .iter()
+                        .map(|v| v.field.as_str())
+                        .collect();
+                    assert_eq!(got, fields, "{}", c.reason);
+                }
+                (got, want) => panic!("{}: got {got:?}, want {want:?}", c.reason),
+            }
+        }
     }
 }

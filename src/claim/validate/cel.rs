@@ -53,7 +53,10 @@ static ENV: LazyLock<Option<Arc<Env>>> = LazyLock::new(|| {
 
 /// Evaluates the rules at `node` against `value`.
 pub fn rules(node: &Value, value: &Value, path: &str, v: &mut Validator<'_>) {
-    let Some(rules) = node.get("x-kubernetes-validations").and_then(Value::as_array) else {
+    let Some(rules) = node
+        .get("x-kubernetes-validations")
+        .and_then(Value::as_array)
+    else {
         return;
     };
     let Some(env) = ENV.as_ref() else {
@@ -83,13 +86,19 @@ pub fn rules(node: &Value, value: &Value, path: &str, v: &mut Validator<'_>) {
             _ => here.to_string(),
         };
         if source.len() > MAX_RULE_LEN {
-            v.warn(&field, format!("rule is longer than `{MAX_RULE_LEN}` bytes; not checked"));
+            v.warn(
+                &field,
+                format!("rule is longer than `{MAX_RULE_LEN}` bytes; not checked"),
+            );
             continue;
         }
         let program = match env.compile(source) {
             Ok(p) => p,
             Err(e) => {
-                v.warn(&field, format!("rule `{source}` not checked: {}", one_line(&e.to_string())));
+                v.warn(
+                    &field,
+                    format!("rule `{source}` not checked: {}", one_line(&e.to_string())),
+                );
                 continue;
             }
         };
@@ -128,9 +137,17 @@ pub fn rules(node: &Value, value: &Value, path: &str, v: &mut Validator<'_>) {
             ),
             Err(e) if unsupported(&e) => v.warn(
                 &field,
-                format!("rule `{source}` uses what this validator lacks ({e}); the API server checks it"),
+                format!(
+                    "rule `{source}` uses what this validator lacks ({e}); the API server checks it"
+                ),
             ),
-            Err(e) => v.push(&field, format!("{} evaluating rule `{source}`", one_line(&e.to_string()).to_lowercase())),
+            Err(e) => v.push(
+                &field,
+                format!(
+                    "{} evaluating rule `{source}`",
+                    one_line(&e.to_string()).to_lowercase()
+                ),
+            ),
         }
     }
 }

@@ -16,10 +16,22 @@ re!(
     HOSTNAME,
     r"^([a-zA-Z0-9\p{S}\p{L}]((-?[a-zA-Z0-9\p{S}\p{L}]{0,62})?)|([a-zA-Z0-9\p{S}\p{L}](([a-zA-Z0-9-\p{S}\p{L}]{0,61}[a-zA-Z0-9\p{S}\p{L}])?)(\.)){1,}([a-zA-Z0-9\p{S}\p{L}])(-?[a-zA-Z0-9\p{S}\p{L}]){1,62})$"
 );
-re!(UUID, r"(?i)^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$");
-re!(UUID3, r"(?i)^[0-9a-f]{8}-?[0-9a-f]{4}-?3[0-9a-f]{3}-?[0-9a-f]{4}-?[0-9a-f]{12}$");
-re!(UUID4, r"(?i)^[0-9a-f]{8}-?[0-9a-f]{4}-?4[0-9a-f]{3}-?[89ab][0-9a-f]{3}-?[0-9a-f]{12}$");
-re!(UUID5, r"(?i)^[0-9a-f]{8}-?[0-9a-f]{4}-?5[0-9a-f]{3}-?[89ab][0-9a-f]{3}-?[0-9a-f]{12}$");
+re!(
+    UUID,
+    r"(?i)^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$"
+);
+re!(
+    UUID3,
+    r"(?i)^[0-9a-f]{8}-?[0-9a-f]{4}-?3[0-9a-f]{3}-?[0-9a-f]{4}-?[0-9a-f]{12}$"
+);
+re!(
+    UUID4,
+    r"(?i)^[0-9a-f]{8}-?[0-9a-f]{4}-?4[0-9a-f]{3}-?[89ab][0-9a-f]{3}-?[0-9a-f]{12}$"
+);
+re!(
+    UUID5,
+    r"(?i)^[0-9a-f]{8}-?[0-9a-f]{4}-?5[0-9a-f]{3}-?[89ab][0-9a-f]{3}-?[0-9a-f]{12}$"
+);
 re!(
     BASE64,
     r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=|[A-Za-z0-9+/]{4})$"
@@ -33,7 +45,10 @@ re!(
     DURATION,
     r"^([+-]?(\d+(\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h))+$|^0$|^\d+\s?(ns|us|µs|ms|s|m|h|d|w|seconds?|minutes?|hours?|days?|weeks?)$"
 );
-re!(MAC, r"^([0-9A-Fa-f]{2}[:-]){5}[0-9A-Fa-f]{2}$|^([0-9A-Fa-f]{4}\.){2}[0-9A-Fa-f]{4}$");
+re!(
+    MAC,
+    r"^([0-9A-Fa-f]{2}[:-]){5}[0-9A-Fa-f]{2}$|^([0-9A-Fa-f]{4}\.){2}[0-9A-Fa-f]{4}$"
+);
 re!(HEXCOLOR, r"^#?([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$");
 re!(
     RGBCOLOR,
@@ -54,7 +69,9 @@ fn matches(re: &LazyLock<Option<Regex>>, s: &str) -> bool {
 /// Whether `s` is valid for `format`.
 pub fn valid(format: &str, s: &str) -> bool {
     match format {
-        "hostname" => matches(&HOSTNAME, s) && s.len() <= 255 && s.split('.').all(|p| p.len() <= 63),
+        "hostname" => {
+            matches(&HOSTNAME, s) && s.len() <= 255 && s.split('.').all(|p| p.len() <= 63)
+        }
         "uuid" => matches(&UUID, s),
         "uuid3" => matches(&UUID3, s),
         "uuid4" => matches(&UUID4, s),
@@ -73,7 +90,9 @@ pub fn valid(format: &str, s: &str) -> bool {
         "bsonobjectid" => matches(&BSON, s),
         "email" => matches(&EMAIL, s),
         // Request URIs: absolute, or an absolute path.
-        "uri" => !s.contains(char::is_whitespace) && (s.starts_with('/') || matches(&URI_SCHEME, s)),
+        "uri" => {
+            !s.contains(char::is_whitespace) && (s.starts_with('/') || matches(&URI_SCHEME, s))
+        }
         "isbn" => isbn10(s) || isbn13(s),
         "isbn10" => isbn10(s),
         "isbn13" => isbn13(s),
@@ -87,7 +106,11 @@ fn date(s: &str) -> bool {
     let Some(c) = DATE.as_ref().and_then(|r| r.captures(s)) else {
         return false;
     };
-    let num = |i: usize| c.get(i).and_then(|m| m.as_str().parse::<u32>().ok()).unwrap_or(0);
+    let num = |i: usize| {
+        c.get(i)
+            .and_then(|m| m.as_str().parse::<u32>().ok())
+            .unwrap_or(0)
+    };
     let (y, m, d) = (num(1), num(2), num(3));
     let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
     let days = match m {
@@ -194,27 +217,117 @@ mod tests {
             bad: &'static str,
         }
         let cases = [
-            Case { reason: "date-time is RFC 3339", format: "date-time", good: "2024-02-29T12:00:00Z", bad: "2023-02-29T12:00:00Z" },
-            Case { reason: "date checks the calendar", format: "date", good: "2024-12-31", bad: "2024-13-01" },
-            Case { reason: "duration in Go's form", format: "duration", good: "1h30m", bad: "soon" },
-            Case { reason: "hostname", format: "hostname", good: "db.example.org", bad: "-bad-.org" },
-            Case { reason: "ipv4", format: "ipv4", good: "10.0.0.1", bad: "10.0.0.256" },
-            Case { reason: "ipv6", format: "ipv6", good: "fd00::1", bad: "fd00:::1" },
-            Case { reason: "cidr", format: "cidr", good: "10.0.0.0/16", bad: "10.0.0.0/33" },
-            Case { reason: "mac", format: "mac", good: "00:1a:2b:3c:4d:5e", bad: "00:1a:2b" },
-            Case { reason: "uuid", format: "uuid", good: "123e4567-e89b-12d3-a456-426614174000", bad: "123e4567" },
-            Case { reason: "byte is base64", format: "byte", good: "aGVsbG8=", bad: "hello!" },
-            Case { reason: "email", format: "email", good: "jane@example.org", bad: "jane@" },
-            Case { reason: "uri must be absolute", format: "uri", good: "https://example.org/x", bad: "example org" },
-            Case { reason: "hexcolor", format: "hexcolor", good: "#ff0000", bad: "#ff00" },
-            Case { reason: "isbn13", format: "isbn13", good: "978-3-16-148410-0", bad: "978-3-16-148410-1" },
-            Case { reason: "creditcard uses luhn", format: "creditcard", good: "4111 1111 1111 1111", bad: "4111 1111 1111 1112" },
-            Case { reason: "unknown formats such as int32 are not checked", format: "int32", good: "anything", bad: "" },
+            Case {
+                reason: "date-time is RFC 3339",
+                format: "date-time",
+                good: "2024-02-29T12:00:00Z",
+                bad: "2023-02-29T12:00:00Z",
+            },
+            Case {
+                reason: "date checks the calendar",
+                format: "date",
+                good: "2024-12-31",
+                bad: "2024-13-01",
+            },
+            Case {
+                reason: "duration in Go's form",
+                format: "duration",
+                good: "1h30m",
+                bad: "soon",
+            },
+            Case {
+                reason: "hostname",
+                format: "hostname",
+                good: "db.example.org",
+                bad: "-bad-.org",
+            },
+            Case {
+                reason: "ipv4",
+                format: "ipv4",
+                good: "10.0.0.1",
+                bad: "10.0.0.256",
+            },
+            Case {
+                reason: "ipv6",
+                format: "ipv6",
+                good: "fd00::1",
+                bad: "fd00:::1",
+            },
+            Case {
+                reason: "cidr",
+                format: "cidr",
+                good: "10.0.0.0/16",
+                bad: "10.0.0.0/33",
+            },
+            Case {
+                reason: "mac",
+                format: "mac",
+                good: "00:1a:2b:3c:4d:5e",
+                bad: "00:1a:2b",
+            },
+            Case {
+                reason: "uuid",
+                format: "uuid",
+                good: "123e4567-e89b-12d3-a456-426614174000",
+                bad: "123e4567",
+            },
+            Case {
+                reason: "byte is base64",
+                format: "byte",
+                good: "aGVsbG8=",
+                bad: "hello!",
+            },
+            Case {
+                reason: "email",
+                format: "email",
+                good: "jane@example.org",
+                bad: "jane@",
+            },
+            Case {
+                reason: "uri must be absolute",
+                format: "uri",
+                good: "https://example.org/x",
+                bad: "example org",
+            },
+            Case {
+                reason: "hexcolor",
+                format: "hexcolor",
+                good: "#ff0000",
+                bad: "#ff00",
+            },
+            Case {
+                reason: "isbn13",
+                format: "isbn13",
+                good: "978-3-16-148410-0",
+                bad: "978-3-16-148410-1",
+            },
+            Case {
+                reason: "creditcard uses luhn",
+                format: "creditcard",
+                good: "4111 1111 1111 1111",
+                bad: "4111 1111 1111 1112",
+            },
+            Case {
+                reason: "unknown formats such as int32 are not checked",
+                format: "int32",
+                good: "anything",
+                bad: "",
+            },
         ];
         for c in cases {
-            assert!(valid(c.format, c.good), "{}: `{}` should be valid", c.reason, c.good);
+            assert!(
+                valid(c.format, c.good),
+                "{}: `{}` should be valid",
+                c.reason,
+                c.good
+            );
             if c.format != "int32" {
-                assert!(!valid(c.format, c.bad), "{}: `{}` should be invalid", c.reason, c.bad);
+                assert!(
+                    !valid(c.format, c.bad),
+                    "{}: `{}` should be invalid",
+                    c.reason,
+                    c.bad
+                );
             }
         }
     }

@@ -74,8 +74,10 @@ fn every_rule_has_a_valid_and_an_invalid_case() {
         },
         Case {
             reason: "a nested required field",
-            schema: obj(json!({"parameters": {"type": "object", "required": ["storageGB"],
-                "properties": {"storageGB": {"type": "integer"}, "tier": {"type": "string"}}}})),
+            schema: obj(
+                json!({"parameters": {"type": "object", "required": ["storageGB"],
+                "properties": {"storageGB": {"type": "integer"}, "tier": {"type": "string"}}}}),
+            ),
             valid: json!({"parameters": {"storageGB": 20}}),
             invalid: json!({"parameters": {"tier": "gold"}}),
             want: "spec.parameters.storageGB: required value",
@@ -145,7 +147,9 @@ fn every_rule_has_a_valid_and_an_invalid_case() {
         },
         Case {
             reason: "items and maxItems",
-            schema: obj(json!({"l": {"type": "array", "maxItems": 2, "items": {"type": "string"}}})),
+            schema: obj(
+                json!({"l": {"type": "array", "maxItems": 2, "items": {"type": "string"}}}),
+            ),
             valid: json!({"l": ["a", "b"]}),
             invalid: json!({"l": ["a", "b", "c"]}),
             want: "spec.l: must have at most `2` items, got `3`",
@@ -159,37 +163,47 @@ fn every_rule_has_a_valid_and_an_invalid_case() {
         },
         Case {
             reason: "minItems",
-            schema: obj(json!({"l": {"type": "array", "minItems": 1, "items": {"type": "string"}}})),
+            schema: obj(
+                json!({"l": {"type": "array", "minItems": 1, "items": {"type": "string"}}}),
+            ),
             valid: json!({"l": ["a"]}),
             invalid: json!({"l": []}),
             want: "spec.l: must have at least `1` items, got `0`",
         },
         Case {
             reason: "uniqueItems",
-            schema: obj(json!({"l": {"type": "array", "uniqueItems": true, "items": {"type": "string"}}})),
+            schema: obj(
+                json!({"l": {"type": "array", "uniqueItems": true, "items": {"type": "string"}}}),
+            ),
             valid: json!({"l": ["a", "b"]}),
             invalid: json!({"l": ["a", "a"]}),
             want: "spec.l[1]: duplicate value `\"a\"`",
         },
         Case {
             reason: "list-type map keys are unique",
-            schema: obj(json!({"ports": {"type": "array", "x-kubernetes-list-type": "map",
+            schema: obj(
+                json!({"ports": {"type": "array", "x-kubernetes-list-type": "map",
                 "x-kubernetes-list-map-keys": ["name"],
-                "items": {"type": "object", "properties": {"name": {"type": "string"}, "port": {"type": "integer"}}}}})),
+                "items": {"type": "object", "properties": {"name": {"type": "string"}, "port": {"type": "integer"}}}}}),
+            ),
             valid: json!({"ports": [{"name": "a", "port": 1}, {"name": "b", "port": 1}]}),
             invalid: json!({"ports": [{"name": "a", "port": 1}, {"name": "a", "port": 2}]}),
             want: "spec.ports[1]: duplicate entries for key `[name=\"a\"]`",
         },
         Case {
             reason: "additionalProperties schema",
-            schema: obj(json!({"tags": {"type": "object", "additionalProperties": {"type": "string"}}})),
+            schema: obj(
+                json!({"tags": {"type": "object", "additionalProperties": {"type": "string"}}}),
+            ),
             valid: json!({"tags": {"team": "a"}}),
             invalid: json!({"tags": {"team": 1}}),
             want: "spec.tags.team: must be of type `string`, got `integer`",
         },
         Case {
             reason: "nullable",
-            schema: obj(json!({"n": {"type": "string", "nullable": true}, "m": {"type": "string"}})),
+            schema: obj(
+                json!({"n": {"type": "string", "nullable": true}, "m": {"type": "string"}}),
+            ),
             valid: json!({"n": null}),
             invalid: json!({"m": null}),
             want: "spec.m: must not be null",
@@ -203,8 +217,10 @@ fn every_rule_has_a_valid_and_an_invalid_case() {
         },
         Case {
             reason: "a preserved free-form object takes any field, but its siblings do not",
-            schema: obj(json!({"extra": {"type": "object", "x-kubernetes-preserve-unknown-fields": true},
-                               "size": {"type": "integer"}})),
+            schema: obj(
+                json!({"extra": {"type": "object", "x-kubernetes-preserve-unknown-fields": true},
+                               "size": {"type": "integer"}}),
+            ),
             valid: json!({"extra": {"anything": {"goes": [1]}}}),
             invalid: json!({"extra": {}, "other": 1}),
             want: "spec.other: unknown field `other`",
@@ -307,8 +323,5 @@ fn expensive_rules_are_refused() {
         "x-kubernetes-validations": [{"rule": "self.all(x, self.all(y, self.all(z, x + y + z >= 0)))"}]}}));
     let big: Vec<i64> = (0..2000).collect();
     let got = check(schema, json!({"l": big}));
-    assert!(
-        got.iter().any(|v| v.contains("too expensive")),
-        "{got:?}"
-    );
+    assert!(got.iter().any(|v| v.contains("too expensive")), "{got:?}");
 }
