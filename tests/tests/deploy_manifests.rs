@@ -226,6 +226,17 @@ fn parse_custom(
     schemas: &Schemas,
 ) -> anyhow::Result<Object> {
     let _: ObjectMeta = strict::parse(&doc["metadata"]).context("metadata")?;
+    if kind == "CompositeResourceDefinition" {
+        for (n, v) in doc["spec"]["versions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            let _: JSONSchemaProps = strict::parse(&v["schema"]["openAPIV3Schema"])
+                .with_context(|| format!("spec.versions[{n}].schema.openAPIV3Schema"))?;
+        }
+    }
     let key = (api_version.to_owned(), kind.to_owned());
     let crossplane = api_version.starts_with("apiextensions.crossplane.io/");
     let Some(schema) = schemas.0.get(&key) else {
@@ -246,17 +257,6 @@ fn parse_custom(
     }
     let errors = strict::schema_errors(&rest, schema, "");
     ensure!(errors.is_empty(), "{}", errors.join("; "));
-    if kind == "CompositeResourceDefinition" {
-        for (n, v) in doc["spec"]["versions"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .enumerate()
-        {
-            let _: JSONSchemaProps = strict::parse(&v["schema"]["openAPIV3Schema"])
-                .with_context(|| format!("spec.versions[{n}].schema.openAPIV3Schema"))?;
-        }
-    }
     Ok(Object::Custom {
         kind: kind.to_owned(),
     })
@@ -1442,5 +1442,37 @@ fn kustomizations_render_with_kubectl() -> anyhow::Result<()> {
             c.reason
         );
     }
+    Ok(())
+}
+
+#[test]
+fn sidecar_config_map_is_a_valid_config_file() -> anyhow::Result<()> {
+    let files = load()?;
+    let mut found = 0;
+    for (path, o) in objects(&files) {
+        let Object::ConfigMap(cm) = o else { continue };
+        if cm.metadata.name.as_deref() != Some("osp-config") {
+            continue;
+        }
+        found += 1;
+        let data = cm.data.clone().unwrap_or_default();
+        let text = data
+            .get("config.yaml")
+            .context("osp-config without `config.yaml`")?;
+        // The sidecar's own type, which rejects unknown keys.
+        let _: osp_sidecar::config::FileConfig =
+            serde_json::from_value(osp::document::from_yaml(text, Limits::default())?)
+                .with_context(|| format!("deploy/{}: config.yaml", path.display()))?;
+        for key in data.keys() {
+            ensure!(
+                ["config.yaml", "otlpEndpoint"].contains(&key.as_str()),
+                "osp-config: unexpected key `{key}`"
+            );
+        }
+    }
+    ensure!(
+        found == 1,
+        "expected one `osp-config` ConfigMap, found `{found}`"
+    );
     Ok(())
 }
