@@ -80,6 +80,8 @@ pub struct FileConfig {
     pub max_message_bytes: Option<usize>,
     /// Serve gRPC reflection [default: true].
     pub reflection: Option<bool>,
+    /// Where `PublishService` writes: GitHub and/or local Git targets.
+    pub publish: Option<crate::service::publish::PublishConfig>,
 }
 
 /// A secret value whose `Debug` output is redacted.
@@ -122,6 +124,8 @@ pub struct Config {
     pub max_message_bytes: usize,
     /// Whether reflection is served.
     pub reflection: bool,
+    /// Publishing targets.
+    pub publish: crate::service::publish::PublishConfig,
 }
 
 /// Errors from resolving configuration.
@@ -192,6 +196,7 @@ impl Config {
                 .or(file.max_message_bytes)
                 .unwrap_or(16 * 1024 * 1024),
             reflection: !args.no_reflection && file.reflection.unwrap_or(true),
+            publish: file.publish.unwrap_or_default(),
         })
     }
 }

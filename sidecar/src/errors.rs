@@ -44,6 +44,12 @@ pub enum Error {
     /// The RPC is part of the contract but not served by this build.
     #[error("{0} is not implemented by this sidecar yet")]
     Unimplemented(&'static str),
+    /// Publishing on GitHub failed.
+    #[error(transparent)]
+    GitHub(#[from] crate::github::Error),
+    /// Publishing to a local Git repository failed.
+    #[error(transparent)]
+    LocalGit(#[from] crate::gitlocal::Error),
 }
 
 impl Error {

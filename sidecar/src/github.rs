@@ -126,6 +126,7 @@ pub struct Client {
 
 impl Client {
     /// Builds the HTTP client; nothing is sent until the first publication.
+    /// Call it inside a Tokio runtime (octocrab spawns its buffer task).
     pub fn new(settings: Settings) -> Result<Self, Error> {
         let client = |message: String| Error::Client { message };
         let crab = octocrab::Octocrab::builder()

@@ -72,10 +72,12 @@ pub async fn serve(config: Config, shutdown: impl Future<Output = ()> + Send) ->
         pb::claim_service_server::ClaimServiceServer::new(claims::Claims::new(state.clone()))
             .max_decoding_message_size(max)
             .max_encoding_message_size(max);
-    let publish =
-        pb::publish_service_server::PublishServiceServer::new(publish::Publish::new(state.clone()))
-            .max_decoding_message_size(max)
-            .max_encoding_message_size(max);
+    let publish = pb::publish_service_server::PublishServiceServer::new(publish::Publish::new(
+        state.clone(),
+        &config.publish,
+    ))
+    .max_decoding_message_size(max)
+    .max_encoding_message_size(max);
     let catalog =
         pb::catalog_service_server::CatalogServiceServer::new(catalog::Catalog::new(state.clone()))
             .max_decoding_message_size(max)

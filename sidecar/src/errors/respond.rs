@@ -52,8 +52,58 @@ impl From<Error> for Status {
             Error::Unavailable(_) => Status::unavailable(message),
             Error::FailedPrecondition(_) => Status::failed_precondition(message),
             Error::Unimplemented(_) => Status::unimplemented(message),
+            Error::GitHub(e) => github(e, &message),
+            Error::LocalGit(e) => local_git(e, &message),
         }
     }
+}
+
+/// GitHub failures: the status GitHub answered, in gRPC terms. Conflicts
+/// and exhausted rate limits carry `google.rpc.RetryInfo`.
+fn github(err: crate::github::Error, message: &str) -> Status {
+    use crate::github::Error as G;
+    match err {
+        G::Repository { .. } => bad_request(
+            message,
+            &[Violation {
+                field: "repository".into(),
+                description: message.into(),
+            }],
+        ),
+        G::Plan(osp::publish::Error::UpdateKustomization(_)) => {
+            Status::failed_precondition(message)
+        }
+        G::Plan(_) => Status::invalid_argument(message),
+        G::Client { .. } | G::Credentials { .. } | G::Validation { .. } => {
+            Status::failed_precondition(message)
+        }
+        G::Unauthenticated { .. } => Status::unauthenticated(message),
+        G::PermissionDenied { .. } => Status::permission_denied(message),
+        G::NotFound { .. } => Status::not_found(message),
+        G::Conflict { .. } => retry(Code::Aborted, message, 1),
+        G::RateLimited {
+            retry_after_secs, ..
+        } => retry(Code::Unavailable, message, retry_after_secs),
+        G::Unavailable { .. } | G::Decode { .. } => Status::unavailable(message),
+    }
+}
+
+fn local_git(err: crate::gitlocal::Error, message: &str) -> Status {
+    use crate::gitlocal::Error as L;
+    match err {
+        L::ResolveBase { .. } => Status::not_found(message),
+        L::Plan(osp::publish::Error::UpdateKustomization(_))
+        | L::OpenRepository { .. }
+        | L::ReadFile { .. } => Status::failed_precondition(message),
+        L::Plan(_) => Status::invalid_argument(message),
+        L::UpdateBranch { .. } => retry(Code::Aborted, message, 1),
+        L::WriteCommit { .. } => Status::internal(message),
+    }
+}
+
+fn retry(code: Code, message: &str, after_secs: u64) -> Status {
+    let details = ErrorDetails::with_retry_info(Some(std::time::Duration::from_secs(after_secs)));
+    Status::with_error_details(code, message, details)
 }
 
 fn bad_request(message: &str, violations: &[Violation]) -> Status {

@@ -1,21 +1,93 @@
-//! `osp.v1.PublishService`: GitOps pull requests.
+//! `osp.v1.PublishService`: GitOps pull requests (GitHub) or branches
+//! (local Git), planned by the core (`osp::publish`).
+use std::sync::Arc;
+
+use osp::publish::{Change, Plan, Request as PlanRequest, for_plan};
 use tonic::{Request, Response, Status};
 
 use super::State;
 use crate::errors::Error;
+use crate::github::PullRequest;
 use crate::pb::{self, publish_service_server::PublishService};
+
+mod target;
+
+pub use target::{GitHubConfig, PublishConfig, Publisher};
 
 /// The PublishService implementation.
 #[derive(Debug, Clone)]
 pub struct Publish {
     #[allow(dead_code)]
     state: State,
+    /// The targets, or why the configuration is unusable.
+    publisher: Arc<Result<Publisher, String>>,
 }
 
 impl Publish {
-    /// A service over the shared state.
-    pub fn new(state: State) -> Self {
-        Self { state }
+    /// A service over the shared state and the `publish:` configuration.
+    /// A bad configuration is logged and answered with FAILED_PRECONDITION.
+    pub fn new(state: State, config: &PublishConfig) -> Self {
+        let publisher = Publisher::new(config);
+        if let Err(e) = &publisher {
+            tracing::error!(error = %e, "publishing is disabled: invalid `publish` configuration");
+        }
+        Self {
+            state,
+            publisher: Arc::new(publisher),
+        }
+    }
+
+    async fn create(
+        &self,
+        req: pb::CreatePullRequestRequest,
+    ) -> Result<pb::CreatePullRequestResponse, Error> {
+        let publisher = match self.publisher.as_ref() {
+            Ok(p) => p,
+            Err(e) => {
+                return Err(Error::FailedPrecondition(format!(
+                    "publishing is disabled: {e}"
+                )));
+            }
+        };
+        if req.repository.trim().is_empty() {
+            return Err(Error::invalid("repository", "must not be empty"));
+        }
+        let plan = plan(&req, publisher)?;
+        let pr = PullRequest {
+            title: title(&req),
+            body: req.body.clone(),
+            labels: req.labels.clone(),
+            reviewers: req.reviewers.clone(),
+            draft: req.draft,
+        };
+        let user = req.caller.as_ref().map(|c| c.user_entity_ref.as_str());
+        tracing::info!(
+            user = user.unwrap_or_default(),
+            repository = %req.repository,
+            branch = %plan.branch,
+            files = plan.changes.len(),
+            "publish"
+        );
+        let out = publisher
+            .publish(&req.repository, &req.base_branch, &plan, &pr)
+            .await?;
+        tracing::info!(
+            repository = %req.repository,
+            number = out.number,
+            created = out.created,
+            unchanged = out.unchanged,
+            requests = out.request_count,
+            "published"
+        );
+        Ok(pb::CreatePullRequestResponse {
+            url: out.url,
+            number: out.number,
+            branch: out.branch,
+            commit_sha: out.commit_sha,
+            created: out.created,
+            unchanged: out.unchanged,
+            request_count: out.request_count,
+        })
     }
 }
 
@@ -23,8 +95,132 @@ impl Publish {
 impl PublishService for Publish {
     async fn create_pull_request(
         &self,
-        _request: Request<pb::CreatePullRequestRequest>,
+        request: Request<pb::CreatePullRequestRequest>,
     ) -> Result<Response<pb::CreatePullRequestResponse>, Status> {
-        Err(Error::Unimplemented("CreatePullRequest").into())
+        Ok(Response::new(self.create(request.into_inner()).await?))
+    }
+}
+
+fn title(req: &pb::CreatePullRequestRequest) -> String {
+    match req.title.trim() {
+        "" => format!("osp: {}", req.idempotency_key),
+        t => t.to_owned(),
+    }
+}
+
+/// The core's plan for a request; planning errors name the request field.
+pub fn plan(req: &pb::CreatePullRequestRequest, publisher: &Publisher) -> Result<Plan, Error> {
+    let request = PlanRequest {
+        changes: req
+            .files
+            .iter()
+            .map(|f| Change {
+                path: f.path.clone(),
+                content: (!f.delete).then(|| f.content.clone()),
+            })
+            .collect(),
+        idempotency_key: req.idempotency_key.clone(),
+        title: title(req),
+        requested_by: req
+            .caller
+            .as_ref()
+            .map(|c| c.user_entity_ref.clone())
+            .unwrap_or_default(),
+        update_kustomization: req.update_kustomization,
+    };
+    for_plan(&request, publisher.layout()).map_err(|e| {
+        use osp::publish::Error as E;
+        let field = match &e {
+            E::NoChanges => "files".to_owned(),
+            E::NameBranch(_) => "idempotency_key".to_owned(),
+            E::CheckPath(_) | E::DuplicatePath { .. } | E::UpdateKustomization(_) => {
+                let bad = |p: &str| e.to_string().contains(&format!("`{p}`"));
+                match req.files.iter().position(|f| bad(&f.path)) {
+                    Some(i) => format!("files[{i}].path"),
+                    None => "files".to_owned(),
+                }
+            }
+        };
+        Error::invalid(field, e.to_string())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(path: &str) -> pb::FileChange {
+        pb::FileChange {
+            path: path.into(),
+            content: "a: 1\n".into(),
+            delete: false,
+        }
+    }
+
+    #[test]
+    fn planning_errors_name_the_field() {
+        struct Case {
+            reason: &'static str,
+            files: Vec<pb::FileChange>,
+            key: &'static str,
+            field: &'static str,
+        }
+        let cases = [
+            Case {
+                reason: "traversal in the second file",
+                files: vec![file("clusters/a.yaml"), file("clusters/../../etc/passwd")],
+                key: "k",
+                field: "files[1].path",
+            },
+            Case {
+                reason: "absolute path",
+                files: vec![file("/etc/passwd")],
+                key: "k",
+                field: "files[0].path",
+            },
+            Case {
+                reason: "into .git",
+                files: vec![file("clusters/.git/config")],
+                key: "k",
+                field: "files[0].path",
+            },
+            Case {
+                reason: "outside the base",
+                files: vec![file("apps/a.yaml")],
+                key: "k",
+                field: "files[0].path",
+            },
+            Case {
+                reason: "no files",
+                files: vec![],
+                key: "k",
+                field: "files",
+            },
+            Case {
+                reason: "no key",
+                files: vec![file("clusters/a.yaml")],
+                key: "",
+                field: "idempotency_key",
+            },
+        ];
+        let config = PublishConfig {
+            base: "clusters".into(),
+            ..PublishConfig::default()
+        };
+        let publisher = Publisher::new(&config).expect("publisher");
+        for c in cases {
+            let req = pb::CreatePullRequestRequest {
+                repository: "acme/gitops".into(),
+                files: c.files,
+                idempotency_key: c.key.into(),
+                ..Default::default()
+            };
+            let status = Status::from(plan(&req, &publisher).expect_err(c.reason));
+            assert_eq!(status.code(), tonic::Code::InvalidArgument, "{}", c.reason);
+            use tonic_types::StatusExt;
+            let details = status.get_error_details();
+            let bad = details.bad_request().expect("bad request");
+            assert_eq!(bad.field_violations[0].field, c.field, "{}", c.reason);
+        }
     }
 }

@@ -1,0 +1,210 @@
+//! Publishing targets from configuration: GitHub (github.com or GHE, token
+//! or App) and named local Git repositories, plus the layout they share.
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use osp::publish::{Layout, Plan, Published, branch};
+use serde::Deserialize;
+
+use crate::errors::Error;
+use crate::github::{self, Credentials, PullRequest, SecretSource};
+use crate::gitlocal;
+
+/// The `publish:` section of the sidecar configuration file.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PublishConfig {
+    /// Folder every written path must lie under; empty means anywhere.
+    #[serde(default)]
+    pub base: String,
+    /// Branch name pattern with `{key-slug}` and `{hash}` [default: `osp/{key-slug}-{hash}`].
+    pub branch_pattern: Option<String>,
+    /// GitHub target; absent means GitHub publishing is off.
+    pub github: Option<GitHubConfig>,
+    /// Local Git repositories by the name requests use as `repository`.
+    #[serde(default)]
+    pub local: BTreeMap<String, PathBuf>,
+}
+
+/// How to reach GitHub. Exactly one of a token (`tokenFile`/`tokenEnv`) or
+/// an App (`appId`, `installationId`, `privateKeyFile`/`privateKeyEnv`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GitHubConfig {
+    /// API base URL [default: `https://api.github.com`; GHE: `https://HOST/api/v3`].
+    pub api_base: Option<String>,
+    /// File holding a token.
+    pub token_file: Option<PathBuf>,
+    /// Environment variable holding a token.
+    pub token_env: Option<String>,
+    /// GitHub App ID.
+    pub app_id: Option<u64>,
+    /// GitHub App installation ID.
+    pub installation_id: Option<u64>,
+    /// File holding the App's PEM private key.
+    pub private_key_file: Option<PathBuf>,
+    /// Environment variable holding the App's PEM private key.
+    pub private_key_env: Option<String>,
+    /// Longest wait for one response, in milliseconds [default: 20000].
+    pub request_timeout_ms: Option<u64>,
+    /// Attempts per request, retries included [default: 4].
+    pub max_attempts: Option<u32>,
+    /// Longest total wait between retries of one request, in ms [default: 30000].
+    pub max_wait_ms: Option<u64>,
+}
+
+/// Where a request goes.
+#[derive(Debug, Clone)]
+pub struct Publisher {
+    layout: Layout,
+    github: Option<Arc<github::Client>>,
+    local: BTreeMap<String, PathBuf>,
+}
+
+impl Publisher {
+    /// Checks the configuration and builds the clients (inside a Tokio runtime).
+    pub fn new(config: &PublishConfig) -> Result<Self, String> {
+        let branch = match &config.branch_pattern {
+            Some(p) => branch::Pattern::new(p).map_err(|e| e.to_string())?,
+            None => branch::Pattern::default(),
+        };
+        let github = match &config.github {
+            Some(g) => Some(Arc::new(
+                github::Client::new(settings(g)?).map_err(|e| e.to_string())?,
+            )),
+            None => None,
+        };
+        Ok(Self {
+            layout: Layout {
+                base: config.base.clone(),
+                branch,
+            },
+            github,
+            local: config.local.clone(),
+        })
+    }
+
+    /// The layout requests are checked against.
+    pub fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
+    /// Publishes a plan to the target `repository` names: a local target by
+    /// that name, else GitHub.
+    pub async fn publish(
+        &self,
+        repository: &str,
+        base_branch: &str,
+        plan: &Plan,
+        pr: &PullRequest,
+    ) -> Result<Published, Error> {
+        if let Some(path) = self.local.get(repository) {
+            let (path, base, plan) = (path.clone(), base_branch.to_owned(), plan.clone());
+            return tokio::task::spawn_blocking(move || gitlocal::publish(&path, &base, &plan))
+                .await
+                .map_err(|e| Error::Unavailable(format!("local publish task failed: {e}")))?
+                .map_err(Error::from);
+        }
+        match &self.github {
+            Some(client) => Ok(client.publish(repository, base_branch, plan, pr).await?),
+            None => Err(Error::FailedPrecondition(format!(
+                "no publish target for repository `{repository}`: configure `publish.github` or `publish.local.{repository}`"
+            ))),
+        }
+    }
+}
+
+fn settings(g: &GitHubConfig) -> Result<github::Settings, String> {
+    let token = match (&g.token_file, &g.token_env) {
+        (Some(f), None) => Some(SecretSource::File(f.clone())),
+        (None, Some(e)) => Some(SecretSource::Env(e.clone())),
+        (None, None) => None,
+        _ => return Err("publish.github: set one of `tokenFile` and `tokenEnv`".into()),
+    };
+    let key = match (&g.private_key_file, &g.private_key_env) {
+        (Some(f), None) => Some(SecretSource::File(f.clone())),
+        (None, Some(e)) => Some(SecretSource::Env(e.clone())),
+        (None, None) => None,
+        _ => return Err("publish.github: set one of `privateKeyFile` and `privateKeyEnv`".into()),
+    };
+    let credentials = match (token, g.app_id, g.installation_id, key) {
+        (Some(t), None, None, None) => Credentials::Token(t),
+        (None, Some(app_id), Some(installation_id), Some(private_key)) => Credentials::App {
+            app_id,
+            installation_id,
+            private_key,
+        },
+        _ => {
+            return Err(
+                "publish.github: configure a token (`tokenFile` or `tokenEnv`) or an app (`appId`, `installationId`, `privateKeyFile` or `privateKeyEnv`)"
+                    .into(),
+            );
+        }
+    };
+    let mut s = github::Settings::new(credentials);
+    if let Some(base) = &g.api_base {
+        s.api_base = base.trim_end_matches('/').to_owned();
+    }
+    if let Some(ms) = g.request_timeout_ms {
+        s.request_timeout = Duration::from_millis(ms);
+    }
+    if let Some(n) = g.max_attempts {
+        s.retry.max_attempts = n.max(1);
+    }
+    if let Some(ms) = g.max_wait_ms {
+        s.retry.max_wait = Duration::from_millis(ms);
+    }
+    Ok(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn checks_github_credentials() {
+        struct Case {
+            reason: &'static str,
+            yaml: &'static str,
+            ok: bool,
+        }
+        let cases = [
+            Case {
+                reason: "token from a file",
+                yaml: "github: {tokenFile: /t}",
+                ok: true,
+            },
+            Case {
+                reason: "app with key from env on GHE",
+                yaml: "github: {apiBase: 'https://ghe.example.com/api/v3', appId: 1, installationId: 2, privateKeyEnv: KEY}",
+                ok: true,
+            },
+            Case {
+                reason: "token and app at once",
+                yaml: "github: {tokenEnv: T, appId: 1, installationId: 2, privateKeyEnv: KEY}",
+                ok: false,
+            },
+            Case {
+                reason: "app without installation",
+                yaml: "github: {appId: 1, privateKeyFile: /k}",
+                ok: false,
+            },
+            Case {
+                reason: "branch pattern without hash",
+                yaml: "branchPattern: 'osp/{key-slug}'\nlocal: {gitops: /repo}",
+                ok: false,
+            },
+            Case {
+                reason: "local only",
+                yaml: "base: clusters\nlocal: {gitops: /repo}",
+                ok: true,
+            },
+        ];
+        for c in cases {
+            let config: PublishConfig = serde_saphyr::from_str(c.yaml).expect(c.reason);
+            assert_eq!(Publisher::new(&config).is_ok(), c.ok, "{}", c.reason);
+        }
+    }
+}
