@@ -182,3 +182,39 @@ fn reports_a_missing_base_branch() {
     assert!(matches!(err, Error::ResolveBase { .. }), "{err}");
     assert!(err.to_string().contains("`develop`"), "{err}");
 }
+
+#[test]
+fn osp_publish_commits_to_a_local_repository() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let repo = repository(dir.path(), true);
+    let manifest = dir.path().join("db1.yaml");
+    std::fs::write(&manifest, "kind: XPostgreSQLInstance\n").expect("write");
+    let run = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_osp"))
+            .args([
+                "publish",
+                "--repository",
+                "gitops",
+                "--key",
+                "claim/team-a/db1",
+            ])
+            .args(["--base", "clusters", "--kustomization", "--local"])
+            .arg(dir.path())
+            .arg("--file")
+            .arg(format!("{FILE}={}", manifest.display()))
+            .output()
+            .expect("run osp")
+    };
+    let first = run();
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let out: serde_json::Value = serde_json::from_slice(&first.stdout).expect("json");
+    assert_eq!(out["created"], true);
+    let branch = out["branch"].as_str().expect("branch");
+    assert_eq!(files(&repo, branch)[FILE], "kind: XPostgreSQLInstance\n");
+    let second: serde_json::Value = serde_json::from_slice(&run().stdout).expect("json");
+    assert_eq!(second["unchanged"], true);
+}

@@ -37,7 +37,8 @@ impl Publish {
         }
     }
 
-    async fn create(
+    /// Handles one request (also used by `osp publish`).
+    pub async fn create(
         &self,
         req: pb::CreatePullRequestRequest,
     ) -> Result<pb::CreatePullRequestResponse, Error> {
@@ -147,7 +148,99 @@ pub fn plan(req: &pb::CreatePullRequestRequest, publisher: &Publisher) -> Result
 
 #[cfg(test)]
 mod tests {
+    use tonic::Code;
+
     use super::*;
+    use crate::github::Error as G;
+
+    #[test]
+    fn github_failures_map_to_grpc_codes() {
+        struct Case {
+            reason: &'static str,
+            err: G,
+            want: Code,
+        }
+        let s = || "creating the tree".to_owned();
+        let m = || "m".to_owned();
+        let cases = [
+            Case {
+                reason: "401",
+                err: G::Unauthenticated {
+                    step: s(),
+                    message: m(),
+                },
+                want: Code::Unauthenticated,
+            },
+            Case {
+                reason: "403",
+                err: G::PermissionDenied {
+                    step: s(),
+                    message: m(),
+                },
+                want: Code::PermissionDenied,
+            },
+            Case {
+                reason: "404",
+                err: G::NotFound {
+                    step: s(),
+                    message: m(),
+                },
+                want: Code::NotFound,
+            },
+            Case {
+                reason: "409 or moved ref",
+                err: G::Conflict {
+                    step: s(),
+                    message: m(),
+                },
+                want: Code::Aborted,
+            },
+            Case {
+                reason: "422",
+                err: G::Validation {
+                    step: s(),
+                    message: m(),
+                },
+                want: Code::FailedPrecondition,
+            },
+            Case {
+                reason: "rate limit beyond budget",
+                err: G::RateLimited {
+                    step: s(),
+                    retry_after_secs: 60,
+                },
+                want: Code::Unavailable,
+            },
+            Case {
+                reason: "5xx beyond budget",
+                err: G::Unavailable {
+                    step: s(),
+                    message: m(),
+                },
+                want: Code::Unavailable,
+            },
+            Case {
+                reason: "bad repository",
+                err: G::Repository {
+                    repository: "x".into(),
+                },
+                want: Code::InvalidArgument,
+            },
+        ];
+        for c in cases {
+            let status = Status::from(Error::from(c.err));
+            assert_eq!(status.code(), c.want, "{}", c.reason);
+        }
+        use tonic_types::StatusExt;
+        let status = Status::from(Error::from(G::Conflict {
+            step: s(),
+            message: m(),
+        }));
+        assert!(
+            status.get_error_details().retry_info().is_some(),
+            "retry hint"
+        );
+    }
 
     fn file(path: &str) -> pb::FileChange {
         pb::FileChange {
