@@ -2,6 +2,7 @@
 //! port, the real grpcurl, and the shared corpus.
 #![forbid(unsafe_code)]
 
+pub mod kube;
 pub mod server;
 
 use std::path::PathBuf;
