@@ -1353,6 +1353,8 @@ fn kustomizations_render_with_kubectl() -> anyhow::Result<()> {
             let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
                 .join(format!("deploy-{}", c.dir.replace('/', "-")));
             std::fs::create_dir_all(&tmp)?;
+            // `..` steps must walk the real path, not a symlink.
+            let tmp = tmp.canonicalize()?;
             let deploy = deploy().canonicalize()?;
             let backstage = relative(&tmp, &deploy.join("examples/kustomize/backstage"));
             let overlay = relative(&tmp, &deploy.join(c.dir));
