@@ -2,7 +2,7 @@
 //! server validates a custom resource against its CRD: every violation is
 //! collected with its field path, nothing stops at the first.
 use std::collections::HashMap;
-use std::sync::{LazyLock, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 
 use regex::Regex;
 use serde_json::Value;
@@ -393,8 +393,8 @@ fn same(a: &Value, b: &Value) -> bool {
 
 /// Compiled `pattern`s, shared across calls: definitions repeat them on
 /// every render. Bounded so hostile schemas cannot grow it without limit.
-fn compiled(pattern: &str) -> Option<Regex> {
-    static CACHE: LazyLock<Mutex<HashMap<String, Option<Regex>>>> =
+fn compiled(pattern: &str) -> Option<Arc<Regex>> {
+    static CACHE: LazyLock<Mutex<HashMap<String, Option<Arc<Regex>>>>> =
         LazyLock::new(|| Mutex::new(HashMap::new()));
     if let Ok(cache) = CACHE.lock()
         && let Some(re) = cache.get(pattern)
@@ -404,7 +404,8 @@ fn compiled(pattern: &str) -> Option<Regex> {
     let re = regex::RegexBuilder::new(pattern)
         .size_limit(1 << 20)
         .build()
-        .ok();
+        .ok()
+        .map(Arc::new);
     if let Ok(mut cache) = CACHE.lock() {
         if cache.len() >= 1024 {
             cache.clear();

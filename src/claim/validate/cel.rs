@@ -8,11 +8,11 @@
 //! run long; each rule's cost is estimated before it runs and the whole
 //! manifest has a time budget, as the API server bounds rule cost.
 use std::collections::HashMap;
-use std::sync::{Arc, LazyLock};
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
 use cel::objects::{Key, Map, OptionalValue};
-use cel::{Context, Env, ExecutionError, Value as Cel};
+use cel::{Context, Env, ExecutionError, ParseErrors, Program, Value as Cel};
 use serde_json::Value;
 
 use super::Validator;
@@ -92,7 +92,7 @@ pub fn rules(node: &Value, value: &Value, path: &str, v: &mut Validator<'_>) {
             );
             continue;
         }
-        let program = match env.compile(source) {
+        let program = match compiled(env, source) {
             Ok(p) => p,
             Err(e) => {
                 v.warn(
@@ -152,6 +152,26 @@ pub fn rules(node: &Value, value: &Value, path: &str, v: &mut Validator<'_>) {
     }
 }
 
+/// Compiled programs, shared across calls: a definition's rules are the
+/// same on every render. Bounded so hostile schemas cannot grow it.
+fn compiled(env: &Env, source: &str) -> Result<Arc<Program>, ParseErrors> {
+    static CACHE: LazyLock<Mutex<HashMap<String, Arc<Program>>>> =
+        LazyLock::new(|| Mutex::new(HashMap::new()));
+    if let Ok(cache) = CACHE.lock()
+        && let Some(p) = cache.get(source)
+    {
+        return Ok(Arc::clone(p));
+    }
+    let program = Arc::new(env.compile(source)?);
+    if let Ok(mut cache) = CACHE.lock() {
+        if cache.len() >= 1024 {
+            cache.clear();
+        }
+        cache.insert(source.to_string(), Arc::clone(&program));
+    }
+    Ok(program)
+}
+
 /// The rule's `messageExpression` result, else its `message`, else
 /// Kubernetes' own wording.
 fn message(env: &Env, rule: &Value, ctx: &Context<'_, '_>, source: &str) -> String {
@@ -164,7 +184,7 @@ fn message(env: &Env, rule: &Value, ctx: &Context<'_, '_>, source: &str) -> Stri
     let Some(expr) = rule.get("messageExpression").and_then(Value::as_str) else {
         return fixed;
     };
-    match env.compile(expr).map(|p| p.execute(ctx)) {
+    match compiled(env, expr).map(|p| p.execute(ctx)) {
         Ok(Ok(Cel::String(s))) if !s.trim().is_empty() => one_line(&s),
         _ => fixed,
     }
