@@ -6,10 +6,12 @@
 
 pub mod annotations;
 pub mod api;
+pub mod catalog;
 pub mod claim;
 pub mod convert;
 pub mod definition;
 pub mod document;
 pub mod entity;
 pub mod publish;
+pub mod resource;
 pub mod template;

@@ -1,0 +1,141 @@
+//! The catalog the sidecar serves: the entity set built from cached
+//! definitions and objects ([`for_catalog`]), and the revisioned change log
+//! that turns successive sets into snapshots and deltas ([`Log`]).
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+
+use crate::convert::Converted;
+use crate::entity;
+
+mod log;
+
+pub use log::{Delta, Entry, Log, MAX_TOMBSTONES, Snapshot, epoch_of};
+
+/// Annotation listing the clusters a definition exists in.
+pub const CLUSTERS_ANNOTATION: &str = "osp.dev/clusters";
+
+/// One entity and the identity of what it was built from.
+#[derive(Debug, Clone)]
+pub struct Input {
+    /// Stable, unique identity of the source (e.g. `definition/<name>` or
+    /// `object/<cluster>/<apiVersion>/<kind>/<namespace>/<name>`); it decides
+    /// who keeps a contested name.
+    pub key: String,
+    /// The entity.
+    pub entity: Arc<Value>,
+}
+
+/// The Template and API of a definition, annotated with the clusters it
+/// exists in (configuration order).
+pub fn for_definition(converted: &Converted, clusters: &[String]) -> [Value; 2] {
+    [&converted.template, &converted.api].map(|e| {
+        let mut e = e.clone();
+        if let Some(a) = e
+            .pointer_mut("/metadata/annotations")
+            .and_then(Value::as_object_mut)
+        {
+            a.insert(CLUSTERS_ANNOTATION.into(), json!(clusters.join(",")));
+        }
+        e
+    })
+}
+
+/// The entity set by ref. Entities whose refs collide are resolved
+/// deterministically: sorted by [`Input::key`], the first keeps its name and
+/// each other gets `<name>-<8 hex digits of FNV-1a of its key>` (shortened
+/// to stay valid), so a name never depends on arrival order.
+pub fn for_catalog(inputs: Vec<Input>) -> BTreeMap<String, Arc<Value>> {
+    let mut by_ref: BTreeMap<String, Vec<Input>> = BTreeMap::new();
+    for i in inputs {
+        by_ref.entry(entity::ref_of(&i.entity)).or_default().push(i);
+    }
+    let mut out = BTreeMap::new();
+    let mut contested = Vec::new();
+    for (r, mut group) in by_ref {
+        group.sort_by(|a, b| a.key.cmp(&b.key));
+        let mut group = group.into_iter();
+        if let Some(first) = group.next() {
+            out.insert(r, first.entity);
+        }
+        contested.extend(group);
+    }
+    for i in contested {
+        let name = i.entity["metadata"]["name"].as_str().unwrap_or_default();
+        let hash = format!("{:08x}", entity::fnv1a(i.key.as_bytes()) as u32);
+        let mut n = 0u32;
+        loop {
+            let suffix = if n == 0 {
+                hash.clone()
+            } else {
+                format!("{hash}-{n}")
+            };
+            let keep = entity::MAX_NAME_LEN - suffix.len() - 1;
+            let base: String = name.chars().take(keep).collect();
+            let base = base.trim_end_matches(|c: char| !c.is_ascii_alphanumeric());
+            let mut e = (*i.entity).clone();
+            e["metadata"]["name"] = json!(format!("{base}-{suffix}"));
+            let r = entity::ref_of(&e);
+            if let std::collections::btree_map::Entry::Vacant(slot) = out.entry(r) {
+                slot.insert(Arc::new(e));
+                break;
+            }
+            n += 1;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resource(name: &str) -> Arc<Value> {
+        Arc::new(json!({"kind": "Resource", "metadata": {"name": name}}))
+    }
+
+    #[test]
+    fn resolves_collisions_by_key() {
+        let a = Input {
+            key: "object/a".into(),
+            entity: resource("x"),
+        };
+        let b = Input {
+            key: "object/b".into(),
+            entity: resource("x"),
+        };
+        let one = for_catalog(vec![a.clone(), b.clone()]);
+        let two = for_catalog(vec![b, a]);
+        assert_eq!(one, two, "arrival order does not matter");
+        assert_eq!(one.len(), 2, "both are kept");
+        assert!(
+            Arc::ptr_eq(&one["resource:default/x"], &one["resource:default/x"]),
+            "the first key keeps the name"
+        );
+        let renamed: Vec<_> = one.keys().filter(|k| *k != "resource:default/x").collect();
+        assert!(
+            renamed[0].starts_with("resource:default/x-"),
+            "the other gets a hash suffix: {renamed:?}"
+        );
+    }
+
+    #[test]
+    fn long_contested_names_stay_valid() {
+        let long = "n".repeat(63);
+        let set = for_catalog(vec![
+            Input {
+                key: "1".into(),
+                entity: resource(&long),
+            },
+            Input {
+                key: "2".into(),
+                entity: resource(&long),
+            },
+        ]);
+        for e in set.values() {
+            let n = e["metadata"]["name"].as_str().unwrap_or_default();
+            assert!(n.len() <= entity::MAX_NAME_LEN, "`{n}` is too long");
+        }
+    }
+}

@@ -1,0 +1,306 @@
+//! `for_resource`: a claim, XR, KRO instance or Kratix resource read from a
+//! cluster becomes a Backstage `Resource` entity with its owner, live
+//! status, the relation to its XR, the annotations the Kubernetes plugin
+//! needs, and a day-2 edit link. Secret values never appear: a connection
+//! secret is named, never read.
+use std::collections::BTreeSet;
+
+use serde_json::{Map, Value, json};
+
+use crate::definition::{Definition, Source};
+use crate::entity;
+
+mod edit;
+mod state;
+mod tree;
+
+pub use edit::{encode, for_edit_url, for_form_data};
+pub use state::{Condition, State, conditions, for_state};
+pub use tree::{MAX_DEPTH, Node, ObjectRef, children_of, for_tree};
+
+/// Annotation on a claim/XR naming its owner (written by `osp:claim:render`).
+pub const OWNER_ANNOTATION: &str = "osp.dev/owner";
+
+/// Longest status message kept in an annotation.
+pub const MAX_MESSAGE_LEN: usize = 1024;
+
+/// What a watched object is for its definition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// A Crossplane claim.
+    Claim,
+    /// A Crossplane composite resource (XR).
+    Composite,
+    /// An instance of a KRO ResourceGraphDefinition.
+    KroInstance,
+    /// A resource request of a Kratix Promise.
+    KratixResource,
+}
+
+impl Role {
+    /// `spec.type` of the Resource entity.
+    pub fn entity_type(self) -> &'static str {
+        match self {
+            Role::Claim => "crossplane-claim",
+            Role::Composite => "crossplane-xr",
+            Role::KroInstance => "kro-instance",
+            Role::KratixResource => "kratix-resource",
+        }
+    }
+}
+
+/// What a resource entity needs besides the object itself.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    /// Cluster the object lives in.
+    pub cluster: &'a str,
+    /// The definition that offers the object's kind.
+    pub definition: &'a Definition,
+    /// `metadata.name` of the definition's Template (for the edit link).
+    pub template_name: &'a str,
+    /// Owner when the object names none.
+    pub default_owner: &'a str,
+    /// `(group, kind)` of every known XR kind, so nested XRs in
+    /// `resourceRefs` become `dependsOn` relations.
+    pub composites: &'a BTreeSet<(String, String)>,
+}
+
+/// Errors from building a resource entity.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    /// The object has no `metadata.name`.
+    #[error("metadata.name: required field is missing")]
+    ReadName,
+    /// The object's kind is not offered by the definition.
+    #[error("kind: `{kind}` is not offered by definition `{definition}`")]
+    MatchKind { kind: String, definition: String },
+}
+
+/// The role of `obj` for `def`, from its `kind` and API group.
+pub fn role_of(def: &Definition, obj: &Value) -> Option<Role> {
+    let kind = obj.get("kind").and_then(Value::as_str)?;
+    let group = obj
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .and_then(|v| v.rsplit_once('/').map(|(g, _)| g))
+        .unwrap_or_default();
+    if group != def.group {
+        return None;
+    }
+    match def.source {
+        Source::Rgd if kind == def.names.kind => Some(Role::KroInstance),
+        Source::Promise if kind == def.target().kind => Some(Role::KratixResource),
+        Source::XrdV1 | Source::XrdV2 => {
+            if def.claim_names.as_ref().is_some_and(|c| c.kind == kind) {
+                Some(Role::Claim)
+            } else if def.names.kind == kind {
+                Some(Role::Composite)
+            } else {
+                None
+            }
+        }
+        _ => None,
+    }
+}
+
+/// The entity name of an object: `<name>.<kind>[.<namespace>].<cluster>`,
+/// lowercase, made valid (and shortened with a stable hash) by
+/// [`entity::name_for`].
+pub fn name_of(cluster: &str, kind: &str, namespace: &str, name: &str) -> String {
+    let raw = if namespace.is_empty() {
+        format!("{name}.{}.{cluster}", kind.to_lowercase())
+    } else {
+        format!("{name}.{}.{namespace}.{cluster}", kind.to_lowercase())
+    };
+    entity::name_for(&raw.to_lowercase())
+}
+
+/// Builds the `Resource` entity for one claim, XR, KRO instance or Kratix
+/// resource.
+pub fn for_resource(obj: &Value, ctx: &Context) -> Result<Value, Error> {
+    let def = ctx.definition;
+    let role = role_of(def, obj).ok_or_else(|| Error::MatchKind {
+        kind: obj["kind"].as_str().unwrap_or_default().to_string(),
+        definition: def.name.clone(),
+    })?;
+    let id = ObjectRef::of(obj);
+    if id.name.is_empty() {
+        return Err(Error::ReadName);
+    }
+    let owner = obj
+        .pointer("/metadata/annotations")
+        .and_then(|a| a.get(OWNER_ANNOTATION))
+        .and_then(Value::as_str)
+        .filter(|o| !o.trim().is_empty())
+        .unwrap_or(ctx.default_owner)
+        .to_string();
+    let (state, message) = for_state(obj);
+
+    let mut annotations = entity::managed_annotations();
+    let mut put = |k: &str, v: &str| {
+        annotations.insert(k.into(), json!(v));
+    };
+    put("osp.dev/definition", &def.name);
+    put("osp.dev/cluster", ctx.cluster);
+    put("osp.dev/api-version", &id.api_version);
+    put("osp.dev/kind", &id.kind);
+    put("osp.dev/name", &id.name);
+    if !id.namespace.is_empty() {
+        put("osp.dev/namespace", &id.namespace);
+        put("backstage.io/kubernetes-namespace", &id.namespace);
+    }
+    put("osp.dev/state", state.as_str());
+    if !message.is_empty() {
+        put(
+            "osp.dev/status-message",
+            &truncate(&message, MAX_MESSAGE_LEN),
+        );
+    }
+    put(
+        "backstage.io/kubernetes-label-selector",
+        &selector(role, &id),
+    );
+    if let Some(secret) = connection_secret(obj) {
+        put("osp.dev/connection-secret", &secret);
+    }
+
+    let mut links = Vec::new();
+    // Only the kind users create is edited; an XR behind a claim is
+    // changed through its claim.
+    let editable = match role {
+        Role::Composite => !def.is_claim(),
+        _ => true,
+    };
+    if editable && !ctx.template_name.is_empty() {
+        let url = for_edit_url(ctx.template_name, &for_form_data(def, obj, &owner));
+        put("osp.dev/edit-url", &url);
+        links.push(json!({"url": url, "title": "Edit", "icon": "edit", "type": "edit"}));
+    }
+    links.extend(status_links(obj));
+
+    let mut spec = Map::new();
+    spec.insert("type".into(), json!(role.entity_type()));
+    spec.insert("owner".into(), json!(owner));
+    let depends = depends_on(obj, ctx);
+    if !depends.is_empty() {
+        spec.insert("dependsOn".into(), json!(depends));
+    }
+    let mut metadata = Map::new();
+    metadata.insert(
+        "name".into(),
+        json!(name_of(ctx.cluster, &id.kind, &id.namespace, &id.name)),
+    );
+    metadata.insert("title".into(), json!(id.name));
+    metadata.insert(
+        "description".into(),
+        json!(if id.namespace.is_empty() {
+            format!("{} `{}` in cluster `{}`.", id.kind, id.name, ctx.cluster)
+        } else {
+            format!(
+                "{} `{}` in namespace `{}` of cluster `{}`.",
+                id.kind, id.name, id.namespace, ctx.cluster
+            )
+        }),
+    );
+    metadata.insert("annotations".into(), Value::Object(annotations));
+    metadata.insert(
+        "tags".into(),
+        json!([source_tag(def.source), state.as_str()]),
+    );
+    if !links.is_empty() {
+        metadata.insert("links".into(), json!(links));
+    }
+    Ok(json!({
+        "apiVersion": "backstage.io/v1alpha1",
+        "kind": "Resource",
+        "metadata": metadata,
+        "spec": spec,
+    }))
+}
+
+fn source_tag(source: Source) -> &'static str {
+    match source {
+        Source::Rgd => "kro",
+        Source::Promise => "kratix",
+        _ => "crossplane",
+    }
+}
+
+/// Label selector the Kubernetes plugin uses to find the object's children.
+fn selector(role: Role, id: &ObjectRef) -> String {
+    match role {
+        Role::Claim => format!(
+            "crossplane.io/claim-name={},crossplane.io/claim-namespace={}",
+            id.name, id.namespace
+        ),
+        Role::Composite => format!("crossplane.io/composite={}", id.name),
+        Role::KroInstance => format!("kro.run/instance-name={}", id.name),
+        Role::KratixResource => format!("kratix.io/resource-name={}", id.name),
+    }
+}
+
+/// `[namespace/]name` of the connection secret; its contents are never read.
+fn connection_secret(obj: &Value) -> Option<String> {
+    let r = obj
+        .pointer("/spec/writeConnectionSecretToRef")
+        .or_else(|| obj.pointer("/spec/crossplane/writeConnectionSecretToRef"))?;
+    let name = r.get("name").and_then(Value::as_str)?;
+    Some(match r.get("namespace").and_then(Value::as_str) {
+        Some(ns) if !ns.is_empty() => format!("{ns}/{name}"),
+        _ => name.to_string(),
+    })
+}
+
+/// Top-level `status` fields holding an http(s) URL become links.
+fn status_links(obj: &Value) -> Vec<Value> {
+    let Some(status) = obj.get("status").and_then(Value::as_object) else {
+        return Vec::new();
+    };
+    status
+        .iter()
+        .filter_map(|(k, v)| {
+            let url = v.as_str()?;
+            (url.starts_with("https://") || url.starts_with("http://"))
+                .then(|| json!({"url": url, "title": k}))
+        })
+        .collect()
+}
+
+/// The XR of a claim and the nested XRs of an XR, as entity refs.
+fn depends_on(obj: &Value, ctx: &Context) -> Vec<String> {
+    let mut out: Vec<String> = children_of(obj)
+        .into_iter()
+        .filter(|r| {
+            let group = r
+                .api_version
+                .rsplit_once('/')
+                .map(|(g, _)| g)
+                .unwrap_or_default();
+            ctx.composites
+                .contains(&(group.to_string(), r.kind.clone()))
+        })
+        .map(|r| {
+            format!(
+                "resource:default/{}",
+                name_of(ctx.cluster, &r.kind, &r.namespace, &r.name)
+            )
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_string();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
+}
+
+#[cfg(test)]
+mod tests;
