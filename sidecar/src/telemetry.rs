@@ -1,23 +1,89 @@
 //! Logging and tracing: `tracing` to stderr (text or JSON), one span per
-//! request carrying the caller's W3C trace context.
-use tracing_subscriber::EnvFilter;
+//! request that continues the caller's W3C trace (`traceparent`), and OTLP
+//! trace export when `OTEL_EXPORTER_OTLP_ENDPOINT` is set.
+use opentelemetry::propagation::{Extractor, TextMapPropagator};
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_sdk::propagation::TraceContextPropagator;
+use opentelemetry_sdk::trace::SdkTracerProvider;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer};
 
 use crate::config::LogFormat;
 
-/// Installs the global subscriber. `RUST_LOG` overrides the default level.
-pub fn init(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    // A second init (tests, repeated CLI calls) keeps the first subscriber.
-    let _ = match format {
-        LogFormat::Text => builder.try_init(),
-        LogFormat::Json => builder.json().try_init(),
-    };
+/// Flushes exported spans when dropped.
+#[derive(Debug, Default)]
+pub struct Guard {
+    provider: Option<SdkTracerProvider>,
 }
 
-/// The span of one gRPC request: method path and the caller's trace id.
+impl Drop for Guard {
+    fn drop(&mut self) {
+        if let Some(p) = self.provider.take() {
+            let _ = p.shutdown();
+        }
+    }
+}
+
+/// Installs the global subscriber. `RUST_LOG` overrides the default level.
+/// Call inside the Tokio runtime: the OTLP exporter's channel lives there.
+pub fn init(format: LogFormat) -> Guard {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let fmt = match format {
+        LogFormat::Text => fmt.boxed(),
+        LogFormat::Json => fmt.json().boxed(),
+    };
+    let (provider, otel_error) = match std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT") {
+        Ok(endpoint) if !endpoint.is_empty() => match otlp_provider() {
+            Ok(p) => (Some(p), None),
+            Err(e) => (None, Some(e)),
+        },
+        _ => (None, None),
+    };
+    let otel = provider
+        .as_ref()
+        .map(|p| tracing_opentelemetry::layer().with_tracer(p.tracer("osp")));
+    // A second init (tests, repeated CLI calls) keeps the first subscriber.
+    let _ = tracing_subscriber::registry()
+        .with(filter)
+        .with(fmt)
+        .with(otel)
+        .try_init();
+    if let Some(e) = otel_error {
+        tracing::warn!(error = %e, "OTLP trace export disabled");
+    }
+    Guard { provider }
+}
+
+fn otlp_provider() -> Result<SdkTracerProvider, opentelemetry_otlp::ExporterBuildError> {
+    // Endpoint, headers and timeout come from the standard OTEL_* variables.
+    let exporter = opentelemetry_otlp::SpanExporter::builder()
+        .with_tonic()
+        .build()?;
+    let resource = opentelemetry_sdk::Resource::builder()
+        .with_service_name("osp")
+        .build();
+    Ok(SdkTracerProvider::builder()
+        .with_batch_exporter(exporter)
+        .with_resource(resource)
+        .build())
+}
+
+struct Headers<'a>(&'a http::HeaderMap);
+
+impl Extractor for Headers<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).and_then(|v| v.to_str().ok())
+    }
+    fn keys(&self) -> Vec<&str> {
+        self.0.keys().map(|k| k.as_str()).collect()
+    }
+}
+
+/// The span of one gRPC request: method path and the caller's trace, whose
+/// context becomes the span's parent.
 pub fn make_span<B>(req: &http::Request<B>) -> tracing::Span {
     let trace_id = req
         .headers()
@@ -25,7 +91,10 @@ pub fn make_span<B>(req: &http::Request<B>) -> tracing::Span {
         .and_then(|v| v.to_str().ok())
         .and_then(trace_id_of)
         .unwrap_or_default();
-    tracing::info_span!("grpc", method = %req.uri().path(), trace_id = %trace_id)
+    let span = tracing::info_span!("grpc", method = %req.uri().path(), trace_id = %trace_id);
+    let parent = TraceContextPropagator::new().extract(&Headers(req.headers()));
+    let _ = span.set_parent(parent);
+    span
 }
 
 /// The trace id of a W3C `traceparent` (`00-<32 hex>-<16 hex>-<2 hex>`).
