@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ListParams, PostParams};
 use osp_tests::kube::{ApiServer, wait_crd_established, wait_xrd_established, xrd_resource};
 use serde_json::{Value, json};
@@ -295,5 +296,37 @@ async fn server_reports_its_version_and_measurements() -> Result<()> {
         server.ready_in,
         server.rss_kib().unwrap_or_default() / 1024
     );
+    Ok(())
+}
+
+#[tokio::test]
+async fn own_server_installs_xrd_files_before_ready_and_stops_on_sigterm() -> Result<()> {
+    let Some(corpus) = osp_tests::corpus_dir() else {
+        return Ok(());
+    };
+    let xrd = corpus.join(
+        "xrd/public/crossplane-contrib__crossplane-diff__test__e2e__manifests__beta__diff__main__v1-claim__setup__definition.yaml",
+    );
+    let options = osp_tests::kube::Options { xrds: vec![xrd] };
+    let Some(mut server) = ApiServer::start(&options)? else {
+        return Ok(());
+    };
+    let client = server.client().await?;
+    // Established before READY: no waiting needed.
+    let crds: Api<CustomResourceDefinition> = Api::all(client);
+    for name in [
+        "xnopclaims.claim.diff.example.org",
+        "nopclaims.claim.diff.example.org",
+    ] {
+        assert!(
+            crds.get_opt(name).await?.is_some(),
+            "{name} exists at READY"
+        );
+    }
+    let kubeconfig = server.kubeconfig();
+    let status = server.terminate()?;
+    assert!(status.success(), "clean exit on SIGTERM: {status}");
+    drop(server);
+    assert!(!kubeconfig.exists(), "fixture files removed on drop");
     Ok(())
 }
