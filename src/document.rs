@@ -118,7 +118,9 @@ mod tests {
             },
         ];
         for c in cases {
-            let got = from_yaml_stream(c.input, Limits::default()).ok().map(|d| d.len());
+            let got = from_yaml_stream(c.input, Limits::default())
+                .ok()
+                .map(|d| d.len());
             assert_eq!(got, c.docs, "{}", c.reason);
         }
     }
