@@ -3,8 +3,10 @@
 //! `osp` core crate; this crate does I/O: serving, files, clusters, GitHub.
 #![forbid(unsafe_code)]
 
+pub mod catalog;
 pub mod cli;
 pub mod config;
+pub mod discovery;
 pub mod errors;
 pub mod github;
 pub mod gitlocal;

@@ -15,7 +15,6 @@ use tonic_health::server::HealthReporter;
 use crate::config::Config;
 use crate::pb;
 use crate::service::{State, catalog, claims, publish, templates};
-use crate::store;
 
 /// Fully-qualified names of the `osp.v1` services, for health checks.
 pub const SERVICES: [&str; 4] = [
@@ -140,29 +139,22 @@ pub async fn serve(config: Config, shutdown: impl Future<Output = ()> + Send) ->
 /// Loads the embedded definitions, then reports the services that can now
 /// answer correctly as SERVING.
 async fn load(config: Config, state: State, health: HealthReporter, started: Instant) {
-    if let Some(dir) = config.from_dir.clone() {
-        match tokio::task::spawn_blocking(move || store::load_dir(&dir)).await {
-            Ok(Ok((known, rejected))) => {
-                for r in &rejected {
-                    tracing::warn!(file = %r.file.display(), document = r.index, reason = %r.reason, "definition rejected");
-                }
-                tracing::info!(
-                    definitions = known.len(),
-                    rejected = rejected.len(),
-                    "definitions loaded"
-                );
-                state.store.replace_cluster(store::FROM_DIR_CLUSTER, known);
-            }
-            Ok(Err(e)) => {
-                tracing::error!(error = %e, "cannot read definitions directory; TemplateService stays NOT_SERVING");
-                return;
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "definition loader failed");
-                return;
-            }
+    match crate::discovery::start(&config, &state.catalog).await {
+        Ok(_) => {}
+        Err(e) => {
+            tracing::error!(error = %e, "TemplateService and CatalogService stay NOT_SERVING");
+            return;
         }
     }
+    // CatalogService reports SERVING only once a full snapshot can be served.
+    let (catalog, catalog_health) = (state.catalog.clone(), health.clone());
+    tokio::spawn(async move {
+        catalog.wait_ready().await;
+        catalog_health
+            .set_service_status("osp.v1.CatalogService", ServingStatus::Serving)
+            .await;
+        tracing::info!(clusters = ?catalog.clusters(), "catalog synced");
+    });
     for svc in ["osp.v1.TemplateService"] {
         health.set_service_status(svc, ServingStatus::Serving).await;
     }

@@ -7,11 +7,24 @@ pub mod publish;
 pub mod structs;
 pub mod templates;
 
+use crate::catalog::Catalog;
 use crate::store::Store;
 
 /// State shared by every service.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct State {
     /// Known definitions.
     pub store: Store,
+    /// The live catalog (reads the same store).
+    pub catalog: Catalog,
+}
+
+impl Default for State {
+    fn default() -> Self {
+        let store = Store::default();
+        Self {
+            catalog: Catalog::new(store.clone(), crate::catalog::epoch()),
+            store,
+        }
+    }
 }

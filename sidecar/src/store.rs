@@ -1,11 +1,13 @@
-//! The definitions the sidecar knows, keyed by name. Filled from a directory
-//! of YAML files (`--from-dir`) and, with discovery, from clusters.
+//! The definitions the sidecar knows, per cluster, looked up by name in
+//! cluster order. Filled from a directory of YAML files (`--from-dir`) and,
+//! with discovery, from clusters.
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
 use osp::convert::Converted;
 use osp::document::{self, Limits};
+use serde_json::Value;
 
 /// Name of the pseudo-cluster that `--from-dir` definitions belong to.
 pub const FROM_DIR_CLUSTER: &str = "from-dir";
@@ -32,53 +34,138 @@ pub struct Rejected {
     pub reason: String,
 }
 
-/// Thread-safe map of definition name to [`Known`].
+/// What a directory holds: definitions, other objects (claims, XRs), and
+/// what could not be read.
+#[derive(Debug, Clone, Default)]
+pub struct Loaded {
+    /// Converted definitions, in file order.
+    pub known: Vec<Known>,
+    /// Every other document with a `kind` and a `metadata.name`.
+    pub objects: Vec<Value>,
+    /// Broken documents.
+    pub rejected: Vec<Rejected>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    // Cluster name → definition name → definition.
+    clusters: BTreeMap<String, BTreeMap<String, Known>>,
+    // Lookup order; clusters not listed come after, by name.
+    order: Vec<String>,
+}
+
+/// Thread-safe definitions by cluster and name.
 #[derive(Debug, Clone, Default)]
 pub struct Store {
-    inner: Arc<RwLock<BTreeMap<String, Known>>>,
+    inner: Arc<RwLock<Inner>>,
 }
 
 impl Store {
-    /// Looks a definition up by name.
-    pub fn get(&self, name: &str) -> Option<Known> {
-        self.read().get(name).cloned()
+    /// Sets the cluster lookup order (configuration order).
+    pub fn set_order(&self, order: Vec<String>) {
+        self.write().order = order;
     }
 
-    /// Every known definition, sorted by name.
+    /// Looks a definition up by name, in the first cluster that has it.
+    pub fn get(&self, name: &str) -> Option<Known> {
+        let inner = self.read();
+        ordered(&inner).find_map(|(_, defs)| defs.get(name).cloned())
+    }
+
+    /// Looks a definition up in one cluster.
+    pub fn get_in(&self, cluster: &str, name: &str) -> Option<Known> {
+        self.read().clusters.get(cluster)?.get(name).cloned()
+    }
+
+    /// Every known definition of every cluster, in cluster order, then by
+    /// name.
     pub fn all(&self) -> Vec<Known> {
-        self.read().values().cloned().collect()
+        let inner = self.read();
+        ordered(&inner)
+            .flat_map(|(_, defs)| defs.values().cloned())
+            .collect()
+    }
+
+    /// The definitions of each cluster, in cluster order.
+    pub fn by_cluster(&self) -> Vec<(String, BTreeMap<String, Known>)> {
+        let inner = self.read();
+        ordered(&inner)
+            .map(|(c, defs)| (c.to_string(), defs.clone()))
+            .collect()
     }
 
     /// Replaces everything that came from `cluster` with `items`.
     pub fn replace_cluster(&self, cluster: &str, items: Vec<Known>) {
-        let mut map = self.inner.write().unwrap_or_else(|e| e.into_inner());
-        map.retain(|_, k| k.cluster != cluster);
-        for k in items {
-            map.insert(k.converted.definition.name.clone(), k);
-        }
+        let defs = items
+            .into_iter()
+            .map(|k| (k.converted.definition.name.clone(), k))
+            .collect();
+        self.write().clusters.insert(cluster.to_string(), defs);
     }
 
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<String, Known>> {
+    /// Adds or replaces one definition of `cluster`.
+    pub fn upsert(&self, known: Known) {
+        self.write()
+            .clusters
+            .entry(known.cluster.clone())
+            .or_default()
+            .insert(known.converted.definition.name.clone(), known);
+    }
+
+    /// Removes one definition of `cluster`; true when it was there.
+    pub fn remove(&self, cluster: &str, name: &str) -> bool {
+        self.write()
+            .clusters
+            .get_mut(cluster)
+            .is_some_and(|d| d.remove(name).is_some())
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Inner> {
         // A panic while holding the lock cannot leave the map half-written
-        // (every write is a whole replace), so a poisoned lock is safe to use.
+        // (every write is a single insert or remove), so a poisoned lock is
+        // safe to use.
         self.inner.read().unwrap_or_else(|e| e.into_inner())
     }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Inner> {
+        self.inner.write().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+fn ordered(inner: &Inner) -> impl Iterator<Item = (&str, &BTreeMap<String, Known>)> {
+    let listed = inner
+        .order
+        .iter()
+        .filter_map(|c| inner.clusters.get_key_value(c));
+    let rest = inner
+        .clusters
+        .iter()
+        .filter(|(c, _)| !inner.order.contains(c));
+    listed.chain(rest).map(|(c, d)| (c.as_str(), d))
 }
 
 /// Reads every `*.yaml`, `*.yml` and `*.json` file below `dir`, converting
 /// each definition document. Documents of other kinds are ignored; broken
 /// definitions are reported, never fatal for the others.
 pub fn load_dir(dir: &Path) -> std::io::Result<(Vec<Known>, Vec<Rejected>)> {
-    let mut files = Vec::new();
-    walk(dir, &mut files)?;
-    files.sort();
-    let (mut known, mut rejected) = (Vec::new(), Vec::new());
-    for file in files {
-        let text = std::fs::read_to_string(&file)?;
+    let loaded = load_dir_all(dir)?;
+    Ok((loaded.known, loaded.rejected))
+}
+
+/// Like [`load_dir`], also keeping the other objects (claims, XRs, ...).
+pub fn load_dir_all(dir: &Path) -> std::io::Result<Loaded> {
+    let mut out = Loaded::default();
+    for file in files(dir)? {
+        let text = match std::fs::read_to_string(&file) {
+            Ok(t) => t,
+            // Removed between listing and reading: the next scan sees it gone.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e),
+        };
         let docs = match document::from_yaml_stream(&text, Limits::default()) {
             Ok(d) => d,
             Err(e) => {
-                rejected.push(Rejected {
+                out.rejected.push(Rejected {
                     file,
                     index: 0,
                     reason: e.to_string(),
@@ -86,17 +173,25 @@ pub fn load_dir(dir: &Path) -> std::io::Result<(Vec<Known>, Vec<Rejected>)> {
                 continue;
             }
         };
-        for (index, doc) in docs.iter().enumerate() {
-            if !is_definition(doc) {
+        for (index, doc) in docs.into_iter().enumerate() {
+            if !is_definition(&doc) {
+                if doc.get("kind").and_then(Value::as_str).is_some()
+                    && doc
+                        .pointer("/metadata/name")
+                        .and_then(Value::as_str)
+                        .is_some()
+                {
+                    out.objects.push(doc);
+                }
                 continue;
             }
-            match osp::convert::for_entities(doc) {
-                Ok(c) => known.push(Known {
+            match osp::convert::for_entities(&doc) {
+                Ok(c) => out.known.push(Known {
                     cluster: FROM_DIR_CLUSTER.into(),
                     file: Some(file.clone()),
                     converted: Arc::new(c),
                 }),
-                Err(e) => rejected.push(Rejected {
+                Err(e) => out.rejected.push(Rejected {
                     file: file.clone(),
                     index,
                     reason: e.to_string(),
@@ -104,7 +199,15 @@ pub fn load_dir(dir: &Path) -> std::io::Result<(Vec<Known>, Vec<Rejected>)> {
             }
         }
     }
-    Ok((known, rejected))
+    Ok(out)
+}
+
+/// The YAML/JSON files below `dir`, sorted.
+pub fn files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    walk(dir, &mut files)?;
+    files.sort();
+    Ok(files)
 }
 
 /// True for kinds the converter handles.
@@ -128,4 +231,45 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn known(cluster: &str, yaml: &str) -> Known {
+        let doc = document::from_yaml(yaml, Limits::default()).expect("yaml");
+        Known {
+            cluster: cluster.into(),
+            file: None,
+            converted: Arc::new(osp::convert::for_entities(&doc).expect("converts")),
+        }
+    }
+
+    const XRD: &str = "apiVersion: apiextensions.crossplane.io/v2\nkind: CompositeResourceDefinition\nmetadata: {name: xapps.example.org}\nspec:\n  group: example.org\n  names: {kind: XApp, plural: xapps}\n  versions: [{name: v1, served: true, referenceable: true, schema: {openAPIV3Schema: {type: object}}}]\n";
+
+    #[test]
+    fn looks_up_in_cluster_order() {
+        let store = Store::default();
+        store.replace_cluster("b", vec![known("b", XRD)]);
+        store.replace_cluster("a", vec![known("a", XRD)]);
+        assert_eq!(
+            store.get("xapps.example.org").map(|k| k.cluster),
+            Some("a".into()),
+            "unordered clusters come by name"
+        );
+        store.set_order(vec!["b".into(), "a".into()]);
+        assert_eq!(
+            store.get("xapps.example.org").map(|k| k.cluster),
+            Some("b".into()),
+            "configuration order wins"
+        );
+        assert_eq!(store.all().len(), 2, "each cluster's copy is listed");
+        assert!(store.remove("b", "xapps.example.org"), "removal reports it");
+        assert_eq!(
+            store.get("xapps.example.org").map(|k| k.cluster),
+            Some("a".into()),
+            "the other cluster's copy remains"
+        );
+    }
 }

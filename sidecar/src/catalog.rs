@@ -1,0 +1,392 @@
+//! The live catalog shared by the CatalogService and the sources that fill
+//! it (the `--from-dir` watcher and the cluster watchers). Sources report
+//! objects and cluster states; a builder task turns them, together with the
+//! definitions in the [`Store`], into the entity set (pure core:
+//! [`osp::catalog`], [`osp::resource`]) and records it in the revisioned
+//! [`Log`]. Readiness is decided here: no snapshot is served before every
+//! configured cluster synced once, or the sync timeout passed and at least
+//! one did.
+mod build;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use osp::catalog::{Delta, Log, Snapshot};
+use serde_json::Value;
+use tokio::sync::{Notify, watch};
+
+use crate::store::Store;
+
+/// Bursts of changes within this window become one revision.
+pub const DEBOUNCE: Duration = Duration::from_millis(25);
+
+/// Default time to wait for every cluster's first sync.
+pub const DEFAULT_SYNC_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// What the operator configured.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Configured sources (cluster names, `from-dir`), in configuration order.
+    pub clusters: Vec<String>,
+    /// How long to wait for every cluster's first sync before serving the
+    /// ones that did.
+    pub sync_timeout: Duration,
+    /// Owner of Resources whose object names none; else the Template's owner.
+    pub default_owner: Option<String>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            clusters: Vec::new(),
+            sync_timeout: DEFAULT_SYNC_TIMEOUT,
+            default_owner: None,
+        }
+    }
+}
+
+/// How fresh one cluster's data is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClusterState {
+    /// Configured name.
+    pub name: String,
+    /// The first full list of every watched kind completed.
+    pub synced: bool,
+    /// Unreachable; its last good state is served.
+    pub stale: bool,
+    /// Last error seen, if any.
+    pub message: String,
+}
+
+/// Why the catalog cannot answer yet.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    /// Nothing to build a catalog from.
+    #[error("no catalog source configured: set `--from-dir` or `clusters`")]
+    ConfigureSources,
+    /// Some cluster has not synced and the timeout has not passed.
+    #[error("catalog not synced yet: waiting for {}", waiting.join(", "))]
+    AwaitSync { waiting: Vec<String> },
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Data {
+    // Cluster → source (one watch) → object key → object.
+    pub(crate) objects: BTreeMap<String, BTreeMap<String, BTreeMap<String, Arc<Value>>>>,
+    pub(crate) states: BTreeMap<String, ClusterState>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    started: Instant,
+    settings: RwLock<Settings>,
+    store: Store,
+    data: Mutex<Data>,
+    cache: Mutex<build::Cache>,
+    log: RwLock<Log>,
+    revision: watch::Sender<u64>,
+    ready: watch::Sender<Result<(), Error>>,
+    dirty: Notify,
+}
+
+/// The live catalog; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Catalog {
+    inner: Arc<Inner>,
+}
+
+impl Default for Catalog {
+    fn default() -> Self {
+        Self::new(Store::default(), epoch())
+    }
+}
+
+/// This instance's epoch: the start time in seconds, so a restarted
+/// sidecar's revisions are larger than and distinct from the last one's.
+pub fn epoch() -> u32 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as u32)
+        .unwrap_or(1)
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // Every critical section leaves the data consistent before it can panic.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Catalog {
+    /// A catalog over the definitions in `store`.
+    pub fn new(store: Store, epoch: u32) -> Self {
+        let log = Log::new(epoch);
+        let (revision, _) = watch::channel(log.revision());
+        let (ready, _) = watch::channel(Err(Error::ConfigureSources));
+        Self {
+            inner: Arc::new(Inner {
+                started: Instant::now(),
+                settings: RwLock::new(Settings::default()),
+                store,
+                data: Mutex::new(Data::default()),
+                cache: Mutex::new(build::Cache::default()),
+                log: RwLock::new(log),
+                revision,
+                ready,
+                dirty: Notify::new(),
+            }),
+        }
+    }
+
+    /// The definitions store the catalog reads.
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    /// Sets the configured sources; call before the sources start.
+    pub fn configure(&self, settings: Settings) {
+        self.inner.store.set_order(settings.clusters.clone());
+        {
+            let mut data = lock(&self.inner.data);
+            for c in &settings.clusters {
+                data.states
+                    .entry(c.clone())
+                    .or_insert_with(|| ClusterState {
+                        name: c.clone(),
+                        ..ClusterState::default()
+                    });
+            }
+        }
+        *self
+            .inner
+            .settings
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = settings;
+        self.changed();
+    }
+
+    /// Tells the builder that definitions or objects changed.
+    pub fn changed(&self) {
+        self.inner.dirty.notify_one();
+    }
+
+    /// Replaces every object `source` of `cluster` reported (a full list).
+    pub fn replace_objects(&self, cluster: &str, source: &str, objects: Vec<Value>) {
+        let map = objects
+            .into_iter()
+            .map(|o| (build::key_of(&o), Arc::new(o)))
+            .collect();
+        lock(&self.inner.data)
+            .objects
+            .entry(cluster.to_string())
+            .or_default()
+            .insert(source.to_string(), map);
+        self.changed();
+    }
+
+    /// Adds or replaces one object.
+    pub fn upsert_object(&self, cluster: &str, source: &str, object: Value) {
+        lock(&self.inner.data)
+            .objects
+            .entry(cluster.to_string())
+            .or_default()
+            .entry(source.to_string())
+            .or_default()
+            .insert(build::key_of(&object), Arc::new(object));
+        self.changed();
+    }
+
+    /// Removes one object.
+    pub fn remove_object(&self, cluster: &str, source: &str, object: &Value) {
+        if let Some(m) = lock(&self.inner.data)
+            .objects
+            .get_mut(cluster)
+            .and_then(|c| c.get_mut(source))
+        {
+            m.remove(&build::key_of(object));
+        }
+        self.changed();
+    }
+
+    /// Forgets everything `source` of `cluster` reported (its definition
+    /// went away).
+    pub fn drop_source(&self, cluster: &str, source: &str) {
+        if let Some(c) = lock(&self.inner.data).objects.get_mut(cluster) {
+            c.remove(source);
+        }
+        self.changed();
+    }
+
+    /// Records a cluster's freshness. `synced` stays true once reached.
+    pub fn set_state(&self, cluster: &str, synced: bool, stale: bool, message: &str) {
+        {
+            let mut data = lock(&self.inner.data);
+            let s = data
+                .states
+                .entry(cluster.to_string())
+                .or_insert_with(|| ClusterState {
+                    name: cluster.to_string(),
+                    ..ClusterState::default()
+                });
+            s.synced |= synced;
+            s.stale = stale;
+            s.message = message.to_string();
+        }
+        self.changed();
+    }
+
+    /// State of every configured cluster, in configuration order.
+    pub fn clusters(&self) -> Vec<ClusterState> {
+        let order = self.settings().clusters;
+        let data = lock(&self.inner.data);
+        order
+            .iter()
+            .map(|c| {
+                data.states.get(c).cloned().unwrap_or_else(|| ClusterState {
+                    name: c.clone(),
+                    ..ClusterState::default()
+                })
+            })
+            .collect()
+    }
+
+    fn settings(&self) -> Settings {
+        self.inner
+            .settings
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// `Ok` once snapshots may be served.
+    pub fn ready(&self) -> Result<(), Error> {
+        self.inner.ready.borrow().clone()
+    }
+
+    /// Waits until snapshots may be served.
+    pub async fn wait_ready(&self) {
+        let mut rx = self.inner.ready.subscribe();
+        let _ = rx.wait_for(|r| r.is_ok()).await;
+    }
+
+    /// The whole catalog, or why it cannot be served yet.
+    pub fn snapshot(&self) -> Result<Snapshot, Error> {
+        self.ready()?;
+        Ok(self.read_log().snapshot())
+    }
+
+    /// Changes since `since`, or why it cannot be served yet.
+    pub fn delta(&self, since: u64) -> Result<Delta, Error> {
+        self.ready()?;
+        Ok(self.read_log().delta(since))
+    }
+
+    /// Notified with the new revision after every change.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.inner.revision.subscribe()
+    }
+
+    /// The cached claim/XR `cluster` (empty: any, in order) holds.
+    pub fn object(
+        &self,
+        cluster: &str,
+        r: &osp::resource::ObjectRef,
+    ) -> Option<(String, Arc<Value>)> {
+        let key = build::key_for(&r.api_version, &r.kind, &r.namespace, &r.name);
+        let order = self.settings().clusters;
+        let data = lock(&self.inner.data);
+        let mut clusters: Vec<&String> = order.iter().collect();
+        clusters.extend(data.objects.keys().filter(|c| !order.contains(c)));
+        clusters
+            .into_iter()
+            .filter(|c| cluster.is_empty() || c.as_str() == cluster)
+            .find_map(|c| {
+                data.objects
+                    .get(c)?
+                    .values()
+                    .find_map(|m| m.get(&key).cloned())
+                    .map(|o| (c.clone(), o))
+            })
+    }
+
+    fn read_log(&self) -> std::sync::RwLockReadGuard<'_, Log> {
+        self.inner.log.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Rebuilds the entity set now; returns whether the revision advanced.
+    pub fn rebuild(&self) -> bool {
+        let settings = self.settings();
+        let defs = self.inner.store.by_cluster();
+        let (set, ready) = {
+            let data = lock(&self.inner.data);
+            let mut cache = lock(&self.inner.cache);
+            let set = build::entities(&defs, &data, &settings, &mut cache);
+            (set, self.readiness(&data, &settings))
+        };
+        let changed = {
+            let mut log = self.inner.log.write().unwrap_or_else(|e| e.into_inner());
+            let changed = log.replace(set);
+            if changed {
+                self.inner.revision.send_replace(log.revision());
+            }
+            changed
+        };
+        // Ready only after the log holds the synced data.
+        self.inner.ready.send_if_modified(|r| {
+            let modified = *r != ready;
+            *r = ready;
+            modified
+        });
+        changed
+    }
+
+    fn readiness(&self, data: &Data, settings: &Settings) -> Result<(), Error> {
+        if settings.clusters.is_empty() {
+            return Err(Error::ConfigureSources);
+        }
+        let waiting: Vec<String> = settings
+            .clusters
+            .iter()
+            .filter(|c| !data.states.get(*c).is_some_and(|s| s.synced))
+            .cloned()
+            .collect();
+        let any = waiting.len() < settings.clusters.len();
+        let timed_out = self.inner.started.elapsed() >= settings.sync_timeout;
+        if waiting.is_empty() || (any && timed_out) {
+            Ok(())
+        } else {
+            Err(Error::AwaitSync { waiting })
+        }
+    }
+
+    /// Runs the builder until the process ends: rebuilds after each burst
+    /// of changes, and once when the sync timeout passes.
+    pub async fn run(self) {
+        loop {
+            let timeout = self
+                .settings()
+                .sync_timeout
+                .saturating_sub(self.inner.started.elapsed());
+            if self.ready().is_ok() || timeout.is_zero() {
+                self.inner.dirty.notified().await;
+            } else {
+                let _ = tokio::time::timeout(timeout, self.inner.dirty.notified()).await;
+            }
+            tokio::time::sleep(DEBOUNCE).await;
+            let me = self.clone();
+            let started = Instant::now();
+            match tokio::task::spawn_blocking(move || me.rebuild()).await {
+                Ok(true) => tracing::debug!(
+                    revision = self.read_log().revision(),
+                    entities = self.read_log().len(),
+                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    "catalog changed"
+                ),
+                Ok(false) => {}
+                Err(e) => tracing::error!(error = %e, "catalog build failed"),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,202 @@
+//! One build of the entity set, reusing the entities of unchanged
+//! definitions and objects from the previous build (so a change to one
+//! claim among thousands costs one entity).
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+use osp::catalog::{Input, for_catalog, for_definition};
+use osp::convert::Converted;
+use osp::definition::Source;
+use osp::resource::{Context, for_resource};
+use serde_json::Value;
+
+use super::{Data, Settings};
+use crate::store::Known;
+
+/// Entities kept from the previous build.
+#[derive(Debug, Default)]
+pub struct Cache {
+    definitions: HashMap<String, CachedDefinition>,
+    resources: HashMap<(String, String), CachedResource>,
+    composites: BTreeSet<(String, String)>,
+}
+
+#[derive(Debug)]
+struct CachedDefinition {
+    converted: Arc<Converted>,
+    clusters: Vec<String>,
+    entities: [Arc<Value>; 2],
+}
+
+#[derive(Debug)]
+struct CachedResource {
+    object: Arc<Value>,
+    converted: Arc<Converted>,
+    owner: String,
+    entity: Arc<Value>,
+}
+
+/// Identity of an object independent of the API version it was read at.
+pub fn key_for(api_version: &str, kind: &str, namespace: &str, name: &str) -> String {
+    let group = api_version.rsplit_once('/').map(|(g, _)| g).unwrap_or("");
+    format!("{group}/{kind}/{namespace}/{name}")
+}
+
+/// [`key_for`] of an object.
+pub fn key_of(obj: &Value) -> String {
+    let r = osp::resource::ObjectRef::of(obj);
+    key_for(&r.api_version, &r.kind, &r.namespace, &r.name)
+}
+
+/// The kinds users create or Crossplane composes for a definition, with
+/// their group: what the objects of a cluster are matched against.
+pub fn kinds_of(def: &osp::definition::Definition) -> Vec<(String, String)> {
+    let mut kinds = vec![(def.group.clone(), def.names.kind.clone())];
+    if let Some(c) = &def.claim_names {
+        kinds.push((def.group.clone(), c.kind.clone()));
+    }
+    if def.source == Source::Promise && def.target().kind != def.names.kind {
+        kinds.push((def.group.clone(), def.target().kind.clone()));
+    }
+    kinds
+}
+
+/// The entity set of every definition and object.
+pub fn entities(
+    defs: &[(String, BTreeMap<String, Known>)],
+    data: &Data,
+    settings: &Settings,
+    cache: &mut Cache,
+) -> BTreeMap<String, Arc<Value>> {
+    let mut inputs = Vec::new();
+
+    // Templates and APIs: one per definition name, from the first cluster
+    // (configuration order) that has it, listing every cluster that does.
+    let mut by_name: BTreeMap<&str, (&Known, Vec<String>)> = BTreeMap::new();
+    for (cluster, known) in defs {
+        for (name, k) in known {
+            by_name
+                .entry(name)
+                .or_insert_with(|| (k, Vec::new()))
+                .1
+                .push(cluster.clone());
+        }
+    }
+    let mut definitions = HashMap::new();
+    for (name, (known, clusters)) in by_name {
+        let entities = match cache.definitions.remove(name) {
+            Some(c) if Arc::ptr_eq(&c.converted, &known.converted) && c.clusters == clusters => {
+                c.entities
+            }
+            _ => for_definition(&known.converted, &clusters).map(Arc::new),
+        };
+        for e in &entities {
+            inputs.push(Input {
+                key: format!("definition/{name}"),
+                entity: e.clone(),
+            });
+        }
+        definitions.insert(
+            name.to_string(),
+            CachedDefinition {
+                converted: known.converted.clone(),
+                clusters,
+                entities,
+            },
+        );
+    }
+    cache.definitions = definitions;
+
+    let composites: BTreeSet<(String, String)> = defs
+        .iter()
+        .flat_map(|(_, d)| d.values())
+        .filter(|k| matches!(k.converted.definition.source, Source::XrdV1 | Source::XrdV2))
+        .map(|k| {
+            let d = &k.converted.definition;
+            (d.group.clone(), d.names.kind.clone())
+        })
+        .collect();
+    if composites != cache.composites {
+        // dependsOn depends on which kinds are XRs: rebuild every Resource.
+        cache.resources.clear();
+        cache.composites = composites;
+    }
+
+    let mut resources = HashMap::new();
+    for (cluster, sources) in &data.objects {
+        let Some((_, known)) = defs.iter().find(|(c, _)| c == cluster) else {
+            continue;
+        };
+        let index: HashMap<(String, String), &Known> = known
+            .values()
+            .flat_map(|k| {
+                kinds_of(&k.converted.definition)
+                    .into_iter()
+                    .map(move |g| (g, k))
+            })
+            .collect();
+        for objects in sources.values() {
+            for (key, obj) in objects {
+                let group = obj["apiVersion"]
+                    .as_str()
+                    .and_then(|v| v.rsplit_once('/'))
+                    .map(|(g, _)| g)
+                    .unwrap_or_default();
+                let kind = obj["kind"].as_str().unwrap_or_default();
+                let Some(k) = index.get(&(group.to_string(), kind.to_string())) else {
+                    continue;
+                };
+                let converted = &k.converted;
+                let owner = settings.default_owner.clone().unwrap_or_else(|| {
+                    converted.template["spec"]["owner"]
+                        .as_str()
+                        .unwrap_or(osp::template::DEFAULT_OWNER)
+                        .to_string()
+                });
+                let id = (cluster.clone(), key.clone());
+                let entity = match cache.resources.remove(&id) {
+                    Some(c)
+                        if Arc::ptr_eq(&c.object, obj)
+                            && Arc::ptr_eq(&c.converted, converted)
+                            && c.owner == owner =>
+                    {
+                        c.entity
+                    }
+                    _ => {
+                        let ctx = Context {
+                            cluster,
+                            definition: &converted.definition,
+                            template_name: converted.template["metadata"]["name"]
+                                .as_str()
+                                .unwrap_or_default(),
+                            default_owner: &owner,
+                            composites: &cache.composites,
+                        };
+                        match for_resource(obj, &ctx) {
+                            Ok(e) => Arc::new(e),
+                            Err(e) => {
+                                tracing::warn!(%cluster, object = %key, error = %e, "resource skipped");
+                                continue;
+                            }
+                        }
+                    }
+                };
+                inputs.push(Input {
+                    key: format!("object/{cluster}/{key}"),
+                    entity: entity.clone(),
+                });
+                resources.insert(
+                    id,
+                    CachedResource {
+                        object: obj.clone(),
+                        converted: converted.clone(),
+                        owner,
+                        entity,
+                    },
+                );
+            }
+        }
+    }
+    cache.resources = resources;
+    for_catalog(inputs)
+}

@@ -1,0 +1,90 @@
+//! The `--from-dir` source: definitions and, optionally, claims and XRs
+//! from YAML files. The directory is polled (file list, sizes and
+//! modification times) rather than watched with inotify, so it also works
+//! on ConfigMap volumes, whose updates swap a symlink.
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use crate::catalog::Catalog;
+use crate::store::{self, FROM_DIR_CLUSTER};
+
+/// Source name of the objects read from files.
+pub const SOURCE: &str = "files";
+
+type Fingerprint = Vec<(PathBuf, Option<SystemTime>, u64)>;
+
+fn fingerprint(dir: &Path) -> std::io::Result<Fingerprint> {
+    Ok(store::files(dir)?
+        .into_iter()
+        .map(|f| {
+            let meta = std::fs::metadata(&f).ok();
+            let modified = meta.as_ref().and_then(|m| m.modified().ok());
+            let len = meta.map_or(0, |m| m.len());
+            (f, modified, len)
+        })
+        .collect())
+}
+
+/// Reads the directory into the store and the catalog; returns the number
+/// of definitions. On error nothing changes.
+pub fn scan(dir: &Path, catalog: &Catalog) -> std::io::Result<usize> {
+    let loaded = store::load_dir_all(dir)?;
+    for r in &loaded.rejected {
+        tracing::warn!(file = %r.file.display(), document = r.index, reason = %r.reason, "definition rejected");
+    }
+    tracing::info!(
+        definitions = loaded.known.len(),
+        objects = loaded.objects.len(),
+        rejected = loaded.rejected.len(),
+        "definitions loaded"
+    );
+    let n = loaded.known.len();
+    catalog
+        .store()
+        .replace_cluster(FROM_DIR_CLUSTER, loaded.known);
+    catalog.replace_objects(FROM_DIR_CLUSTER, SOURCE, loaded.objects);
+    catalog.set_state(FROM_DIR_CLUSTER, true, false, "");
+    Ok(n)
+}
+
+/// Rescans whenever the directory's files change. A directory that cannot
+/// be read keeps its last good state, marked stale.
+pub async fn watch(dir: PathBuf, catalog: Catalog, interval: Duration) {
+    let mut last = {
+        let d = dir.clone();
+        tokio::task::spawn_blocking(move || fingerprint(&d).ok())
+            .await
+            .ok()
+            .flatten()
+    };
+    loop {
+        tokio::time::sleep(interval).await;
+        let (d, c) = (dir.clone(), catalog.clone());
+        let prev = last.clone();
+        let result = tokio::task::spawn_blocking(move || {
+            let now = fingerprint(&d)?;
+            if prev.as_ref() == Some(&now) {
+                return Ok(now);
+            }
+            scan(&d, &c)?;
+            Ok::<_, std::io::Error>(now)
+        })
+        .await;
+        match result {
+            Ok(Ok(now)) => {
+                if last.is_none() {
+                    catalog.set_state(FROM_DIR_CLUSTER, true, false, "");
+                }
+                last = Some(now);
+            }
+            Ok(Err(e)) => {
+                if last.is_some() {
+                    tracing::warn!(dir = %dir.display(), error = %e, "cannot read definitions directory; serving its last state");
+                }
+                catalog.set_state(FROM_DIR_CLUSTER, false, true, &e.to_string());
+                last = None;
+            }
+            Err(e) => tracing::error!(error = %e, "directory scan failed"),
+        }
+    }
+}
