@@ -52,7 +52,10 @@ impl Claims {
 /// The core's input from a request. `values` wins over `values_json`.
 pub fn input(req: &pb::RenderClaimRequest) -> Result<ClaimInput, Error> {
     let values = match (&req.values, req.values_json.trim()) {
-        (Some(s), _) if !s.fields.is_empty() => structs::from_struct(s),
+        (Some(s), _) if !s.fields.is_empty() => structs::try_from_struct(s).map_err(|e| {
+            let structs::Error::NonFinite { path, .. } = &e;
+            Error::invalid(format!("values.{path}"), e.to_string())
+        })?,
         (_, "") => serde_json::Value::Null,
         (_, text) => serde_json::from_str(text)
             .map_err(|e| Error::invalid("values_json", format!("invalid json: {e}")))?,

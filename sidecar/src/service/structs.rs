@@ -42,6 +42,49 @@ pub fn from_struct(s: &Struct) -> Value {
     )
 }
 
+/// Errors from reading caller-supplied `Struct` values.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A number is NaN or infinite, which JSON (and so Kubernetes) cannot hold.
+    #[error("number at `{path}` is `{value}`: only finite numbers are allowed")]
+    NonFinite { path: String, value: f64 },
+}
+
+/// Like [`from_struct`], but refuses NaN and infinities instead of turning
+/// them into `null`, naming the offending field path (`a.b[2]`).
+pub fn try_from_struct(s: &Struct) -> Result<Value, Error> {
+    check_struct(s, "")?;
+    Ok(from_struct(s))
+}
+
+fn check_struct(s: &Struct, path: &str) -> Result<(), Error> {
+    for (k, v) in &s.fields {
+        let p = if path.is_empty() {
+            k.clone()
+        } else {
+            format!("{path}.{k}")
+        };
+        check_value(v, &p)?;
+    }
+    Ok(())
+}
+
+fn check_value(v: &PbValue, path: &str) -> Result<(), Error> {
+    match &v.kind {
+        Some(Kind::NumberValue(n)) if !n.is_finite() => Err(Error::NonFinite {
+            path: path.to_string(),
+            value: *n,
+        }),
+        Some(Kind::ListValue(l)) => l
+            .values
+            .iter()
+            .enumerate()
+            .try_for_each(|(i, v)| check_value(v, &format!("{path}[{i}]"))),
+        Some(Kind::StructValue(s)) => check_struct(s, path),
+        _ => Ok(()),
+    }
+}
+
 /// Protobuf `Value` to JSON. NaN and infinities have no JSON form: `None`.
 pub fn from_value(v: &PbValue) -> Value {
     match &v.kind {
@@ -96,5 +139,24 @@ mod tests {
             kind: Some(Kind::NumberValue(f64::NAN)),
         };
         assert_eq!(from_value(&nan), Value::Null, "NaN has no JSON form");
+    }
+
+    #[test]
+    fn refuses_non_finite_numbers_with_their_path() {
+        let v = json!({"a": {"b": [1, 2]}});
+        let mut s = to_struct(&v);
+        assert_eq!(try_from_struct(&s).expect("finite"), v);
+        let Some(Kind::StructValue(a)) = &mut s.fields.get_mut("a").expect("a").kind else {
+            panic!("a is a struct")
+        };
+        let Some(Kind::ListValue(b)) = &mut a.fields.get_mut("b").expect("b").kind else {
+            panic!("b is a list")
+        };
+        b.values[1].kind = Some(Kind::NumberValue(f64::INFINITY));
+        let err = try_from_struct(&s).expect_err("infinity is refused");
+        assert_eq!(
+            err.to_string(),
+            "number at `a.b[1]` is `inf`: only finite numbers are allowed"
+        );
     }
 }
