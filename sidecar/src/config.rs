@@ -82,6 +82,8 @@ pub struct FileConfig {
     pub reflection: Option<bool>,
     /// Where `PublishService` writes: GitHub and/or local Git targets.
     pub publish: Option<crate::service::publish::PublishConfig>,
+    /// Direct apply of claims (`ClaimService.ApplyClaim`); off by default.
+    pub apply: Option<crate::apply::ApplyConfig>,
 }
 
 /// A secret value whose `Debug` output is redacted.
@@ -126,6 +128,8 @@ pub struct Config {
     pub reflection: bool,
     /// Publishing targets.
     pub publish: crate::service::publish::PublishConfig,
+    /// Direct apply of claims.
+    pub apply: crate::apply::ApplyConfig,
 }
 
 /// Errors from resolving configuration.
@@ -197,6 +201,7 @@ impl Config {
                 .unwrap_or(16 * 1024 * 1024),
             reflection: !args.no_reflection && file.reflection.unwrap_or(true),
             publish: file.publish.unwrap_or_default(),
+            apply: file.apply.unwrap_or_default(),
         })
     }
 }

@@ -50,6 +50,9 @@ pub enum Error {
     /// Publishing to a local Git repository failed.
     #[error(transparent)]
     LocalGit(#[from] crate::gitlocal::Error),
+    /// Applying a claim to a cluster failed or was refused.
+    #[error(transparent)]
+    Apply(#[from] crate::apply::Error),
 }
 
 impl Error {

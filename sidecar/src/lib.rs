@@ -3,6 +3,7 @@
 //! `osp` core crate; this crate does I/O: serving, files, clusters, GitHub.
 #![forbid(unsafe_code)]
 
+pub mod apply;
 pub mod catalog;
 pub mod cli;
 pub mod config;

@@ -67,10 +67,11 @@ pub async fn serve(config: Config, shutdown: impl Future<Output = ()> + Send) ->
     )
     .max_decoding_message_size(max)
     .max_encoding_message_size(max);
-    let claims =
-        pb::claim_service_server::ClaimServiceServer::new(claims::Claims::new(state.clone()))
-            .max_decoding_message_size(max)
-            .max_encoding_message_size(max);
+    let claims = pb::claim_service_server::ClaimServiceServer::new(
+        claims::Claims::new(state.clone()).with_apply(&config.apply),
+    )
+    .max_decoding_message_size(max)
+    .max_encoding_message_size(max);
     let publish = pb::publish_service_server::PublishServiceServer::new(publish::Publish::new(
         state.clone(),
         &config.publish,

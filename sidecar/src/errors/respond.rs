@@ -54,6 +54,7 @@ impl From<Error> for Status {
             Error::Unimplemented(_) => Status::unimplemented(message),
             Error::GitHub(e) => github(e, &message),
             Error::LocalGit(e) => local_git(e, &message),
+            Error::Apply(e) => apply(e, &message),
         }
     }
 }
@@ -98,6 +99,49 @@ fn local_git(err: crate::gitlocal::Error, message: &str) -> Status {
         L::Plan(_) => Status::invalid_argument(message),
         L::UpdateBranch { .. } => retry(Code::Aborted, message, 1),
         L::WriteCommit { .. } => Status::internal(message),
+    }
+}
+
+/// Apply failures: refusals before the cluster, and the API server's
+/// answer in gRPC terms. Never `INTERNAL`.
+fn apply(err: crate::apply::Error, message: &str) -> Status {
+    use crate::apply::Error as A;
+    match err {
+        A::Disabled | A::LoadConfig { .. } | A::MissingNamespace { .. } => {
+            Status::failed_precondition(message)
+        }
+        A::NotEstablished { .. } | A::FieldConflict { .. } => Status::failed_precondition(message),
+        A::ChooseCluster { .. } | A::UnknownCluster { .. } => bad_request(
+            message,
+            &[Violation {
+                field: "render.cluster".into(),
+                description: message.into(),
+            }],
+        ),
+        A::Identity { field, .. } => bad_request(
+            message,
+            &[Violation {
+                field,
+                description: message.into(),
+            }],
+        ),
+        A::NamespaceNotAllowed { .. } | A::ClusterScopedNotAllowed { .. } | A::Forbidden { .. } => {
+            Status::permission_denied(message)
+        }
+        A::Unauthorized { .. } => Status::failed_precondition(message),
+        A::Conflict { .. } => retry(Code::Aborted, message, 1),
+        A::Invalid { causes, .. } => {
+            let causes = if causes.is_empty() {
+                vec![Violation {
+                    field: "manifest".into(),
+                    description: message.into(),
+                }]
+            } else {
+                causes
+            };
+            bad_request(message, &causes)
+        }
+        A::Unreachable { .. } => Status::unavailable(message),
     }
 }
 

@@ -3,6 +3,7 @@ use osp::claim::{ClaimInput, CompositionChoice};
 use tonic::{Request, Response, Status};
 
 use super::{State, structs, templates};
+use crate::apply::{Applier, ApplyConfig, Target};
 use crate::errors::Error;
 use crate::pb::{self, claim_service_server::ClaimService};
 
@@ -10,12 +11,55 @@ use crate::pb::{self, claim_service_server::ClaimService};
 #[derive(Debug, Clone)]
 pub struct Claims {
     state: State,
+    applier: Applier,
 }
 
 impl Claims {
-    /// A service over the shared state.
+    /// A service over the shared state; apply stays disabled.
     pub fn new(state: State) -> Self {
-        Self { state }
+        Self {
+            state,
+            applier: Applier::default(),
+        }
+    }
+
+    /// Enables apply as the `apply:` configuration says.
+    pub fn with_apply(mut self, config: &ApplyConfig) -> Self {
+        self.applier = Applier::new(config);
+        self
+    }
+
+    async fn apply(&self, req: &pb::ApplyClaimRequest) -> Result<pb::ApplyClaimResponse, Error> {
+        // Refuse before rendering so a disabled sidecar says so first.
+        if !self.applier.enabled() {
+            return Err(crate::apply::Error::Disabled.into());
+        }
+        let render = req
+            .render
+            .as_ref()
+            .ok_or_else(|| Error::invalid("render", "required"))?;
+        let converted = templates::resolve(&self.state, render.definition.as_ref())?;
+        let def = &converted.definition;
+        let rendered = osp::claim::for_claim(def, &input(render)?)?;
+        let applied = self
+            .applier
+            .apply(&Target {
+                definition: def,
+                manifest: &rendered.manifest,
+                cluster: &render.cluster,
+                caller: render.caller.as_ref(),
+                dry_run: req.dry_run,
+            })
+            .await?;
+        let uid = applied.object.metadata.uid.clone().unwrap_or_default();
+        let object = serde_json::to_value(&applied.object)
+            .map_err(|e| Error::Unavailable(format!("cannot encode the applied object: {e}")))?;
+        Ok(pb::ApplyClaimResponse {
+            applied: Some(structs::manifest(&object)),
+            cluster: applied.cluster,
+            dry_run: req.dry_run,
+            uid,
+        })
     }
 
     fn render(&self, req: &pb::RenderClaimRequest) -> Result<pb::RenderClaimResponse, Error> {
@@ -89,9 +133,9 @@ impl ClaimService for Claims {
 
     async fn apply_claim(
         &self,
-        _request: Request<pb::ApplyClaimRequest>,
+        request: Request<pb::ApplyClaimRequest>,
     ) -> Result<Response<pb::ApplyClaimResponse>, Status> {
-        Err(Error::Unimplemented("ApplyClaim").into())
+        Ok(Response::new(self.apply(request.get_ref()).await?))
     }
 }
 

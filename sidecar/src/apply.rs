@@ -1,0 +1,335 @@
+//! Direct apply of rendered claims and XRs to a cluster, for development
+//! environments: server-side apply with field manager `osp`, optional
+//! server-side dry-run, a namespace allow-list, and impersonation of the
+//! requesting Backstage user so cluster RBAC decides. Off unless enabled.
+pub mod classify;
+pub mod identity;
+
+use std::path::PathBuf;
+
+use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use serde::Deserialize;
+use serde_json::Value;
+
+pub use identity::Identity;
+
+/// The field manager of every apply.
+pub const FIELD_MANAGER: &str = "osp";
+
+/// The `apply:` section of the config file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ApplyConfig {
+    /// `ApplyClaim` answers FAILED_PRECONDITION unless this is true.
+    #[serde(default)]
+    pub enabled: bool,
+    /// Clusters apply may target; `render.cluster` picks one by name.
+    #[serde(default)]
+    pub clusters: Vec<ClusterConfig>,
+    /// Namespaces apply may write to; `*` allows any. Empty allows none.
+    #[serde(default)]
+    pub namespaces: Vec<String>,
+    /// Whether cluster-scoped XRs (no namespace) may be applied.
+    #[serde(default)]
+    pub allow_cluster_scoped: bool,
+    /// Impersonate the caller (`Impersonate-User`/`-Group`).
+    #[serde(default)]
+    pub impersonate: bool,
+    /// Prefix of user names mapped from `user:default/alice`, e.g. `oidc:`.
+    #[serde(default)]
+    pub user_prefix: String,
+    /// Prefix of group names mapped from `group:default/team-a`.
+    #[serde(default)]
+    pub group_prefix: String,
+}
+
+/// One target cluster.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ClusterConfig {
+    /// Name callers use in `render.cluster`.
+    pub name: String,
+    /// Kubeconfig file; without it, the in-cluster service account (or
+    /// `KUBECONFIG`) is used.
+    #[serde(default)]
+    pub kubeconfig: Option<PathBuf>,
+    /// Context in the kubeconfig; its current context when unset.
+    #[serde(default)]
+    pub context: Option<String>,
+}
+
+/// Errors from applying. [`crate::errors::respond`] maps them to gRPC.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Apply is not enabled in this sidecar.
+    #[error("apply is disabled: set `apply.enabled: true` in the sidecar config to allow it")]
+    Disabled,
+    /// No cluster was named and more than one (or none) is configured.
+    #[error("no target cluster: name one of {}", list(known))]
+    ChooseCluster { known: Vec<String> },
+    /// The named cluster is not configured for apply.
+    #[error(
+        "cluster `{name}` is not configured for apply (known: {})",
+        list(known)
+    )]
+    UnknownCluster { name: String, known: Vec<String> },
+    /// The namespace is not in the allow-list.
+    #[error(
+        "namespace `{namespace}` is not in the apply allow-list ({})",
+        list(allowed)
+    )]
+    NamespaceNotAllowed {
+        namespace: String,
+        allowed: Vec<String>,
+    },
+    /// Cluster-scoped objects are not allowed.
+    #[error(
+        "applying cluster-scoped `{kind}` is not allowed: set `apply.allowClusterScoped: true`"
+    )]
+    ClusterScopedNotAllowed { kind: String },
+    /// Impersonation is on but the caller cannot be mapped to a user.
+    #[error("{field}: {message}")]
+    Identity { field: String, message: String },
+    /// The cluster's kubeconfig could not be loaded.
+    #[error("cannot load kubeconfig of cluster `{cluster}`: {message}")]
+    LoadConfig { cluster: String, message: String },
+    /// Server-side apply conflicts with another field manager.
+    #[error(
+        "apply of `{name}` in cluster `{cluster}` conflicts with other field managers: {message}"
+    )]
+    FieldConflict {
+        cluster: String,
+        name: String,
+        message: String,
+    },
+    /// The object changed or exists in a conflicting way.
+    #[error("apply of `{name}` in cluster `{cluster}` conflicted: {message}")]
+    Conflict {
+        cluster: String,
+        name: String,
+        message: String,
+    },
+    /// Cluster RBAC denied the (impersonated) request.
+    #[error("cluster `{cluster}` denied the apply: {message}")]
+    Forbidden { cluster: String, message: String },
+    /// The cluster rejected the sidecar's own credentials.
+    #[error("cluster `{cluster}` rejected the sidecar's credentials: {message}")]
+    Unauthorized { cluster: String, message: String },
+    /// The server found the object invalid (schema, CEL, admission).
+    #[error("cluster `{cluster}` rejected `{name}` as invalid: {message}")]
+    Invalid {
+        cluster: String,
+        name: String,
+        message: String,
+        causes: Vec<crate::errors::Violation>,
+    },
+    /// The kind is not served: the XRD is not established there.
+    #[error(
+        "`{kind}` (`{api_version}`) is not served by cluster `{cluster}`: the XRD `{xrd}` is not established in that cluster"
+    )]
+    NotEstablished {
+        cluster: String,
+        api_version: String,
+        kind: String,
+        xrd: String,
+    },
+    /// The namespace does not exist in the cluster.
+    #[error("namespace `{namespace}` does not exist in cluster `{cluster}`")]
+    MissingNamespace { cluster: String, namespace: String },
+    /// The cluster could not be reached or answered with a server error.
+    #[error("cluster `{cluster}` is unavailable: {message}")]
+    Unreachable { cluster: String, message: String },
+}
+
+fn list(items: &[String]) -> String {
+    if items.is_empty() {
+        return "none".into();
+    }
+    items
+        .iter()
+        .map(|i| format!("`{i}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// What to apply.
+#[derive(Debug, Clone)]
+pub struct Target<'a> {
+    /// The definition of the kind.
+    pub definition: &'a osp::definition::Definition,
+    /// The rendered manifest.
+    pub manifest: &'a Value,
+    /// `render.cluster`, possibly empty.
+    pub cluster: &'a str,
+    /// The caller, if given.
+    pub caller: Option<&'a crate::pb::Caller>,
+    /// Server-side dry-run.
+    pub dry_run: bool,
+}
+
+/// The applied object.
+#[derive(Debug, Clone)]
+pub struct Applied {
+    /// What the API server returned.
+    pub object: DynamicObject,
+    /// The cluster it went to.
+    pub cluster: String,
+}
+
+/// Applies manifests as the configuration allows.
+#[derive(Debug, Clone, Default)]
+pub struct Applier {
+    config: ApplyConfig,
+}
+
+impl Applier {
+    /// An applier for the `apply:` configuration.
+    pub fn new(config: &ApplyConfig) -> Self {
+        Self {
+            config: config.clone(),
+        }
+    }
+
+    /// Whether apply is enabled.
+    pub fn enabled(&self) -> bool {
+        self.config.enabled
+    }
+
+    /// Checks everything that needs no cluster: enabled, cluster,
+    /// namespace, identity. Returns the cluster and who to impersonate.
+    pub fn admit(&self, target: &Target<'_>) -> Result<(&ClusterConfig, Option<Identity>), Error> {
+        let c = &self.config;
+        if !c.enabled {
+            return Err(Error::Disabled);
+        }
+        let known = || c.clusters.iter().map(|k| k.name.clone()).collect();
+        let cluster = match (target.cluster, c.clusters.as_slice()) {
+            ("", [only]) => only,
+            ("", _) => return Err(Error::ChooseCluster { known: known() }),
+            (name, all) => {
+                all.iter()
+                    .find(|k| k.name == name)
+                    .ok_or_else(|| Error::UnknownCluster {
+                        name: name.into(),
+                        known: known(),
+                    })?
+            }
+        };
+        match target.manifest["metadata"]["namespace"].as_str() {
+            Some(ns) if !c.namespaces.iter().any(|a| a == "*" || a == ns) => {
+                return Err(Error::NamespaceNotAllowed {
+                    namespace: ns.into(),
+                    allowed: c.namespaces.clone(),
+                });
+            }
+            Some(_) => {}
+            None if !c.allow_cluster_scoped => {
+                return Err(Error::ClusterScopedNotAllowed {
+                    kind: target.definition.target().kind.clone(),
+                });
+            }
+            None => {}
+        }
+        let identity = if c.impersonate {
+            Some(identity::for_caller(
+                target.caller,
+                &c.user_prefix,
+                &c.group_prefix,
+            )?)
+        } else {
+            None
+        };
+        Ok((cluster, identity))
+    }
+
+    /// Server-side applies the manifest (field manager `osp`, no force).
+    pub async fn apply(&self, target: &Target<'_>) -> Result<Applied, Error> {
+        let (cluster, identity) = self.admit(target)?;
+        let client = client(cluster, identity.as_ref()).await?;
+        let d = target.definition;
+        let names = d.target();
+        let resource = ApiResource::from_gvk_with_plural(
+            &GroupVersionKind::gvk(&d.group, &d.version, &names.kind),
+            &names.plural,
+        );
+        let api: Api<DynamicObject> = match target.manifest["metadata"]["namespace"].as_str() {
+            Some(ns) => Api::namespaced_with(client, ns, &resource),
+            None => Api::all_with(client, &resource),
+        };
+        let name = target.manifest["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let mut params = PatchParams::apply(FIELD_MANAGER);
+        params.dry_run = target.dry_run;
+        tracing::info!(
+            cluster = %cluster.name,
+            kind = %names.kind,
+            name = %name,
+            dry_run = target.dry_run,
+            user = identity.as_ref().map(|i| i.user.as_str()).unwrap_or(""),
+            "apply"
+        );
+        let ctx = classify::Context {
+            cluster: &cluster.name,
+            definition: d,
+            name: &name,
+            namespace: target.manifest["metadata"]["namespace"].as_str(),
+        };
+        let object = api
+            .patch(&name, &params, &Patch::Apply(target.manifest))
+            .await
+            .map_err(|e| classify::for_kube(e, &ctx))?;
+        Ok(Applied {
+            object,
+            cluster: cluster.name.clone(),
+        })
+    }
+}
+
+/// A client for the cluster, impersonating `identity` when given. Built
+/// per call so a rotated kubeconfig is picked up (apply is for development
+/// environments; the cost is one file read and one connection).
+async fn client(
+    cluster: &ClusterConfig,
+    identity: Option<&Identity>,
+) -> Result<kube::Client, Error> {
+    let load = |message: String| Error::LoadConfig {
+        cluster: cluster.name.clone(),
+        message,
+    };
+    let mut config = match &cluster.kubeconfig {
+        Some(path) => {
+            let kubeconfig = Kubeconfig::read_from(path)
+                .map_err(|e| load(format!("`{}`: {e}", path.display())))?;
+            let options = KubeConfigOptions {
+                context: cluster.context.clone(),
+                ..Default::default()
+            };
+            kube::Config::from_custom_kubeconfig(kubeconfig, &options)
+                .await
+                .map_err(|e| load(e.to_string()))?
+        }
+        None if cluster.context.is_some() => {
+            let options = KubeConfigOptions {
+                context: cluster.context.clone(),
+                ..Default::default()
+            };
+            kube::Config::from_kubeconfig(&options)
+                .await
+                .map_err(|e| load(e.to_string()))?
+        }
+        None => kube::Config::infer()
+            .await
+            .map_err(|e| load(e.to_string()))?,
+    };
+    if let Some(id) = identity {
+        config.auth_info.impersonate = Some(id.user.clone());
+        config.auth_info.impersonate_groups = (!id.groups.is_empty()).then(|| id.groups.clone());
+    }
+    kube::Client::try_from(config).map_err(|e| load(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests;

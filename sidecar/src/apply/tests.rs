@@ -1,0 +1,173 @@
+use serde_json::json;
+
+use super::*;
+
+const XRD: &str = "apiVersion: apiextensions.crossplane.io/v1
+kind: CompositeResourceDefinition
+metadata: {name: xdbs.example.org}
+spec:
+  group: example.org
+  names: {kind: XDB, plural: xdbs}
+  claimNames: {kind: DB, plural: dbs}
+  versions: [{name: v1, served: true, referenceable: true}]
+";
+
+fn cluster(name: &str) -> ClusterConfig {
+    ClusterConfig {
+        name: name.into(),
+        kubeconfig: None,
+        context: None,
+    }
+}
+
+#[test]
+fn admits_only_what_the_config_allows() {
+    struct Case {
+        reason: &'static str,
+        config: ApplyConfig,
+        cluster: &'static str,
+        namespace: Option<&'static str>,
+        caller: Option<crate::pb::Caller>,
+        want: Result<(&'static str, Option<&'static str>), &'static str>,
+    }
+    let enabled = ApplyConfig {
+        enabled: true,
+        clusters: vec![cluster("dev")],
+        namespaces: vec!["team-a".into()],
+        ..Default::default()
+    };
+    let alice = crate::pb::Caller {
+        user_entity_ref: "user:default/alice".into(),
+        ..Default::default()
+    };
+    let cases = [
+        Case {
+            reason: "disabled by default",
+            config: ApplyConfig::default(),
+            cluster: "",
+            namespace: Some("team-a"),
+            caller: None,
+            want: Err("apply is disabled"),
+        },
+        Case {
+            reason: "the only cluster is the default",
+            config: enabled.clone(),
+            cluster: "",
+            namespace: Some("team-a"),
+            caller: None,
+            want: Ok(("dev", None)),
+        },
+        Case {
+            reason: "an unknown cluster",
+            config: enabled.clone(),
+            cluster: "prod",
+            namespace: Some("team-a"),
+            caller: None,
+            want: Err("cluster `prod` is not configured for apply (known: `dev`)"),
+        },
+        Case {
+            reason: "two clusters need a choice",
+            config: ApplyConfig {
+                clusters: vec![cluster("dev"), cluster("qa")],
+                ..enabled.clone()
+            },
+            cluster: "",
+            namespace: Some("team-a"),
+            caller: None,
+            want: Err("no target cluster: name one of `dev`, `qa`"),
+        },
+        Case {
+            reason: "a namespace outside the allow-list",
+            config: enabled.clone(),
+            cluster: "dev",
+            namespace: Some("team-b"),
+            caller: None,
+            want: Err("namespace `team-b` is not in the apply allow-list (`team-a`)"),
+        },
+        Case {
+            reason: "`*` allows any namespace",
+            config: ApplyConfig {
+                namespaces: vec!["*".into()],
+                ..enabled.clone()
+            },
+            cluster: "dev",
+            namespace: Some("team-b"),
+            caller: None,
+            want: Ok(("dev", None)),
+        },
+        Case {
+            reason: "cluster-scoped needs its own switch",
+            config: enabled.clone(),
+            cluster: "dev",
+            namespace: None,
+            caller: None,
+            want: Err("applying cluster-scoped `DB` is not allowed"),
+        },
+        Case {
+            reason: "impersonation maps the user ref",
+            config: ApplyConfig {
+                impersonate: true,
+                ..enabled.clone()
+            },
+            cluster: "dev",
+            namespace: Some("team-a"),
+            caller: Some(alice),
+            want: Ok(("dev", Some("alice"))),
+        },
+        Case {
+            reason: "impersonation needs a caller",
+            config: ApplyConfig {
+                impersonate: true,
+                ..enabled.clone()
+            },
+            cluster: "dev",
+            namespace: Some("team-a"),
+            caller: None,
+            want: Err("render.caller: required"),
+        },
+    ];
+    let doc = osp::document::from_yaml(XRD, Default::default()).expect("yaml");
+    let definition = osp::definition::for_document(&doc).expect("definition");
+    for c in cases {
+        let mut manifest = json!({"metadata": {"name": "orders"}});
+        if let Some(ns) = c.namespace {
+            manifest["metadata"]["namespace"] = json!(ns);
+        }
+        let applier = Applier::new(&c.config);
+        let target = Target {
+            definition: &definition,
+            manifest: &manifest,
+            cluster: c.cluster,
+            caller: c.caller.as_ref(),
+            dry_run: false,
+        };
+        let got = applier
+            .admit(&target)
+            .map(|(k, id)| (k.name.clone(), id.map(|i| i.user)));
+        match (got, c.want) {
+            (Ok((k, user)), Ok((want_k, want_user))) => {
+                assert_eq!(k, want_k, "{}", c.reason);
+                assert_eq!(user.as_deref(), want_user, "{}", c.reason);
+            }
+            (Err(e), Err(want)) => assert!(e.to_string().starts_with(want), "{}: {e}", c.reason),
+            (got, want) => panic!("{}: got {got:?}, want {want:?}", c.reason),
+        }
+    }
+}
+
+#[test]
+fn reads_the_config_section() {
+    let yaml = "enabled: true
+clusters:
+- {name: dev, kubeconfig: /etc/kube/dev, context: admin}
+namespaces: [team-a, team-b]
+impersonate: true
+userPrefix: 'oidc:'
+";
+    let config: ApplyConfig = serde_saphyr::from_str(yaml).expect("config");
+    assert!(config.enabled && config.impersonate);
+    assert_eq!(config.clusters[0].context.as_deref(), Some("admin"));
+    assert_eq!(config.user_prefix, "oidc:");
+    let typo: Result<ApplyConfig, _> = serde_saphyr::from_str("enabeld: true\n");
+    assert!(typo.is_err(), "unknown keys are errors");
+}
