@@ -55,6 +55,12 @@ pub struct ServeArgs {
     /// Disable gRPC server reflection.
     #[arg(long, env = "OSP_NO_REFLECTION")]
     pub no_reflection: bool,
+    /// Kubeconfig whose contexts (`--context`) are watched for the catalog.
+    #[arg(long, env = "OSP_KUBECONFIG")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Kubeconfig context to watch, as a cluster of the same name; repeatable.
+    #[arg(long = "context", env = "OSP_CONTEXTS", value_delimiter = ',')]
+    pub contexts: Vec<String>,
 }
 
 /// The optional YAML file. Keys are camelCase; unknown keys are errors so a
@@ -84,6 +90,8 @@ pub struct FileConfig {
     pub publish: Option<crate::service::publish::PublishConfig>,
     /// Direct apply of claims (`ClaimService.ApplyClaim`); off by default.
     pub apply: Option<crate::apply::ApplyConfig>,
+    /// Catalog sources: clusters to watch, default owner, sync timeout.
+    pub catalog: Option<crate::discovery::CatalogConfig>,
 }
 
 /// A secret value whose `Debug` output is redacted.
@@ -130,6 +138,8 @@ pub struct Config {
     pub publish: crate::service::publish::PublishConfig,
     /// Direct apply of claims.
     pub apply: crate::apply::ApplyConfig,
+    /// Catalog sources (file section plus `--kubeconfig`/`--context`).
+    pub catalog: crate::discovery::CatalogConfig,
 }
 
 /// Errors from resolving configuration.
@@ -202,6 +212,11 @@ impl Config {
             reflection: !args.no_reflection && file.reflection.unwrap_or(true),
             publish: file.publish.unwrap_or_default(),
             apply: file.apply.unwrap_or_default(),
+            catalog: crate::discovery::CatalogConfig::with_flags(
+                file.catalog.unwrap_or_default(),
+                args.kubeconfig.as_deref(),
+                &args.contexts,
+            ),
         })
     }
 }

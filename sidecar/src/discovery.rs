@@ -2,12 +2,15 @@
 //! with `clusters` configured, kube-runtime watchers per cluster. Each
 //! source fills the definitions [`crate::store::Store`] and reports its
 //! objects and freshness to the [`Catalog`].
+pub mod cluster;
 pub mod dir;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::catalog::{Catalog, Settings};
+use serde::Deserialize;
+
+use crate::catalog::{Catalog, DEFAULT_SYNC_TIMEOUT, Settings};
 use crate::config::Config;
 use crate::store::FROM_DIR_CLUSTER;
 
@@ -25,15 +28,82 @@ pub enum Error {
     },
 }
 
+/// The `catalog:` section of the config file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CatalogConfig {
+    /// Clusters to watch, in lookup order.
+    #[serde(default)]
+    pub clusters: Vec<ClusterSource>,
+    /// Owner of Resources whose object has no `osp.dev/owner` annotation
+    /// [default: the Template's owner].
+    #[serde(default)]
+    pub default_owner: Option<String>,
+    /// How long to wait for every cluster's first sync before serving the
+    /// synced ones, in milliseconds [default: 60000].
+    #[serde(default)]
+    pub sync_timeout_ms: Option<u64>,
+}
+
+/// One watched cluster.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ClusterSource {
+    /// Name used in entities (`osp.dev/cluster`) and in ClusterState.
+    pub name: String,
+    /// Kubeconfig file; `KUBECONFIG` or `~/.kube/config` when unset.
+    #[serde(default)]
+    pub kubeconfig: Option<PathBuf>,
+    /// Context in the kubeconfig; its current context when unset.
+    #[serde(default)]
+    pub context: Option<String>,
+    /// Use the pod's service account instead of a kubeconfig.
+    #[serde(default)]
+    pub in_cluster: bool,
+}
+
+impl CatalogConfig {
+    /// The file section plus the `--kubeconfig` / `--context` flags: each
+    /// context becomes a cluster of the same name; `--kubeconfig` alone adds
+    /// its current context as cluster `default`.
+    pub fn with_flags(mut self, kubeconfig: Option<&Path>, contexts: &[String]) -> Self {
+        let mut add = |name: &str, context: Option<String>| {
+            if !self.clusters.iter().any(|c| c.name == name) {
+                self.clusters.push(ClusterSource {
+                    name: name.to_string(),
+                    kubeconfig: kubeconfig.map(Path::to_path_buf),
+                    context,
+                    in_cluster: false,
+                });
+            }
+        };
+        if contexts.is_empty() {
+            if kubeconfig.is_some() {
+                add("default", None);
+            }
+        } else {
+            for c in contexts {
+                add(c, Some(c.clone()));
+            }
+        }
+        self
+    }
+}
+
 /// The catalog settings the configuration asks for.
 pub fn settings(config: &Config) -> Settings {
     let mut clusters = Vec::new();
     if config.from_dir.is_some() {
         clusters.push(FROM_DIR_CLUSTER.to_string());
     }
+    clusters.extend(config.catalog.clusters.iter().map(|c| c.name.clone()));
     Settings {
         clusters,
-        ..Settings::default()
+        sync_timeout: config
+            .catalog
+            .sync_timeout_ms
+            .map_or(DEFAULT_SYNC_TIMEOUT, Duration::from_millis),
+        default_owner: config.catalog.default_owner.clone(),
     }
 }
 
@@ -57,6 +127,9 @@ pub async fn start(config: &Config, catalog: &Catalog) -> Result<usize, Error> {
                 source,
             })?;
         tokio::spawn(dir::watch(d, catalog.clone(), DIR_INTERVAL));
+    }
+    for cluster in &config.catalog.clusters {
+        tokio::spawn(cluster::run(cluster.clone(), catalog.clone()));
     }
     tokio::spawn(catalog.clone().run());
     Ok(loaded)

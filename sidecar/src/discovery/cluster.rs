@@ -1,0 +1,460 @@
+//! One watched cluster: kube-runtime watchers (paginated initial list,
+//! bookmarks, re-list after `410 Gone`, backoff on errors) for the
+//! definitions (XRDs v2 or v1, KRO RGDs, Kratix Promises) and Compositions,
+//! and, started and stopped as definitions come and go, one watcher per
+//! kind users create (claims and XRs, RGD instances, Promise resources).
+//! An unreachable cluster keeps its last good state in the catalog,
+//! marked stale.
+mod instances;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use kube::api::{ApiResource, DynamicObject, GroupVersionKind};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::runtime::WatchStreamExt;
+use kube::runtime::watcher::{self, Event};
+use kube::{Api, Client};
+use osp::convert::{Converted, Options};
+use serde_json::Value;
+use tokio::sync::mpsc;
+use tokio_stream::{Stream, StreamExt, StreamMap};
+
+use super::ClusterSource;
+use crate::catalog::Catalog;
+use crate::store::Known;
+
+pub use instances::Report;
+
+/// Objects per page of an initial list.
+pub const PAGE_SIZE: u32 = 500;
+
+/// How often an erroring cluster is probed for reachability.
+pub const PROBE_INTERVAL: Duration = Duration::from_secs(2);
+
+/// Errors of one cluster.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The kubeconfig or in-cluster configuration could not be loaded.
+    #[error("cannot load kubeconfig for cluster `{cluster}`: {message}")]
+    LoadConfig { cluster: String, message: String },
+    /// API discovery failed (cluster unreachable or forbidden).
+    #[error("cannot discover APIs of cluster `{cluster}`: {message}")]
+    Discover { cluster: String, message: String },
+}
+
+/// Definition kinds we look for, preferred version first.
+const DEFINITION_KINDS: [(&str, &str, &[&str], &str); 4] = [
+    (
+        "xrds",
+        "apiextensions.crossplane.io",
+        &["v2", "v1"],
+        "CompositeResourceDefinition",
+    ),
+    (
+        "compositions",
+        "apiextensions.crossplane.io",
+        &["v1"],
+        "Composition",
+    ),
+    ("rgds", "kro.run", &["v1alpha1"], "ResourceGraphDefinition"),
+    ("promises", "platform.kratix.io", &["v1alpha1"], "Promise"),
+];
+
+type Events = Pin<Box<dyn Stream<Item = Result<Event<DynamicObject>, watcher::Error>> + Send>>;
+
+/// Watches one cluster until the process ends, reconnecting with backoff.
+pub async fn run(source: ClusterSource, catalog: Catalog) {
+    let mut delay = Duration::from_millis(500);
+    loop {
+        match connect(&source).await {
+            Ok((client, kinds)) => {
+                Cluster::new(source.name.clone(), client, catalog.clone())
+                    .watch(kinds)
+                    .await;
+                delay = Duration::from_millis(500);
+            }
+            Err(e) => {
+                tracing::warn!(cluster = %source.name, error = %e, "cluster unreachable; retrying");
+                catalog.set_state(&source.name, false, true, &e.to_string());
+            }
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_secs(30));
+    }
+}
+
+async fn client(source: &ClusterSource) -> Result<Client, Error> {
+    let load = |message: String| Error::LoadConfig {
+        cluster: source.name.clone(),
+        message,
+    };
+    let options = KubeConfigOptions {
+        context: source.context.clone(),
+        ..KubeConfigOptions::default()
+    };
+    let config = if source.in_cluster {
+        kube::Config::incluster().map_err(|e| load(e.to_string()))?
+    } else if let Some(path) = &source.kubeconfig {
+        let kubeconfig = Kubeconfig::read_from(path).map_err(|e| load(e.to_string()))?;
+        kube::Config::from_custom_kubeconfig(kubeconfig, &options)
+            .await
+            .map_err(|e| load(e.to_string()))?
+    } else {
+        kube::Config::from_kubeconfig(&options)
+            .await
+            .map_err(|e| load(e.to_string()))?
+    };
+    Client::try_from(config).map_err(|e| load(e.to_string()))
+}
+
+/// A client and the definition kinds the cluster serves.
+async fn connect(
+    source: &ClusterSource,
+) -> Result<(Client, Vec<(&'static str, ApiResource)>), Error> {
+    let client = client(source).await?;
+    let mut kinds = Vec::new();
+    for (tag, group, versions, kind) in DEFINITION_KINDS {
+        for version in versions {
+            match client
+                .list_api_group_resources(&format!("{group}/{version}"))
+                .await
+            {
+                Ok(list) => {
+                    if let Some(r) = list.resources.iter().find(|r| r.kind == kind) {
+                        let gvk = GroupVersionKind::gvk(group, version, kind);
+                        kinds.push((tag, ApiResource::from_gvk_with_plural(&gvk, &r.name)));
+                        break;
+                    }
+                }
+                Err(kube::Error::Api(s)) if s.code == 404 => {}
+                Err(e) => {
+                    return Err(Error::Discover {
+                        cluster: source.name.clone(),
+                        message: e.to_string(),
+                    });
+                }
+            }
+        }
+    }
+    tracing::info!(cluster = %source.name, kinds = ?kinds.iter().map(|(t, _)| *t).collect::<Vec<_>>(), "watching definitions");
+    Ok((client, kinds))
+}
+
+/// A watch event's object as JSON, without what the catalog never needs
+/// (managed fields, the last-applied copy).
+pub fn to_value(obj: DynamicObject) -> Value {
+    let mut v = serde_json::to_value(obj).unwrap_or(Value::Null);
+    if let Some(meta) = v.get_mut("metadata").and_then(Value::as_object_mut) {
+        meta.remove("managedFields");
+        if let Some(a) = meta.get_mut("annotations").and_then(Value::as_object_mut) {
+            a.remove("kubectl.kubernetes.io/last-applied-configuration");
+        }
+    }
+    v
+}
+
+fn established(xrd: &Value) -> bool {
+    xrd.pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .is_some_and(|cs| {
+            cs.iter()
+                .any(|c| c["type"] == "Established" && c["status"] == "True")
+        })
+}
+
+struct Cluster {
+    name: String,
+    client: Client,
+    catalog: Catalog,
+    // Tag → definition name → object.
+    raw: BTreeMap<&'static str, BTreeMap<String, Value>>,
+    buffers: HashMap<&'static str, Vec<Value>>,
+    synced_kinds: BTreeSet<&'static str>,
+    converted: HashMap<String, (String, Vec<String>, Arc<Converted>)>,
+    instances: HashMap<String, (ApiResource, tokio::task::JoinHandle<()>)>,
+    pending: BTreeSet<String>,
+    errors: BTreeMap<String, String>,
+    reports: (
+        mpsc::UnboundedSender<Report>,
+        mpsc::UnboundedReceiver<Report>,
+    ),
+}
+
+impl Cluster {
+    fn new(name: String, client: Client, catalog: Catalog) -> Self {
+        Self {
+            name,
+            client,
+            catalog,
+            raw: BTreeMap::new(),
+            buffers: HashMap::new(),
+            synced_kinds: BTreeSet::new(),
+            converted: HashMap::new(),
+            instances: HashMap::new(),
+            pending: BTreeSet::new(),
+            errors: BTreeMap::new(),
+            reports: mpsc::unbounded_channel(),
+        }
+    }
+
+    async fn watch(mut self, kinds: Vec<(&'static str, ApiResource)>) {
+        let mut streams: StreamMap<&'static str, Events> = StreamMap::new();
+        let expected: BTreeSet<&'static str> = kinds.iter().map(|(t, _)| *t).collect();
+        for (tag, ar) in kinds {
+            let api = Api::<DynamicObject>::all_with(self.client.clone(), &ar);
+            let config = watcher::Config::default().page_size(PAGE_SIZE);
+            streams.insert(
+                tag,
+                Box::pin(watcher::watcher(api, config).default_backoff()),
+            );
+        }
+        if expected.is_empty() {
+            self.sync_check(&expected);
+        }
+        // A watch that recovers emits nothing until something changes, so
+        // while errors are recorded, reachability is probed directly.
+        let mut probe = tokio::time::interval(PROBE_INTERVAL);
+        probe.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = probe.tick(), if !self.errors.is_empty() => {
+                    let version = tokio::time::timeout(PROBE_INTERVAL, self.client.apiserver_version()).await;
+                    match version {
+                        Ok(Ok(_)) => self.errors.clear(),
+                        Ok(Err(e)) => { self.errors.insert("probe".into(), e.to_string()); }
+                        Err(_) => { self.errors.insert("probe".into(), "API server did not answer".into()); }
+                    }
+                }
+                Some((tag, event)) = streams.next() => {
+                    match event {
+                        Ok(e) => {
+                            self.errors.remove(tag);
+                            if self.definition_event(tag, e) {
+                                self.refresh();
+                            }
+                        }
+                        Err(e) => {
+                            self.errors.insert(tag.to_string(), e.to_string());
+                        }
+                    }
+                }
+                Some(report) = self.reports.1.recv() => self.report(report),
+                else => return,
+            }
+            self.sync_check(&expected);
+        }
+    }
+
+    /// Applies a definition event; true when the definitions changed.
+    fn definition_event(&mut self, tag: &'static str, event: Event<DynamicObject>) -> bool {
+        let map = self.raw.entry(tag).or_default();
+        match event {
+            Event::Init => {
+                self.buffers.insert(tag, Vec::new());
+                false
+            }
+            Event::InitApply(o) => {
+                self.buffers.entry(tag).or_default().push(to_value(o));
+                false
+            }
+            Event::InitDone => {
+                let listed = self.buffers.remove(tag).unwrap_or_default();
+                *map = listed
+                    .into_iter()
+                    .map(|o| {
+                        (
+                            o["metadata"]["name"]
+                                .as_str()
+                                .unwrap_or_default()
+                                .to_string(),
+                            o,
+                        )
+                    })
+                    .collect();
+                self.synced_kinds.insert(tag);
+                true
+            }
+            Event::Apply(o) => {
+                let o = to_value(o);
+                let name = o["metadata"]["name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
+                map.insert(name, o);
+                true
+            }
+            Event::Delete(o) => map
+                .remove(o.metadata.name.as_deref().unwrap_or_default())
+                .is_some(),
+        }
+    }
+
+    fn report(&mut self, report: Report) {
+        match report {
+            Report::Synced(source) => {
+                self.pending.remove(&source);
+                self.errors.remove(&source);
+            }
+            Report::Healthy(source) => {
+                self.errors.remove(&source);
+            }
+            Report::Failed(source, message) => {
+                self.errors.insert(source, message);
+            }
+        }
+    }
+
+    fn sync_check(&self, expected: &BTreeSet<&'static str>) {
+        let synced =
+            expected.iter().all(|t| self.synced_kinds.contains(t)) && self.pending.is_empty();
+        let message = self
+            .errors
+            .iter()
+            .map(|(s, e)| format!("{s}: {e}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let stale = !self.errors.is_empty();
+        let states = self.catalog.clusters();
+        let now = states.iter().find(|s| s.name == self.name);
+        if now.is_none_or(|s| s.stale != stale || s.message != message || (synced && !s.synced)) {
+            self.catalog.set_state(&self.name, synced, stale, &message);
+        }
+    }
+
+    /// Converts the definitions, publishes them, and starts or stops the
+    /// instance watchers to match.
+    fn refresh(&mut self) {
+        let mut compositions: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+        for c in self
+            .raw
+            .get("compositions")
+            .into_iter()
+            .flat_map(|m| m.values())
+        {
+            let r = &c["spec"]["compositeTypeRef"];
+            let group = r["apiVersion"]
+                .as_str()
+                .and_then(|v| v.rsplit_once('/'))
+                .map(|(g, _)| g.to_string())
+                .unwrap_or_default();
+            let kind = r["kind"].as_str().unwrap_or_default().to_string();
+            if let Some(name) = c["metadata"]["name"].as_str() {
+                compositions
+                    .entry((group, kind))
+                    .or_default()
+                    .push(name.to_string());
+            }
+        }
+        let mut known = Vec::new();
+        let mut converted = HashMap::new();
+        for (tag, defs) in &self.raw {
+            if *tag == "compositions" {
+                continue;
+            }
+            for (name, doc) in defs {
+                // A Template for an XRD whose CRDs are not served yet would fail.
+                if *tag == "xrds" && !established(doc) {
+                    continue;
+                }
+                let version = doc["metadata"]["resourceVersion"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
+                let group = doc["spec"]["group"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
+                let kind = doc["spec"]["names"]["kind"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
+                let comps = compositions
+                    .get(&(group, kind))
+                    .cloned()
+                    .unwrap_or_default();
+                let c = match self.converted.remove(name) {
+                    Some((v, c, conv)) if v == version && c == comps => conv,
+                    _ => {
+                        let options = Options {
+                            compositions: comps.clone(),
+                            ..Options::default()
+                        };
+                        match osp::convert::for_entities_with(doc, &options) {
+                            Ok(c) => Arc::new(c),
+                            Err(e) => {
+                                tracing::warn!(cluster = %self.name, definition = %name, error = %e, "definition rejected");
+                                continue;
+                            }
+                        }
+                    }
+                };
+                known.push(Known {
+                    cluster: self.name.clone(),
+                    file: None,
+                    converted: c.clone(),
+                });
+                converted.insert(name.clone(), (version, comps, c));
+            }
+        }
+        self.converted = converted;
+
+        let mut wanted: BTreeMap<String, ApiResource> = BTreeMap::new();
+        for k in &known {
+            let d = &k.converted.definition;
+            let mut names = vec![&d.names];
+            names.extend(d.claim_names.as_ref());
+            for n in names {
+                let gvk = GroupVersionKind::gvk(&d.group, &d.version, &n.kind);
+                wanted.insert(
+                    format!("{}/{}", d.group, n.kind),
+                    ApiResource::from_gvk_with_plural(&gvk, &n.plural),
+                );
+            }
+        }
+        self.catalog.store().replace_cluster(&self.name, known);
+        self.catalog.changed();
+
+        let stale: Vec<String> = self
+            .instances
+            .iter()
+            .filter(|(k, (ar, _))| wanted.get(*k).is_none_or(|w| w != ar))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in stale {
+            if let Some((_, handle)) = self.instances.remove(&k) {
+                handle.abort();
+            }
+            self.pending.remove(&k);
+            self.errors.remove(&k);
+            self.catalog.drop_source(&self.name, &k);
+            tracing::info!(cluster = %self.name, source = %k, "stopped watching");
+        }
+        for (k, ar) in wanted {
+            if self.instances.contains_key(&k) {
+                continue;
+            }
+            self.pending.insert(k.clone());
+            let handle = tokio::spawn(instances::watch(
+                self.client.clone(),
+                ar.clone(),
+                self.name.clone(),
+                k.clone(),
+                self.catalog.clone(),
+                self.reports.0.clone(),
+            ));
+            tracing::info!(cluster = %self.name, source = %k, "watching");
+            self.instances.insert(k, (ar, handle));
+        }
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        for (_, (_, handle)) in self.instances.drain() {
+            handle.abort();
+        }
+    }
+}

@@ -1,0 +1,63 @@
+//! The watcher of one kind users create (claims, XRs, RGD instances,
+//! Promise resources): a full list replaces what the catalog holds for it,
+//! then single changes are applied as they come.
+use kube::api::{ApiResource, DynamicObject};
+use kube::runtime::WatchStreamExt;
+use kube::runtime::watcher::{self, Event};
+use kube::{Api, Client};
+use tokio::sync::mpsc;
+use tokio_stream::StreamExt;
+
+use super::{PAGE_SIZE, to_value};
+use crate::catalog::Catalog;
+
+/// What an instance watcher tells its cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Report {
+    /// A full list completed.
+    Synced(String),
+    /// Events flow again after an error.
+    Healthy(String),
+    /// The watch failed; it retries with backoff.
+    Failed(String, String),
+}
+
+/// Watches `ar` in every namespace until aborted.
+pub async fn watch(
+    client: Client,
+    ar: ApiResource,
+    cluster: String,
+    source: String,
+    catalog: Catalog,
+    reports: mpsc::UnboundedSender<Report>,
+) {
+    let api = Api::<DynamicObject>::all_with(client, &ar);
+    let config = watcher::Config::default().page_size(PAGE_SIZE);
+    let mut events = Box::pin(watcher::watcher(api, config).default_backoff());
+    let mut buffer = Vec::new();
+    let mut failing = false;
+    while let Some(event) = events.next().await {
+        let event = match event {
+            Ok(e) => e,
+            Err(e) => {
+                failing = true;
+                let _ = reports.send(Report::Failed(source.clone(), e.to_string()));
+                continue;
+            }
+        };
+        if failing {
+            failing = false;
+            let _ = reports.send(Report::Healthy(source.clone()));
+        }
+        match event {
+            Event::Init => buffer.clear(),
+            Event::InitApply(o) => buffer.push(to_value(o)),
+            Event::InitDone => {
+                catalog.replace_objects(&cluster, &source, std::mem::take(&mut buffer));
+                let _ = reports.send(Report::Synced(source.clone()));
+            }
+            Event::Apply(o) => catalog.upsert_object(&cluster, &source, to_value(o)),
+            Event::Delete(o) => catalog.remove_object(&cluster, &source, &to_value(o)),
+        }
+    }
+}
