@@ -171,4 +171,82 @@ mod tests {
         assert_eq!(bad.field_violations[0].field, "name");
         assert_eq!(bad.field_violations[0].description, "must not be empty");
     }
+
+    #[test]
+    fn apply_errors_are_never_internal() {
+        use crate::apply::Error as A;
+        struct Case {
+            reason: &'static str,
+            err: A,
+            want: Code,
+            fields: Vec<&'static str>,
+        }
+        let s = |v: &str| v.to_string();
+        let cases = [
+            Case {
+                reason: "the server's causes become field violations",
+                err: A::Invalid {
+                    cluster: s("dev"),
+                    name: s("orders"),
+                    message: s("denied by policy"),
+                    causes: vec![Violation {
+                        field: s("spec.parameters.size"),
+                        description: s("too big"),
+                    }],
+                },
+                want: Code::InvalidArgument,
+                fields: vec!["spec.parameters.size"],
+            },
+            Case {
+                reason: "invalid without causes still names a field",
+                err: A::Invalid {
+                    cluster: s("dev"),
+                    name: s("orders"),
+                    message: s("admission webhook denied"),
+                    causes: vec![],
+                },
+                want: Code::InvalidArgument,
+                fields: vec!["manifest"],
+            },
+            Case {
+                reason: "a plain conflict can be retried",
+                err: A::Conflict {
+                    cluster: s("dev"),
+                    name: s("orders"),
+                    message: s("modified"),
+                },
+                want: Code::Aborted,
+                fields: vec![],
+            },
+            Case {
+                reason: "a field manager conflict needs a person",
+                err: A::FieldConflict {
+                    cluster: s("dev"),
+                    name: s("orders"),
+                    message: s("conflict with kubectl"),
+                },
+                want: Code::FailedPrecondition,
+                fields: vec![],
+            },
+            Case {
+                reason: "RBAC denial",
+                err: A::Forbidden {
+                    cluster: s("dev"),
+                    message: s("alice cannot patch"),
+                },
+                want: Code::PermissionDenied,
+                fields: vec![],
+            },
+        ];
+        for c in cases {
+            let status = Status::from(Error::Apply(c.err));
+            assert_eq!(status.code(), c.want, "{}", c.reason);
+            let details = status.get_error_details();
+            let got: Vec<String> = details
+                .bad_request()
+                .map(|b| b.field_violations.iter().map(|v| v.field.clone()).collect())
+                .unwrap_or_default();
+            assert_eq!(got, c.fields, "{}", c.reason);
+        }
+    }
 }
