@@ -34,13 +34,7 @@ async fn call(ch: &Channel, path: &str, auth: Option<&str>) -> Result<Code> {
         req.metadata_mut().insert("authorization", a.parse()?);
     }
     let codec = tonic_prost::ProstCodec::<(), ()>::default();
-    let got = grpc
-        .unary(
-            req,
-            PathAndQuery::from_maybe_shared(path.to_string())?,
-            codec,
-        )
-        .await;
+    let got = grpc.unary(req, PathAndQuery::try_from(path)?, codec).await;
     Ok(got.err().map_or(Code::Ok, |s| s.code()))
 }
 

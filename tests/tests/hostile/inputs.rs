@@ -49,7 +49,7 @@ pub fn billion_laughs() -> String {
     let mut s = String::from("a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
     for i in 1..10 {
         let p = format!("*a{}", i - 1);
-        let refs = vec![p.as_str(); 10].join(", ");
+        let refs = [p.as_str(); 10].join(", ");
         s.push_str(&format!("a{i}: &a{i} [{refs}]\n"));
     }
     s
