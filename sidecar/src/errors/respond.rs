@@ -6,9 +6,16 @@ use tonic_types::{ErrorDetails, StatusExt};
 
 use super::{Error, Violation};
 
+/// Largest status message we send. Messages travel as HTTP/2 headers; a
+/// header bigger than the peer's limit (16 KiB in most clients) makes it
+/// drop the whole connection, failing every call that shares it.
+const MAX_MESSAGE_BYTES: usize = 1024;
+/// Budget for all field violations of one status, for the same reason.
+const MAX_DETAILS_BYTES: usize = 8 * 1024;
+
 impl From<Error> for Status {
     fn from(err: Error) -> Self {
-        let message = err.to_string();
+        let message = bounded(err.to_string(), MAX_MESSAGE_BYTES);
         match err {
             Error::InvalidRequest { violations } => bad_request(&message, &violations),
             Error::ReadDocument { field, source } => bad_request(
@@ -152,15 +159,70 @@ fn retry(code: Code, message: &str, after_secs: u64) -> Status {
 
 fn bad_request(message: &str, violations: &[Violation]) -> Status {
     let mut details = ErrorDetails::new();
-    for v in violations {
-        details.add_bad_request_violation(v.field.clone(), v.description.clone());
+    let mut budget = MAX_DETAILS_BYTES;
+    for (i, v) in violations.iter().enumerate() {
+        let field = bounded(v.field.clone(), 256);
+        let description = bounded(v.description.clone(), 512);
+        let size = field.len() + description.len();
+        if size > budget {
+            details.add_bad_request_violation(
+                "",
+                format!("`{}` more violation(s) not shown", violations.len() - i),
+            );
+            break;
+        }
+        budget -= size;
+        details.add_bad_request_violation(field, description);
     }
     Status::with_error_details(Code::InvalidArgument, message, details)
+}
+
+/// `s` cut to at most `max` bytes on a character boundary, marked when cut.
+fn bounded(mut s: String, max: usize) -> String {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max.saturating_sub(3);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s.truncate(end);
+    s.push_str("...");
+    s
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn huge_errors_stay_small_enough_for_headers() {
+        let long = "é".repeat(100_000);
+        let violations = (0..1000)
+            .map(|i| Violation {
+                field: format!("spec.f{i}.{long}"),
+                description: long.clone(),
+            })
+            .collect();
+        let status = Status::from(Error::InvalidRequest { violations });
+        assert!(
+            status.message().len() <= MAX_MESSAGE_BYTES,
+            "message is cut"
+        );
+        let bad = status.get_error_details();
+        let bad = bad.bad_request().expect("bad request details");
+        let size: usize = bad
+            .field_violations
+            .iter()
+            .map(|v| v.field.len() + v.description.len())
+            .sum();
+        assert!(
+            size <= MAX_DETAILS_BYTES + 64,
+            "details are bounded: {size}"
+        );
+        let last = bad.field_violations.last().expect("a violation");
+        assert!(last.description.contains("more violation(s) not shown"));
+    }
 
     #[test]
     fn invalid_requests_carry_field_violations() {
