@@ -28,3 +28,21 @@ impl Default for State {
         }
     }
 }
+
+/// Runs CPU-bound work (conversion, rendering, validation) on the blocking
+/// pool, so the async worker stays free and the request timeout can answer
+/// `DEADLINE_EXCEEDED` while a pathological input is still being processed.
+/// The concurrency limit bounds how many such jobs exist at once.
+pub async fn cpu<T, F>(work: F) -> Result<T, tonic::Status>
+where
+    T: Send + 'static,
+    F: FnOnce() -> Result<T, crate::errors::Error> + Send + 'static,
+{
+    match tokio::task::spawn_blocking(work).await {
+        Ok(result) => result.map_err(tonic::Status::from),
+        Err(e) => {
+            tracing::error!(error = %e, "request handler panicked");
+            Err(tonic::Status::internal("request handler failed"))
+        }
+    }
+}

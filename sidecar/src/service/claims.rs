@@ -128,7 +128,9 @@ impl ClaimService for Claims {
         &self,
         request: Request<pb::RenderClaimRequest>,
     ) -> Result<Response<pb::RenderClaimResponse>, Status> {
-        Ok(Response::new(self.render(request.get_ref())?))
+        let this = self.clone();
+        let req = request.into_inner();
+        Ok(Response::new(super::cpu(move || this.render(&req)).await?))
     }
 
     async fn apply_claim(

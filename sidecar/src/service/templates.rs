@@ -82,7 +82,9 @@ impl TemplateService for Templates {
         &self,
         request: Request<pb::ConvertDefinitionRequest>,
     ) -> Result<Response<pb::ConvertDefinitionResponse>, Status> {
-        Ok(Response::new(self.convert(request.into_inner())?))
+        let this = self.clone();
+        let req = request.into_inner();
+        Ok(Response::new(super::cpu(move || this.convert(req)).await?))
     }
 
     async fn list_definitions(
