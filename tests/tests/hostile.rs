@@ -339,12 +339,9 @@ fn cli_rejects_hostile_yaml_with_exit_codes_not_panics() -> Result<()> {
     hostile::cli::run()
 }
 
-/// Known gap (issue 10): CEL cost is estimated from list lengths in the
-/// data, so nested comprehensions over literal lists run unbounded and hold
-/// a runtime worker. Fails today; run with `--ignored` after the fix in
-/// `src/claim/validate/cel.rs`.
+/// Nested comprehensions over literal lists in the rule itself (10^8 steps)
+/// are refused by the cost estimate before they run.
 #[test]
-#[ignore = "known gap: CEL comprehensions over literal lists are not cost-bounded"]
 fn cel_comprehensions_over_literal_lists_are_bounded() -> Result<()> {
     let server = OspServer::start(&["--from-dir", &examples()])?;
     runtime()?.block_on(async {

@@ -112,6 +112,8 @@ pub fn rules(node: &Value, value: &Value, path: &str, v: &mut Validator<'_>) {
             .iter()
             .map(|m| source.matches(&format!(".{m}(")).count())
             .sum::<usize>();
+        // Literal lists in the rule iterate too, not only lists in the data.
+        let longest = longest.max(longest_literal(source) as f64);
         let cost = source.len() as f64 * longest.max(1.0).powi(comprehensions as i32);
         if cost > MAX_RULE_COST {
             v.push(
@@ -238,6 +240,37 @@ fn to_cel(node: Option<&Value>, v: &Value) -> Cel {
     }
 }
 
+/// Items in the longest list or map literal of a rule's source: top-level
+/// commas inside each `[...]`/`{...}`, plus one. Brackets inside string
+/// literals are skipped.
+fn longest_literal(source: &str) -> usize {
+    let (mut stack, mut longest, mut quote) = (Vec::<usize>::new(), 0, None::<char>);
+    let mut chars = source.chars();
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (Some(_), '\\') => {
+                chars.next();
+            }
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '\'') => quote = Some(c),
+            (None, '[' | '{' | '(') => stack.push(1),
+            (None, ']' | '}' | ')') => {
+                if let Some(n) = stack.pop() {
+                    longest = longest.max(n);
+                }
+            }
+            (None, ',') => {
+                if let Some(n) = stack.last_mut() {
+                    *n += 1;
+                }
+            }
+            _ => {}
+        }
+    }
+    longest
+}
+
 /// The length of the longest list or map anywhere in `v`.
 fn longest_list(v: &Value) -> usize {
     match v {
@@ -249,4 +282,23 @@ fn longest_list(v: &Value) -> usize {
 
 fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::longest_literal;
+
+    #[test]
+    fn counts_literal_list_items() {
+        let cases = [
+            ("no literal", "self.a > 0", 0),
+            ("a list of three", "self.a in [1, 2, 3]", 3),
+            ("nested lists count separately", "[[1, 2], [3, 4, 5, 6]]", 4),
+            ("commas in strings do not count", "self.a in ['x,y,z']", 1),
+            ("a map literal", "{'a': 1, 'b': 2}.size() == 2", 2),
+        ];
+        for (reason, source, want) in cases {
+            assert_eq!(longest_literal(source), want, "{reason}");
+        }
+    }
 }
