@@ -6,6 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$PWD
+# CI may run without HOME; Go, npm and pip need one for their caches.
+export HOME="${HOME:-/tmp/osp-home}"
 export OSP_CACHE_DIR="${OSP_CACHE_DIR:-$HOME/.cache/osp}"
 mkdir -p "$OSP_CACHE_DIR"
 step() { printf '\n== %s (%ss)\n' "$*" "$SECONDS"; }
