@@ -1,11 +1,24 @@
 //! Load generator: drives `osp serve` (release build) on loopback with the
 //! generated tonic clients at a fixed concurrency for a bounded time per
-//! scenario, and reports throughput, p50/p99/max latency, errors and the
-//! server's RSS before and after.
+//! scenario, and reports throughput, p50/p99/max latency, errors, the CPU
+//! each call cost the server and the client, and the server's RSS before
+//! and after. A soak mode samples the server's RSS every second.
 //!
 //! `cargo build --release -p osp-sidecar --bin osp && cargo bench -p osp-sidecar --bench load`
-//! Env: `OSP_BIN` (default `target/release/osp`), `LOAD_SECONDS` (10),
-//! `LOAD_CONCURRENCY` (64), `OSP_CORPUS` (default `../shared/corpus`).
+//!
+//! Env (lists are comma-separated; every combination is run):
+//! - `OSP_BIN` (default `target/release/osp`), `OSP_CORPUS` (`../shared/corpus`)
+//! - `LOAD_SECONDS` (10): per scenario and combination
+//! - `LOAD_CONCURRENCY` (64): callers, e.g. `1,8,16,64`
+//! - `LOAD_CHANNELS` (1): HTTP/2 connections the callers share round-robin
+//! - `LOAD_RATE` (unset = closed loop): total calls/s, paced evenly over the
+//!   callers; latency then counts from the scheduled send time, so a server
+//!   that falls behind shows it (no coordinated omission)
+//! - `LOAD_SCENARIOS` (all): `convert,convert-large,render,snapshot,delta`
+//! - `LOAD_SOAK_SECONDS` (0 = off): after the table, one run of that many
+//!   seconds cycling through the scenarios, sampling RSS every second; flat
+//!   means every sample after the warm-up (first 10 s) stays within ±10% of
+//!   the first sample after it
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -17,12 +30,23 @@ use tonic::transport::Channel;
 
 const LARGE_XRD: &str =
     "xrd/public/crossplane-contrib__x-generation__package__RDS-DBInstance__definition.yaml";
+const TYPICAL: &str = "xpostgresqlinstances.database.example.org";
+const SOAK_WARMUP: usize = 10;
 
 fn env_or<T: std::str::FromStr>(key: &str, default: T) -> T {
     std::env::var(key)
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
+}
+
+fn env_list<T: std::str::FromStr>(key: &str, default: T) -> Vec<T> {
+    let list: Vec<T> = std::env::var(key)
+        .unwrap_or_default()
+        .split(',')
+        .filter_map(|v| v.trim().parse().ok())
+        .collect();
+    if list.is_empty() { vec![default] } else { list }
 }
 
 fn rss_kib(pid: u32) -> u64 {
@@ -36,7 +60,26 @@ fn rss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
-#[derive(Clone, Copy)]
+/// User + system CPU time of a process so far (`/proc/<pid>/stat` fields 14
+/// and 15, in clock ticks of 1/100 s on Linux).
+fn cpu_secs(pid: &str) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The command name may hold spaces: fields start after its `)`.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or("", |(_, rest)| rest)
+        .split_whitespace()
+        .collect();
+    let tick = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (tick(11) + tick(12)) / 100.0
+}
+
+#[derive(Clone, Copy, PartialEq)]
 enum Scenario {
     ConvertTypical,
     ConvertLarge,
@@ -45,7 +88,25 @@ enum Scenario {
     Delta,
 }
 
+const ALL: [Scenario; 5] = [
+    Scenario::ConvertTypical,
+    Scenario::ConvertLarge,
+    Scenario::Render,
+    Scenario::Snapshot,
+    Scenario::Delta,
+];
+
 impl Scenario {
+    fn key(self) -> &'static str {
+        match self {
+            Scenario::ConvertTypical => "convert",
+            Scenario::ConvertLarge => "convert-large",
+            Scenario::Render => "render",
+            Scenario::Snapshot => "snapshot",
+            Scenario::Delta => "delta",
+        }
+    }
+
     fn name(self) -> &'static str {
         match self {
             Scenario::ConvertTypical => "ConvertDefinition (typical XRD, by name)",
@@ -57,39 +118,39 @@ impl Scenario {
     }
 }
 
-async fn call(
-    ch: Channel,
-    s: Scenario,
+/// What every call needs: the connections and the inputs.
+struct Load {
+    channels: Vec<Channel>,
     large: Arc<String>,
     revision: u64,
-) -> Result<(), tonic::Status> {
+    pid: u32,
+}
+
+async fn call(ch: Channel, s: Scenario, large: &str, revision: u64) -> Result<(), tonic::Status> {
     use pb::definition_source::Source;
+    let by_name = || {
+        Some(pb::DefinitionSource {
+            source: Some(Source::Name(TYPICAL.into())),
+            cluster: String::new(),
+        })
+    };
     match s {
         Scenario::ConvertTypical | Scenario::ConvertLarge => {
-            let source = match s {
-                Scenario::ConvertTypical => {
-                    Source::Name("xpostgresqlinstances.database.example.org".into())
-                }
-                _ => Source::InlineYaml(large.as_str().into()),
-            };
-            let mut c = pb::template_service_client::TemplateServiceClient::new(ch);
-            c.convert_definition(pb::ConvertDefinitionRequest {
-                definition: Some(pb::DefinitionSource {
-                    source: Some(source),
+            let definition = match s {
+                Scenario::ConvertTypical => by_name(),
+                _ => Some(pb::DefinitionSource {
+                    source: Some(Source::InlineYaml(large.into())),
                     cluster: String::new(),
                 }),
-            })
-            .await?;
+            };
+            let mut c = pb::template_service_client::TemplateServiceClient::new(ch);
+            c.convert_definition(pb::ConvertDefinitionRequest { definition })
+                .await?;
         }
         Scenario::Render => {
             let mut c = pb::claim_service_client::ClaimServiceClient::new(ch);
             c.render_claim(pb::RenderClaimRequest {
-                definition: Some(pb::DefinitionSource {
-                    source: Some(Source::Name(
-                        "xpostgresqlinstances.database.example.org".into(),
-                    )),
-                    cluster: String::new(),
-                }),
+                definition: by_name(),
                 name: "db1".into(),
                 namespace: "team-a".into(),
                 values_json: r#"{"parameters":{"storageGB":20.0,"version":"15"}}"#.into(),
@@ -99,13 +160,15 @@ async fn call(
             .await?;
         }
         Scenario::Snapshot => {
-            let mut c = pb::catalog_service_client::CatalogServiceClient::new(ch);
-            c.get_snapshot(pb::GetSnapshotRequest {}).await?;
+            let mut c = pb::catalog_service_client::CatalogServiceClient::new(ch)
+                .max_decoding_message_size(64 << 20);
+            c.get_snapshot(pb::GetSnapshotRequest::default()).await?;
         }
         Scenario::Delta => {
             let mut c = pb::catalog_service_client::CatalogServiceClient::new(ch);
             c.get_delta(pb::GetDeltaRequest {
                 since_revision: revision,
+                ..Default::default()
             })
             .await?;
         }
@@ -113,32 +176,51 @@ async fn call(
     Ok(())
 }
 
-async fn run(
-    ch: &Channel,
-    s: Scenario,
-    secs: u64,
+/// Latencies and errors of one run, with the CPU both processes spent.
+struct Outcome {
+    lat: Vec<Duration>,
+    errors: u64,
+    elapsed: f64,
+    server_cpu: f64,
+    client_cpu: f64,
+}
+
+/// Runs `conc` callers for `secs`, each cycling through `scenarios`; with a
+/// `rate`, callers send on a fixed schedule instead of back to back.
+async fn drive(
+    load: &Load,
+    scenarios: &[Scenario],
+    secs: f64,
     conc: usize,
-    large: Arc<String>,
-    pid: u32,
-) -> anyhow::Result<()> {
-    let revision = pb::catalog_service_client::CatalogServiceClient::new(ch.clone())
-        .get_snapshot(pb::GetSnapshotRequest {})
-        .await
-        .map(|r| r.into_inner().revision)
-        .unwrap_or(0);
-    let rss_before = rss_kib(pid);
-    let deadline = Instant::now() + Duration::from_secs(secs);
+    rate: Option<f64>,
+) -> anyhow::Result<Outcome> {
+    let pid = load.pid.to_string();
+    let (server0, client0) = (cpu_secs(&pid), cpu_secs("self"));
+    let start = Instant::now();
+    let deadline = start + Duration::from_secs_f64(secs);
     let mut tasks = Vec::new();
-    for _ in 0..conc {
-        let (ch, large) = (ch.clone(), large.clone());
+    for i in 0..conc {
+        let ch = load.channels[i % load.channels.len()].clone();
+        let (large, revision, scenarios) = (load.large.clone(), load.revision, scenarios.to_vec());
         tasks.push(tokio::spawn(async move {
             let (mut lat, mut errors) = (Vec::new(), 0u64);
-            while Instant::now() < deadline {
-                let t = Instant::now();
-                if call(ch.clone(), s, large.clone(), revision).await.is_err() {
+            let mut k = 0usize;
+            loop {
+                // Caller i sends call k at (k * conc + i) / rate.
+                let t = match rate {
+                    Some(r) => start + Duration::from_secs_f64((k * conc + i) as f64 / r),
+                    None => Instant::now(),
+                };
+                if t >= deadline {
+                    break;
+                }
+                tokio::time::sleep_until(t.into()).await;
+                let s = scenarios[k % scenarios.len()];
+                if call(ch.clone(), s, &large, revision).await.is_err() {
                     errors += 1;
                 }
                 lat.push(t.elapsed());
+                k += 1;
             }
             (lat, errors)
         }));
@@ -149,20 +231,89 @@ async fn run(
         lat.extend(l);
         errors += e;
     }
+    let elapsed = start.elapsed().as_secs_f64();
     lat.sort();
-    let pct = |p: f64| lat[((lat.len() - 1) as f64 * p) as usize].as_secs_f64() * 1e3;
+    Ok(Outcome {
+        lat,
+        errors,
+        elapsed,
+        server_cpu: cpu_secs(&pid) - server0,
+        client_cpu: cpu_secs("self") - client0,
+    })
+}
+
+async fn row(
+    load: &Load,
+    s: Scenario,
+    secs: f64,
+    conc: usize,
+    rate: Option<f64>,
+) -> anyhow::Result<()> {
+    let rss_before = rss_kib(load.pid);
+    let o = drive(load, &[s], secs, conc, rate).await?;
+    let calls = o.lat.len().max(1) as f64;
+    let pct = |p: f64| o.lat[((o.lat.len() - 1) as f64 * p) as usize].as_secs_f64() * 1e3;
     println!(
-        "| {} | {} | {:.0} | {:.3} | {:.3} | {:.3} | {} | {:.1} → {:.1} |",
+        "| {} | {} | {} | {} | {:.0} | {:.3} | {:.3} | {:.3} | {} | {:.0} | {:.0} | {:.0} % | {:.1} → {:.1} |",
         s.name(),
         conc,
-        lat.len() as f64 / secs as f64,
+        load.channels.len(),
+        rate.map_or("closed".into(), |r| format!("{r:.0}")),
+        calls / o.elapsed,
         pct(0.5),
         pct(0.99),
-        lat.last().map_or(0.0, |d| d.as_secs_f64() * 1e3),
-        errors,
+        o.lat.last().map_or(0.0, |d| d.as_secs_f64() * 1e3),
+        o.errors,
+        o.server_cpu * 1e6 / calls,
+        o.client_cpu * 1e6 / calls,
+        o.server_cpu * 100.0 / o.elapsed,
         rss_before as f64 / 1024.0,
-        rss_kib(pid) as f64 / 1024.0,
+        rss_kib(load.pid) as f64 / 1024.0,
     );
+    Ok(())
+}
+
+/// One long run over all `scenarios` with the server's RSS sampled every
+/// second.
+async fn soak(load: &Load, scenarios: &[Scenario], secs: u64, conc: usize) -> anyhow::Result<()> {
+    let pid = load.pid;
+    let sampler = tokio::spawn(async move {
+        let mut samples = Vec::new();
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        for _ in 0..=secs {
+            tick.tick().await;
+            samples.push(rss_kib(pid) as f64 / 1024.0);
+        }
+        samples
+    });
+    let o = drive(load, scenarios, secs as f64, conc, None).await?;
+    let samples = sampler.await?;
+    let names: Vec<&str> = scenarios.iter().map(|s| s.key()).collect();
+    println!(
+        "\nsoak: {secs} s, {conc} callers cycling {}: {:.0} calls/s, {} errors, server {:.0} µs CPU/call",
+        names.join(","),
+        o.lat.len() as f64 / o.elapsed,
+        o.errors,
+        o.server_cpu * 1e6 / o.lat.len().max(1) as f64,
+    );
+    let warm = &samples[SOAK_WARMUP.min(samples.len() - 1)..];
+    let (min, max) = warm
+        .iter()
+        .fold((f64::MAX, 0.0f64), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+    let base = warm[0];
+    let flat = warm.iter().all(|&v| (v - base).abs() <= base * 0.1);
+    println!(
+        "RSS MiB: start {:.1}, after {SOAK_WARMUP} s warm-up {:.1}, min {min:.1}, max {max:.1}, last {:.1} \
+         ({:+.1}% .. {:+.1}% of the warm-up value): {}",
+        samples[0],
+        base,
+        samples[samples.len() - 1],
+        (min / base - 1.0) * 100.0,
+        (max / base - 1.0) * 100.0,
+        if flat { "flat (±10%)" } else { "NOT flat" },
+    );
+    let all: Vec<String> = samples.iter().map(|v| format!("{v:.1}")).collect();
+    println!("RSS samples (MiB, 1/s): {}", all.join(" "));
     Ok(())
 }
 
@@ -183,10 +334,22 @@ fn main() -> anyhow::Result<()> {
     let large = Arc::new(
         std::fs::read_to_string(corpus.join(LARGE_XRD)).context("large XRD from the corpus")?,
     );
-    let (secs, conc) = (
-        env_or("LOAD_SECONDS", 10u64),
-        env_or("LOAD_CONCURRENCY", 64usize),
-    );
+    let secs = env_or("LOAD_SECONDS", 10.0f64);
+    let concurrency = env_list("LOAD_CONCURRENCY", 64usize);
+    let channels = env_list("LOAD_CHANNELS", 1usize);
+    let rate = std::env::var("LOAD_RATE").ok().and_then(|v| v.parse().ok());
+    let soak_secs = env_or("LOAD_SOAK_SECONDS", 0u64);
+    let wanted = std::env::var("LOAD_SCENARIOS").unwrap_or_default();
+    let scenarios: Vec<Scenario> = ALL
+        .into_iter()
+        .filter(|s| wanted.is_empty() || wanted.split(',').any(|w| w.trim() == s.key()))
+        .collect();
+    if scenarios.is_empty() {
+        bail!(
+            "LOAD_SCENARIOS `{wanted}` names none of convert,convert-large,render,snapshot,delta"
+        );
+    }
+
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port();
@@ -198,23 +361,61 @@ fn main() -> anyhow::Result<()> {
             "--from-dir",
         ])
         .arg(root.join("examples"))
-        .env("RUST_LOG", "warn")
+        .env(
+            "RUST_LOG",
+            std::env::var("OSP_LOG").unwrap_or_else(|_| "info".into()),
+        )
         .stderr(Stdio::null())
         .spawn()?;
     let pid = child.id();
     let rt = tokio::runtime::Runtime::new()?;
     let result = rt.block_on(async {
-        let ch = loop {
-            if let Ok(ch) = Channel::from_shared(format!("http://127.0.0.1:{port}"))?.connect().await {
-                break ch;
+        let connect = || async {
+            loop {
+                let endpoint = Channel::from_shared(format!("http://127.0.0.1:{port}"))?;
+                if let Ok(ch) = endpoint.connect().await {
+                    break anyhow::Ok(ch);
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
             }
-            tokio::time::sleep(Duration::from_millis(20)).await;
         };
+        let max_channels = channels.iter().copied().max().unwrap_or(1).max(1);
+        let mut all = Vec::new();
+        for _ in 0..max_channels {
+            all.push(connect().await?);
+        }
         tokio::time::sleep(Duration::from_millis(1500)).await; // first catalog sync of --from-dir
-        println!("| scenario | callers | calls/s | p50 ms | p99 ms | max ms | errors | RSS MiB before → after |");
-        println!("|---|---|---|---|---|---|---|---|");
-        for s in [Scenario::ConvertTypical, Scenario::ConvertLarge, Scenario::Render, Scenario::Snapshot, Scenario::Delta] {
-            run(&ch, s, secs, conc, large.clone(), pid).await?;
+        let revision = pb::catalog_service_client::CatalogServiceClient::new(all[0].clone())
+            .get_snapshot(pb::GetSnapshotRequest::default())
+            .await
+            .map(|r| r.into_inner().revision)
+            .unwrap_or(0);
+        println!(
+            "| scenario | callers | connections | rate | calls/s | p50 ms | p99 ms | max ms | errors \
+             | server µs CPU/call | client µs CPU/call | server CPU | RSS MiB before → after |"
+        );
+        println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+        for &s in &scenarios {
+            for &n in &channels {
+                let load = Load {
+                    channels: all[..n.max(1)].to_vec(),
+                    large: large.clone(),
+                    revision,
+                    pid,
+                };
+                for &conc in &concurrency {
+                    row(&load, s, secs, conc, rate).await?;
+                }
+            }
+        }
+        if soak_secs > 0 {
+            let load = Load {
+                channels: all[..channels[0].max(1)].to_vec(),
+                large: large.clone(),
+                revision,
+                pid,
+            };
+            soak(&load, &scenarios, soak_secs, concurrency[0]).await?;
         }
         anyhow::Ok(())
     });

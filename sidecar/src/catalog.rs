@@ -8,7 +8,7 @@
 //! one did.
 mod build;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -20,6 +20,11 @@ use crate::store::Store;
 
 /// Bursts of changes within this window become one revision.
 pub const DEBOUNCE: Duration = Duration::from_millis(25);
+
+/// Snapshots kept for paging: a page token names one of them. A snapshot
+/// is made only when asked for, so only other snapshot calls at newer
+/// revisions evict one, and they share their entities.
+pub const KEPT_SNAPSHOTS: usize = 8;
 
 /// Default time to wait for every cluster's first sync.
 pub const DEFAULT_SYNC_TIMEOUT: Duration = Duration::from_secs(60);
@@ -85,6 +90,7 @@ struct Inner {
     data: Mutex<Data>,
     cache: Mutex<build::Cache>,
     log: RwLock<Log>,
+    snapshots: Mutex<VecDeque<Arc<Snapshot>>>,
     revision: watch::Sender<u64>,
     ready: watch::Sender<Result<(), Error>>,
     dirty: Notify,
@@ -130,6 +136,7 @@ impl Catalog {
                 data: Mutex::new(Data::default()),
                 cache: Mutex::new(build::Cache::default()),
                 log: RwLock::new(log),
+                snapshots: Mutex::new(VecDeque::new()),
                 revision,
                 ready,
                 dirty: Notify::new(),
@@ -269,9 +276,24 @@ impl Catalog {
     }
 
     /// The whole catalog, or why it cannot be served yet.
-    pub fn snapshot(&self) -> Result<Snapshot, Error> {
+    pub fn snapshot(&self) -> Result<Arc<Snapshot>, Error> {
         self.ready()?;
-        Ok(self.read_log().snapshot())
+        let log = self.read_log();
+        let mut kept = lock(&self.inner.snapshots);
+        if let Some(s) = kept.iter().find(|s| s.revision == log.revision()) {
+            return Ok(s.clone());
+        }
+        let s = Arc::new(log.snapshot());
+        kept.push_front(s.clone());
+        kept.truncate(KEPT_SNAPSHOTS);
+        Ok(s)
+    }
+
+    /// A kept snapshot (see [`KEPT_SNAPSHOTS`]) at `revision`.
+    pub fn snapshot_at(&self, revision: u64) -> Result<Option<Arc<Snapshot>>, Error> {
+        self.ready()?;
+        let kept = lock(&self.inner.snapshots);
+        Ok(kept.iter().find(|s| s.revision == revision).cloned())
     }
 
     /// Changes since `since`, or why it cannot be served yet.

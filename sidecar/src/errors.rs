@@ -41,6 +41,11 @@ pub enum Error {
     /// The operation is disabled or not possible in the current state.
     #[error("{0}")]
     FailedPrecondition(String),
+    /// A page token names a snapshot that is no longer kept.
+    #[error(
+        "snapshot at revision `{revision}` is no longer kept: start again without a page token"
+    )]
+    SnapshotExpired { revision: u64 },
     /// The RPC is part of the contract but not served by this build.
     #[error("{0} is not implemented by this sidecar yet")]
     Unimplemented(&'static str),

@@ -25,6 +25,8 @@ pub fn epoch_of(revision: u64) -> u32 {
 pub struct Entry {
     /// The entity.
     pub entity: Arc<Value>,
+    /// Its JSON text, made once per change so snapshots only copy it.
+    pub json: Arc<str>,
     /// FNV-1a of its JSON text; changes exactly when the entity changes.
     pub etag: String,
     /// Revision that last added or changed it.
@@ -134,11 +136,13 @@ impl Log {
             if let Some(at) = self.tombstones.remove(&r) {
                 self.by_removal.remove(&(at, r.clone()));
             }
-            let etag = format!("{:016x}", entity::fnv1a(entity.to_string().as_bytes()));
+            let json: Arc<str> = entity.to_string().into();
+            let etag = format!("{:016x}", entity::fnv1a(json.as_bytes()));
             self.entries.insert(
                 r,
                 Entry {
                     entity,
+                    json,
                     etag,
                     changed: revision,
                 },

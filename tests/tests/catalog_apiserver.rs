@@ -82,7 +82,7 @@ async fn client(server: &OspServer) -> Result<CatalogServiceClient<Channel>> {
 async fn snapshot(c: &mut CatalogServiceClient<Channel>) -> Result<pb::GetSnapshotResponse> {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        match c.get_snapshot(GetSnapshotRequest {}).await {
+        match c.get_snapshot(GetSnapshotRequest::default()).await {
             Ok(r) => return Ok(r.into_inner()),
             Err(s) if s.code() == tonic::Code::Unavailable && Instant::now() < deadline => {
                 tokio::time::sleep(Duration::from_millis(100)).await;
@@ -105,6 +105,7 @@ async fn until(
         let d = c
             .get_delta(GetDeltaRequest {
                 since_revision: since,
+                ..Default::default()
             })
             .await?
             .into_inner();
@@ -345,7 +346,7 @@ async fn an_unreachable_cluster_does_not_block_the_others() -> Result<()> {
         "dead",
     ])?;
     let mut c = client(&sidecar).await?;
-    let first = c.get_snapshot(GetSnapshotRequest {}).await;
+    let first = c.get_snapshot(GetSnapshotRequest::default()).await;
     assert_eq!(
         first.err().map(|s| s.code()),
         Some(tonic::Code::Unavailable),

@@ -47,7 +47,7 @@ async fn client(server: &OspServer) -> Result<CatalogServiceClient<Channel>> {
 async fn snapshot(c: &mut CatalogServiceClient<Channel>) -> Result<pb::GetSnapshotResponse> {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        match c.get_snapshot(GetSnapshotRequest {}).await {
+        match c.get_snapshot(GetSnapshotRequest::default()).await {
             Ok(r) => return Ok(r.into_inner()),
             Err(s) if s.code() == tonic::Code::Unavailable && Instant::now() < deadline => {
                 tokio::time::sleep(Duration::from_millis(50)).await;
@@ -69,6 +69,7 @@ async fn until(
         let d = c
             .get_delta(GetDeltaRequest {
                 since_revision: since,
+                ..Default::default()
             })
             .await?
             .into_inner();
@@ -155,6 +156,7 @@ async fn from_dir_snapshot_and_deltas() -> Result<()> {
     let same = c
         .get_delta(GetDeltaRequest {
             since_revision: snap.revision,
+            ..Default::default()
         })
         .await?
         .into_inner();
@@ -168,6 +170,7 @@ async fn from_dir_snapshot_and_deltas() -> Result<()> {
         let d = c
             .get_delta(GetDeltaRequest {
                 since_revision: since,
+                ..Default::default()
             })
             .await?
             .into_inner();
@@ -232,6 +235,7 @@ async fn from_dir_snapshot_and_deltas() -> Result<()> {
     let mut stream = c
         .watch_changes(pb::WatchChangesRequest {
             since_revision: with_claim.revision,
+            ..Default::default()
         })
         .await?
         .into_inner();
@@ -302,6 +306,7 @@ async fn a_restarted_sidecar_asks_for_a_resync() -> Result<()> {
     let d = c
         .get_delta(GetDeltaRequest {
             since_revision: first,
+            ..Default::default()
         })
         .await?
         .into_inner();

@@ -77,7 +77,7 @@ async fn catalog_at_scale_from_dir() -> Result<()> {
         .await?
         .max_decoding_message_size(256 * 1024 * 1024);
     let snap = loop {
-        match c.get_snapshot(GetSnapshotRequest {}).await {
+        match c.get_snapshot(GetSnapshotRequest::default()).await {
             Ok(s) => break s.into_inner(),
             Err(s) if s.code() == tonic::Code::Unavailable => {
                 tokio::time::sleep(Duration::from_millis(50)).await
@@ -92,7 +92,10 @@ async fn catalog_at_scale_from_dir() -> Result<()> {
     let mut times = Vec::new();
     for _ in 0..5 {
         let t = Instant::now();
-        let s = c.get_snapshot(GetSnapshotRequest {}).await?.into_inner();
+        let s = c
+            .get_snapshot(GetSnapshotRequest::default())
+            .await?
+            .into_inner();
         times.push(t.elapsed());
         assert_eq!(s.entities.len(), snap.entities.len());
     }
@@ -104,6 +107,7 @@ async fn catalog_at_scale_from_dir() -> Result<()> {
         let d = c
             .get_delta(GetDeltaRequest {
                 since_revision: snap.revision,
+                ..Default::default()
             })
             .await?
             .into_inner();

@@ -273,12 +273,17 @@ fn entity_name(e: Option<&pb::Entity>) -> String {
 /// a crash or a hang (it may still be syncing, so UNAVAILABLE is fine).
 async fn catalog_calls(ch: &Channel) -> Result<()> {
     let mut c = catalog(ch);
-    let _ = bounded("GetSnapshot", c.get_snapshot(pb::GetSnapshotRequest {})).await?;
+    let _ = bounded(
+        "GetSnapshot",
+        c.get_snapshot(pb::GetSnapshotRequest::default()),
+    )
+    .await?;
     for since in [0, 1, u64::MAX / 2, u64::MAX] {
         let got = bounded(
             "GetDelta",
             c.get_delta(pb::GetDeltaRequest {
                 since_revision: since,
+                ..Default::default()
             }),
         )
         .await?;

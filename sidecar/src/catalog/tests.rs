@@ -42,8 +42,8 @@ fn refs(c: &Catalog) -> Vec<String> {
     c.snapshot()
         .expect("ready")
         .entities
-        .into_iter()
-        .map(|(r, _)| r)
+        .iter()
+        .map(|(r, _)| r.clone())
         .collect()
 }
 

@@ -58,6 +58,7 @@ impl From<Error> for Status {
             Error::NotFound { .. } => Status::not_found(message),
             Error::Unavailable(_) => Status::unavailable(message),
             Error::FailedPrecondition(_) => Status::failed_precondition(message),
+            Error::SnapshotExpired { .. } => Status::aborted(message),
             Error::Unimplemented(_) => Status::unimplemented(message),
             Error::GitHub(e) => github(e, &message),
             Error::LocalGit(e) => local_git(e, &message),

@@ -1,7 +1,8 @@
 //! `osp.v1.CatalogService`: Backstage entities with incremental change.
 //! Snapshots and deltas come from the live [`crate::catalog::Catalog`];
 //! until it is ready every call answers `UNAVAILABLE`, never a partial
-//! catalog.
+//! catalog. Snapshots are paged from a kept copy, so every page of one
+//! snapshot has its revision, and no message grows with the catalog.
 use std::pin::Pin;
 
 use osp::catalog::{Delta, Entry};
@@ -9,14 +10,40 @@ use osp::resource::{Node, ObjectRef, State as ResState, for_state, for_tree};
 use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
 
-use super::{State, structs};
+use super::{State, cpu, structs};
 use crate::errors::Error;
-use crate::pb::{self, catalog_service_server::CatalogService};
+use crate::pb::{self, EntityEncoding, catalog_service_server::CatalogService};
+
+/// Entities per snapshot page when the caller does not say.
+pub const DEFAULT_PAGE_SIZE: usize = 1000;
+
+/// Most entities in one message: a larger page is cut to this, and a
+/// larger delta answers `resync_needed` (the caller pages a snapshot).
+pub const MAX_PAGE_SIZE: usize = 5000;
 
 /// The CatalogService implementation.
 #[derive(Debug, Clone)]
 pub struct Catalog {
     state: State,
+}
+
+fn unavailable(e: crate::catalog::Error) -> Error {
+    Error::Unavailable(e.to_string())
+}
+
+/// A page token: the snapshot's revision and the offset of the next entity.
+fn page_token(revision: u64, offset: usize) -> String {
+    format!("{revision:016x}{offset:08x}")
+}
+
+fn parse_page_token(token: &str) -> Result<(u64, usize), Error> {
+    let bad = || Error::invalid("page_token", "not a `next_page_token` of GetSnapshot");
+    if token.len() != 24 || !token.is_ascii() {
+        return Err(bad());
+    }
+    let revision = u64::from_str_radix(&token[..16], 16).map_err(|_| bad())?;
+    let offset = usize::from_str_radix(&token[16..], 16).map_err(|_| bad())?;
+    Ok((revision, offset))
 }
 
 impl Catalog {
@@ -39,20 +66,27 @@ impl Catalog {
             .collect()
     }
 
-    fn delta(&self, since: u64) -> Result<pb::GetDeltaResponse, Error> {
-        let delta = self
-            .state
-            .catalog
-            .delta(since)
-            .map_err(|e| Error::Unavailable(e.to_string()))?;
-        Ok(self.encode(delta))
+    fn delta(&self, since: u64, encoding: EntityEncoding) -> Result<pb::GetDeltaResponse, Error> {
+        let delta = self.state.catalog.delta(since).map_err(unavailable)?;
+        Ok(self.encode(delta, encoding))
     }
 
-    fn encode(&self, delta: Delta) -> pb::GetDeltaResponse {
+    fn encode(&self, mut delta: Delta, encoding: EntityEncoding) -> pb::GetDeltaResponse {
+        if delta.upserted.len() > MAX_PAGE_SIZE {
+            delta = Delta {
+                revision: delta.revision,
+                resync_needed: true,
+                ..Delta::default()
+            };
+        }
         pb::GetDeltaResponse {
             revision: delta.revision,
             resync_needed: delta.resync_needed,
-            upserted: delta.upserted.iter().map(entity).collect(),
+            upserted: delta
+                .upserted
+                .iter()
+                .map(|(r, e)| entity(r, e, encoding))
+                .collect(),
             removed: delta.removed,
             clusters: self.clusters(),
         }
@@ -60,20 +94,66 @@ impl Catalog {
 
     /// The first message of a change stream: the delta since `since`, or,
     /// when that revision is unknown here (0, another instance, too old),
-    /// every entity with `resync_needed` set so the caller replaces all.
-    fn first(&self, since: u64) -> Result<pb::GetDeltaResponse, Error> {
-        let unavailable = |e: crate::catalog::Error| Error::Unavailable(e.to_string());
+    /// every entity with `resync_needed` set so the caller replaces all
+    /// (or, past [`MAX_PAGE_SIZE`] entities, only `resync_needed`).
+    fn first(&self, since: u64, encoding: EntityEncoding) -> Result<pb::GetDeltaResponse, Error> {
         let delta = self.state.catalog.delta(since).map_err(unavailable)?;
         if !delta.resync_needed {
-            return Ok(self.encode(delta));
+            return Ok(self.encode(delta, encoding));
         }
         let snap = self.state.catalog.snapshot().map_err(unavailable)?;
-        Ok(self.encode(Delta {
+        let delta = if snap.entities.len() > MAX_PAGE_SIZE {
+            Delta {
+                revision: snap.revision,
+                resync_needed: true,
+                ..Delta::default()
+            }
+        } else {
+            Delta {
+                revision: snap.revision,
+                resync_needed: since != 0,
+                upserted: snap.entities.clone(),
+                removed: Vec::new(),
+            }
+        };
+        Ok(self.encode(delta, encoding))
+    }
+
+    fn page(&self, req: &pb::GetSnapshotRequest) -> Result<pb::GetSnapshotResponse, Error> {
+        let catalog = &self.state.catalog;
+        let (snap, offset) = if req.page_token.is_empty() {
+            (catalog.snapshot().map_err(unavailable)?, 0)
+        } else {
+            let (revision, offset) = parse_page_token(&req.page_token)?;
+            let snap = catalog
+                .snapshot_at(revision)
+                .map_err(unavailable)?
+                .ok_or(Error::SnapshotExpired { revision })?;
+            (snap, offset)
+        };
+        let size = match req.page_size as usize {
+            0 => DEFAULT_PAGE_SIZE,
+            n => n.min(MAX_PAGE_SIZE),
+        };
+        let end = offset.saturating_add(size).min(snap.entities.len());
+        let encoding = req.encoding();
+        let entities = snap
+            .entities
+            .get(offset..end)
+            .unwrap_or_default()
+            .iter()
+            .map(|(r, e)| entity(r, e, encoding))
+            .collect();
+        Ok(pb::GetSnapshotResponse {
             revision: snap.revision,
-            resync_needed: since != 0,
-            upserted: snap.entities,
-            removed: Vec::new(),
-        }))
+            entities,
+            clusters: self.clusters(),
+            next_page_token: if end < snap.entities.len() {
+                page_token(snap.revision, end)
+            } else {
+                String::new()
+            },
+        })
     }
 
     fn status(
@@ -123,11 +203,17 @@ impl Catalog {
     }
 }
 
-fn entity((r, e): &(String, Entry)) -> pb::Entity {
+fn entity(r: &str, e: &Entry, encoding: EntityEncoding) -> pb::Entity {
+    let json = encoding == EntityEncoding::Json;
     pb::Entity {
-        r#ref: r.clone(),
-        entity: Some(structs::to_struct(&e.entity)),
+        r#ref: r.to_string(),
+        entity: (!json).then(|| structs::to_struct(&e.entity)),
         etag: e.etag.clone(),
+        json: if json {
+            e.json.to_string()
+        } else {
+            String::new()
+        },
     }
 }
 
@@ -168,26 +254,23 @@ impl CatalogService for Catalog {
 
     async fn get_snapshot(
         &self,
-        _request: Request<pb::GetSnapshotRequest>,
+        request: Request<pb::GetSnapshotRequest>,
     ) -> Result<Response<pb::GetSnapshotResponse>, Status> {
-        let snap = self
-            .state
-            .catalog
-            .snapshot()
-            .map_err(|e| Error::Unavailable(e.to_string()))?;
-        Ok(Response::new(pb::GetSnapshotResponse {
-            revision: snap.revision,
-            entities: snap.entities.iter().map(entity).collect(),
-            clusters: self.clusters(),
-        }))
+        let me = self.clone();
+        let req = request.into_inner();
+        // A page of Structs costs milliseconds of CPU.
+        Ok(Response::new(cpu(move || me.page(&req)).await?))
     }
 
     async fn get_delta(
         &self,
         request: Request<pb::GetDeltaRequest>,
     ) -> Result<Response<pb::GetDeltaResponse>, Status> {
+        let req = request.into_inner();
+        let encoding = req.encoding();
+        let me = self.clone();
         Ok(Response::new(
-            self.delta(request.into_inner().since_revision)?,
+            cpu(move || me.delta(req.since_revision, encoding)).await?,
         ))
     }
 
@@ -195,10 +278,11 @@ impl CatalogService for Catalog {
         &self,
         request: Request<pb::WatchChangesRequest>,
     ) -> Result<Response<Self::WatchChangesStream>, Status> {
-        let since = request.into_inner().since_revision;
+        let req = request.into_inner();
+        let (since, encoding) = (req.since_revision, req.encoding());
         let mut changes = self.state.catalog.subscribe();
         changes.mark_unchanged();
-        let first = self.first(since)?;
+        let first = self.first(since, encoding)?;
         let (tx, rx) = tokio::sync::mpsc::channel(4);
         let me = self.clone();
         tokio::spawn(async move {
@@ -224,7 +308,7 @@ impl CatalogService for Catalog {
                         r = changes.changed() => if r.is_err() { return },
                         () = tx.closed() => return,
                     }
-                    match me.first(last) {
+                    match me.first(last, encoding) {
                         Ok(d)
                             if !d.resync_needed
                                 && d.upserted.is_empty()
@@ -249,3 +333,6 @@ impl CatalogService for Catalog {
         Ok(Response::new(self.status(&request.into_inner())?))
     }
 }
+
+#[cfg(test)]
+mod tests;

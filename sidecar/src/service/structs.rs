@@ -114,6 +114,7 @@ pub fn entity(v: &Value) -> pb::Entity {
         r#ref: osp::entity::ref_of(v),
         entity: Some(to_struct(v)),
         etag: format!("{:016x}", osp::entity::fnv1a(json.as_bytes())),
+        json: String::new(),
     }
 }
 
