@@ -2,6 +2,7 @@ import { create } from '@bufbuild/protobuf';
 import { mockServices } from '@backstage/backend-test-utils';
 import { ServiceUnavailableError } from '@backstage/errors';
 import {
+  EntityEncoding,
   GetDeltaResponseSchema,
   GetSnapshotResponseSchema,
   type OspClient,
@@ -35,6 +36,52 @@ const snapshot = (revision: bigint, names: string[]) =>
   create(GetSnapshotResponseSchema, { revision, entities: names.map(template) });
 
 describe('OspEntityProvider', () => {
+  it('reads every page of a snapshot as JSON before one full mutation', async () => {
+    const { catalog, connection, provider } = setup();
+    const json = (name: string) => ({
+      ref: `template:default/${name}`,
+      etag: name,
+      json: JSON.stringify(template(name).entity),
+    });
+    catalog.getSnapshot
+      .mockResolvedValueOnce(
+        create(GetSnapshotResponseSchema, {
+          revision: 4n,
+          entities: [json('a'), json('b')],
+          nextPageToken: 't1',
+        }),
+      )
+      .mockResolvedValueOnce(
+        create(GetSnapshotResponseSchema, { revision: 4n, entities: [json('c')] }),
+      );
+    await provider.connect(connection);
+    await provider.refresh();
+
+    expect(catalog.getSnapshot.mock.calls.map(c => [c[0].pageToken, c[0].encoding])).toEqual([
+      ['', EntityEncoding.JSON],
+      ['t1', EntityEncoding.JSON],
+    ]);
+    expect(connection.applyMutation).toHaveBeenCalledTimes(1);
+    const [mutation] = connection.applyMutation.mock.calls[0];
+    expect(mutation.entities.map((e: any) => e.entity.metadata.name)).toEqual(['a', 'b', 'c']);
+  });
+
+  it('applies nothing when a later page fails', async () => {
+    const { catalog, connection, provider } = setup();
+    catalog.getSnapshot
+      .mockResolvedValueOnce(
+        create(GetSnapshotResponseSchema, {
+          revision: 4n,
+          entities: [template('a')],
+          nextPageToken: 't1',
+        }),
+      )
+      .mockRejectedValueOnce(new ServiceUnavailableError('snapshot expired'));
+    await provider.connect(connection);
+    await provider.refresh();
+    expect(connection.applyMutation).not.toHaveBeenCalled();
+  });
+
   it('applies a full mutation first, with the location annotations', async () => {
     const { catalog, connection, provider } = setup();
     catalog.getSnapshot.mockResolvedValue(snapshot(3n, ['a', 'b']));

@@ -12,7 +12,15 @@ import type {
   EntityProvider,
   EntityProviderConnection,
 } from '@backstage/plugin-catalog-node';
-import type { ClusterState, Entity as OspEntity, OspClient } from '@osp/backstage-client';
+import {
+  EntityEncoding,
+  type ClusterState,
+  type Entity as OspEntity,
+  type OspClient,
+} from '@osp/backstage-client';
+
+/** Entities per snapshot page; the sidecar allows up to 5000. */
+const PAGE_SIZE = 1000;
 
 /**
  * Serves the Templates, APIs and Resources of the osp sidecar. The first
@@ -64,22 +72,39 @@ export class OspEntityProvider implements EntityProvider {
     }
   }
 
+  /**
+   * Reads every page of one snapshot (they share its revision), then
+   * replaces the provider's entities. Nothing is applied unless all pages
+   * arrived: a partial full mutation would delete the rest.
+   */
   private async applySnapshot() {
-    const snapshot = await this.options.client.catalog.getSnapshot({});
-    this.reportClusters(snapshot.clusters);
-    await this.connection!.applyMutation({
-      type: 'full',
-      entities: snapshot.entities.map(e => this.deferred(e)),
-    });
-    this.revision = snapshot.revision;
+    const entities: DeferredEntity[] = [];
+    let pageToken = '';
+    let first;
+    do {
+      const page = await this.options.client.catalog.getSnapshot({
+        encoding: EntityEncoding.JSON,
+        pageSize: PAGE_SIZE,
+        pageToken,
+      });
+      first ??= page;
+      entities.push(...page.entities.map(e => this.deferred(e)));
+      pageToken = page.nextPageToken;
+    } while (pageToken);
+    this.reportClusters(first.clusters);
+    await this.connection!.applyMutation({ type: 'full', entities });
+    this.revision = first.revision;
     this.options.logger.info(
-      `${this.getProviderName()}: applied snapshot of ${snapshot.entities.length} entities at revision ${snapshot.revision}`,
+      `${this.getProviderName()}: applied snapshot of ${entities.length} entities at revision ${first.revision}`,
     );
   }
 
   /** Applies the delta since `since`; false when a full resync is needed. */
   private async applyDelta(since: bigint): Promise<boolean> {
-    const delta = await this.options.client.catalog.getDelta({ sinceRevision: since });
+    const delta = await this.options.client.catalog.getDelta({
+      sinceRevision: since,
+      encoding: EntityEncoding.JSON,
+    });
     if (delta.resyncNeeded) {
       this.options.logger.info(
         `${this.getProviderName()}: revision ${since} is too old, taking a snapshot`,
@@ -105,7 +130,8 @@ export class OspEntityProvider implements EntityProvider {
   }
 
   private deferred(e: OspEntity): DeferredEntity {
-    const entity = structuredClone(e.entity ?? {}) as unknown as Entity;
+    // JSON text when asked for; a Struct from older sidecars.
+    const entity = (e.json ? JSON.parse(e.json) : structuredClone(e.entity ?? {})) as Entity;
     const location = `osp:${this.getProviderName()}`;
     // The catalog rejects provider entities without both annotations.
     entity.metadata = {

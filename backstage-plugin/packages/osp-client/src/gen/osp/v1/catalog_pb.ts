@@ -13,14 +13,34 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file osp/v1/catalog.proto.
  */
 export const file_osp_v1_catalog: GenFile = /*@__PURE__*/
-  fileDesc("ChRvc3AvdjEvY2F0YWxvZy5wcm90bxIGb3NwLnYxIhQKEkdldFNuYXBzaG90UmVxdWVzdCJMCgxDbHVzdGVyU3RhdGUSDAoEbmFtZRgBIAEoCRIOCgZzeW5jZWQYAiABKAgSDQoFc3RhbGUYAyABKAgSDwoHbWVzc2FnZRgEIAEoCSJxChNHZXRTbmFwc2hvdFJlc3BvbnNlEhAKCHJldmlzaW9uGAEgASgEEiAKCGVudGl0aWVzGAIgAygLMg4ub3NwLnYxLkVudGl0eRImCghjbHVzdGVycxgDIAMoCzIULm9zcC52MS5DbHVzdGVyU3RhdGUiKQoPR2V0RGVsdGFSZXF1ZXN0EhYKDnNpbmNlX3JldmlzaW9uGAEgASgEIpYBChBHZXREZWx0YVJlc3BvbnNlEhAKCHJldmlzaW9uGAEgASgEEhUKDXJlc3luY19uZWVkZWQYAiABKAgSIAoIdXBzZXJ0ZWQYAyADKAsyDi5vc3AudjEuRW50aXR5Eg8KB3JlbW92ZWQYBCADKAkSJgoIY2x1c3RlcnMYBSADKAsyFC5vc3AudjEuQ2x1c3RlclN0YXRlIi0KE1dhdGNoQ2hhbmdlc1JlcXVlc3QSFgoOc2luY2VfcmV2aXNpb24YASABKAQiPwoUV2F0Y2hDaGFuZ2VzUmVzcG9uc2USJwoFZGVsdGEYASABKAsyGC5vc3AudjEuR2V0RGVsdGFSZXNwb25zZSJvChhHZXRSZXNvdXJjZVN0YXR1c1JlcXVlc3QSDwoHY2x1c3RlchgBIAEoCRITCgthcGlfdmVyc2lvbhgCIAEoCRIMCgRraW5kGAMgASgJEhEKCW5hbWVzcGFjZRgEIAEoCRIMCgRuYW1lGAUgASgJImgKCUNvbmRpdGlvbhIMCgR0eXBlGAEgASgJEg4KBnN0YXR1cxgCIAEoCRIOCgZyZWFzb24YAyABKAkSDwoHbWVzc2FnZRgEIAEoCRIcChRsYXN0X3RyYW5zaXRpb25fdGltZRgFIAEoCSLHAQoMUmVzb3VyY2VOb2RlEhMKC2FwaV92ZXJzaW9uGAEgASgJEgwKBGtpbmQYAiABKAkSEQoJbmFtZXNwYWNlGAMgASgJEgwKBG5hbWUYBCABKAkSJAoFc3RhdGUYBSABKA4yFS5vc3AudjEuUmVzb3VyY2VTdGF0ZRIlCgpjb25kaXRpb25zGAYgAygLMhEub3NwLnYxLkNvbmRpdGlvbhImCghjaGlsZHJlbhgHIAMoCzIULm9zcC52MS5SZXNvdXJjZU5vZGUieQoZR2V0UmVzb3VyY2VTdGF0dXNSZXNwb25zZRIiCgRyb290GAEgASgLMhQub3NwLnYxLlJlc291cmNlTm9kZRIPCgdtZXNzYWdlGAIgASgJEicKBnN0YXR1cxgDIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QqvQEKDVJlc291cmNlU3RhdGUSHgoaUkVTT1VSQ0VfU1RBVEVfVU5TUEVDSUZJRUQQABIaChZSRVNPVVJDRV9TVEFURV9QRU5ESU5HEAESHwobUkVTT1VSQ0VfU1RBVEVfUFJPVklTSU9OSU5HEAISGAoUUkVTT1VSQ0VfU1RBVEVfUkVBRFkQAxIYChRSRVNPVVJDRV9TVEFURV9FUlJPUhAEEhsKF1JFU09VUkNFX1NUQVRFX0RFTEVUSU5HEAUyvgIKDkNhdGFsb2dTZXJ2aWNlEkYKC0dldFNuYXBzaG90Ehoub3NwLnYxLkdldFNuYXBzaG90UmVxdWVzdBobLm9zcC52MS5HZXRTbmFwc2hvdFJlc3BvbnNlEj0KCEdldERlbHRhEhcub3NwLnYxLkdldERlbHRhUmVxdWVzdBoYLm9zcC52MS5HZXREZWx0YVJlc3BvbnNlEksKDFdhdGNoQ2hhbmdlcxIbLm9zcC52MS5XYXRjaENoYW5nZXNSZXF1ZXN0Ghwub3NwLnYxLldhdGNoQ2hhbmdlc1Jlc3BvbnNlMAESWAoRR2V0UmVzb3VyY2VTdGF0dXMSIC5vc3AudjEuR2V0UmVzb3VyY2VTdGF0dXNSZXF1ZXN0GiEub3NwLnYxLkdldFJlc291cmNlU3RhdHVzUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_struct, file_osp_v1_common]);
+  fileDesc("ChRvc3AvdjEvY2F0YWxvZy5wcm90bxIGb3NwLnYxImUKEkdldFNuYXBzaG90UmVxdWVzdBIoCghlbmNvZGluZxgBIAEoDjIWLm9zcC52MS5FbnRpdHlFbmNvZGluZxIRCglwYWdlX3NpemUYAiABKA0SEgoKcGFnZV90b2tlbhgDIAEoCSJMCgxDbHVzdGVyU3RhdGUSDAoEbmFtZRgBIAEoCRIOCgZzeW5jZWQYAiABKAgSDQoFc3RhbGUYAyABKAgSDwoHbWVzc2FnZRgEIAEoCSKKAQoTR2V0U25hcHNob3RSZXNwb25zZRIQCghyZXZpc2lvbhgBIAEoBBIgCghlbnRpdGllcxgCIAMoCzIOLm9zcC52MS5FbnRpdHkSJgoIY2x1c3RlcnMYAyADKAsyFC5vc3AudjEuQ2x1c3RlclN0YXRlEhcKD25leHRfcGFnZV90b2tlbhgEIAEoCSJTCg9HZXREZWx0YVJlcXVlc3QSFgoOc2luY2VfcmV2aXNpb24YASABKAQSKAoIZW5jb2RpbmcYAiABKA4yFi5vc3AudjEuRW50aXR5RW5jb2RpbmcilgEKEEdldERlbHRhUmVzcG9uc2USEAoIcmV2aXNpb24YASABKAQSFQoNcmVzeW5jX25lZWRlZBgCIAEoCBIgCgh1cHNlcnRlZBgDIAMoCzIOLm9zcC52MS5FbnRpdHkSDwoHcmVtb3ZlZBgEIAMoCRImCghjbHVzdGVycxgFIAMoCzIULm9zcC52MS5DbHVzdGVyU3RhdGUiVwoTV2F0Y2hDaGFuZ2VzUmVxdWVzdBIWCg5zaW5jZV9yZXZpc2lvbhgBIAEoBBIoCghlbmNvZGluZxgCIAEoDjIWLm9zcC52MS5FbnRpdHlFbmNvZGluZyI/ChRXYXRjaENoYW5nZXNSZXNwb25zZRInCgVkZWx0YRgBIAEoCzIYLm9zcC52MS5HZXREZWx0YVJlc3BvbnNlIm8KGEdldFJlc291cmNlU3RhdHVzUmVxdWVzdBIPCgdjbHVzdGVyGAEgASgJEhMKC2FwaV92ZXJzaW9uGAIgASgJEgwKBGtpbmQYAyABKAkSEQoJbmFtZXNwYWNlGAQgASgJEgwKBG5hbWUYBSABKAkiaAoJQ29uZGl0aW9uEgwKBHR5cGUYASABKAkSDgoGc3RhdHVzGAIgASgJEg4KBnJlYXNvbhgDIAEoCRIPCgdtZXNzYWdlGAQgASgJEhwKFGxhc3RfdHJhbnNpdGlvbl90aW1lGAUgASgJIscBCgxSZXNvdXJjZU5vZGUSEwoLYXBpX3ZlcnNpb24YASABKAkSDAoEa2luZBgCIAEoCRIRCgluYW1lc3BhY2UYAyABKAkSDAoEbmFtZRgEIAEoCRIkCgVzdGF0ZRgFIAEoDjIVLm9zcC52MS5SZXNvdXJjZVN0YXRlEiUKCmNvbmRpdGlvbnMYBiADKAsyES5vc3AudjEuQ29uZGl0aW9uEiYKCGNoaWxkcmVuGAcgAygLMhQub3NwLnYxLlJlc291cmNlTm9kZSJ5ChlHZXRSZXNvdXJjZVN0YXR1c1Jlc3BvbnNlEiIKBHJvb3QYASABKAsyFC5vc3AudjEuUmVzb3VyY2VOb2RlEg8KB21lc3NhZ2UYAiABKAkSJwoGc3RhdHVzGAMgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdCpnCg5FbnRpdHlFbmNvZGluZxIfChtFTlRJVFlfRU5DT0RJTkdfVU5TUEVDSUZJRUQQABIaChZFTlRJVFlfRU5DT0RJTkdfU1RSVUNUEAESGAoURU5USVRZX0VOQ09ESU5HX0pTT04QAiq9AQoNUmVzb3VyY2VTdGF0ZRIeChpSRVNPVVJDRV9TVEFURV9VTlNQRUNJRklFRBAAEhoKFlJFU09VUkNFX1NUQVRFX1BFTkRJTkcQARIfChtSRVNPVVJDRV9TVEFURV9QUk9WSVNJT05JTkcQAhIYChRSRVNPVVJDRV9TVEFURV9SRUFEWRADEhgKFFJFU09VUkNFX1NUQVRFX0VSUk9SEAQSGwoXUkVTT1VSQ0VfU1RBVEVfREVMRVRJTkcQBTK+AgoOQ2F0YWxvZ1NlcnZpY2USRgoLR2V0U25hcHNob3QSGi5vc3AudjEuR2V0U25hcHNob3RSZXF1ZXN0Ghsub3NwLnYxLkdldFNuYXBzaG90UmVzcG9uc2USPQoIR2V0RGVsdGESFy5vc3AudjEuR2V0RGVsdGFSZXF1ZXN0Ghgub3NwLnYxLkdldERlbHRhUmVzcG9uc2USSwoMV2F0Y2hDaGFuZ2VzEhsub3NwLnYxLldhdGNoQ2hhbmdlc1JlcXVlc3QaHC5vc3AudjEuV2F0Y2hDaGFuZ2VzUmVzcG9uc2UwARJYChFHZXRSZXNvdXJjZVN0YXR1cxIgLm9zcC52MS5HZXRSZXNvdXJjZVN0YXR1c1JlcXVlc3QaIS5vc3AudjEuR2V0UmVzb3VyY2VTdGF0dXNSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_struct, file_osp_v1_common]);
 
 /**
- * GetSnapshotRequest asks for the whole catalog.
+ * GetSnapshotRequest asks for one page of the whole catalog.
  *
  * @generated from message osp.v1.GetSnapshotRequest
  */
 export type GetSnapshotRequest = Message<"osp.v1.GetSnapshotRequest"> & {
+  /**
+   * How entities are carried.
+   *
+   * @generated from field: osp.v1.EntityEncoding encoding = 1;
+   */
+  encoding: EntityEncoding;
+
+  /**
+   * Entities per page; 0 means 1000, larger than 5000 means 5000.
+   *
+   * @generated from field: uint32 page_size = 2;
+   */
+  pageSize: number;
+
+  /**
+   * `next_page_token` of the previous page; empty for the first page.
+   *
+   * @generated from field: string page_token = 3;
+   */
+  pageToken: string;
 };
 
 /**
@@ -98,6 +118,13 @@ export type GetSnapshotResponse = Message<"osp.v1.GetSnapshotResponse"> & {
    * @generated from field: repeated osp.v1.ClusterState clusters = 3;
    */
   clusters: ClusterState[];
+
+  /**
+   * Token for the next page of this snapshot; empty on the last page.
+   *
+   * @generated from field: string next_page_token = 4;
+   */
+  nextPageToken: string;
 };
 
 /**
@@ -119,6 +146,13 @@ export type GetDeltaRequest = Message<"osp.v1.GetDeltaRequest"> & {
    * @generated from field: uint64 since_revision = 1;
    */
   sinceRevision: bigint;
+
+  /**
+   * How entities are carried.
+   *
+   * @generated from field: osp.v1.EntityEncoding encoding = 2;
+   */
+  encoding: EntityEncoding;
 };
 
 /**
@@ -185,11 +219,21 @@ export const GetDeltaResponseSchema: GenMessage<GetDeltaResponse> = /*@__PURE__*
  */
 export type WatchChangesRequest = Message<"osp.v1.WatchChangesRequest"> & {
   /**
-   * Revision the caller last saw; 0 starts with a delta holding everything.
+   * Revision the caller last saw; 0 starts with a delta holding everything
+   * (or, for a catalog larger than the largest snapshot page, with
+   * `resync_needed` and no entities: take a snapshot, then watch from its
+   * revision).
    *
    * @generated from field: uint64 since_revision = 1;
    */
   sinceRevision: bigint;
+
+  /**
+   * How entities are carried.
+   *
+   * @generated from field: osp.v1.EntityEncoding encoding = 2;
+   */
+  encoding: EntityEncoding;
 };
 
 /**
@@ -417,6 +461,42 @@ export const GetResourceStatusResponseSchema: GenMessage<GetResourceStatusRespon
   messageDesc(file_osp_v1_catalog, 10);
 
 /**
+ * EntityEncoding chooses how entities are carried.
+ *
+ * @generated from enum osp.v1.EntityEncoding
+ */
+export enum EntityEncoding {
+  /**
+   * Same as `ENTITY_ENCODING_STRUCT`.
+   *
+   * @generated from enum value: ENTITY_ENCODING_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * In `Entity.entity` as a `google.protobuf.Struct`: readable in grpcurl.
+   *
+   * @generated from enum value: ENTITY_ENCODING_STRUCT = 1;
+   */
+  STRUCT = 1,
+
+  /**
+   * In `Entity.json` as JSON text: about half the bytes, prepared once per
+   * change, and much cheaper for both sides; what the Backstage provider
+   * uses.
+   *
+   * @generated from enum value: ENTITY_ENCODING_JSON = 2;
+   */
+  JSON = 2,
+}
+
+/**
+ * Describes the enum osp.v1.EntityEncoding.
+ */
+export const EntityEncodingSchema: GenEnum<EntityEncoding> = /*@__PURE__*/
+  enumDesc(file_osp_v1_catalog, 0);
+
+/**
  * ResourceState is a claim's or XR's condition summary.
  *
  * @generated from enum osp.v1.ResourceState
@@ -469,7 +549,7 @@ export enum ResourceState {
  * Describes the enum osp.v1.ResourceState.
  */
 export const ResourceStateSchema: GenEnum<ResourceState> = /*@__PURE__*/
-  enumDesc(file_osp_v1_catalog, 0);
+  enumDesc(file_osp_v1_catalog, 1);
 
 /**
  * CatalogService serves Backstage entities (Templates, APIs and Resources
@@ -479,9 +559,11 @@ export const ResourceStateSchema: GenEnum<ResourceState> = /*@__PURE__*/
  */
 export const CatalogService: GenService<{
   /**
-   * GetSnapshot returns every entity at the current revision. It answers
+   * GetSnapshot returns every entity at the current revision, in pages
+   * (all pages of one snapshot share its revision). It answers
    * `UNAVAILABLE` rather than a partial snapshot while a cluster has not
-   * finished its first sync.
+   * finished its first sync, and `ABORTED` when a page token's snapshot is
+   * no longer kept (start again without a token).
    *
    * @generated from rpc osp.v1.CatalogService.GetSnapshot
    */
@@ -492,7 +574,8 @@ export const CatalogService: GenService<{
   },
   /**
    * GetDelta returns what changed since a revision, or `resync_needed` when
-   * that revision is too old to compute a delta.
+   * that revision is too old to compute a delta or the delta would hold more
+   * than the largest snapshot page.
    *
    * @generated from rpc osp.v1.CatalogService.GetDelta
    */

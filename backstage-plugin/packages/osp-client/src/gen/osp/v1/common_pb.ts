@@ -11,7 +11,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file osp/v1/common.proto.
  */
 export const file_osp_v1_common: GenFile = /*@__PURE__*/
-  fileDesc("ChNvc3AvdjEvY29tbW9uLnByb3RvEgZvc3AudjEidAoGQ2FsbGVyEhcKD3VzZXJfZW50aXR5X3JlZhgBIAEoCRIdChVvd25lcnNoaXBfZW50aXR5X3JlZnMYAiADKAkSFwoPa3ViZXJuZXRlc191c2VyGAMgASgJEhkKEWt1YmVybmV0ZXNfZ3JvdXBzGAQgAygJIlQKEERlZmluaXRpb25Tb3VyY2USDgoEbmFtZRgBIAEoCUgAEhUKC2lubGluZV95YW1sGAIgASgJSAASDwoHY2x1c3RlchgDIAEoCUIICgZzb3VyY2UiTwoITWFuaWZlc3QSDAoEeWFtbBgBIAEoCRIMCgRqc29uGAIgASgJEicKBm9iamVjdBgDIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QiTAoGRW50aXR5EgsKA3JlZhgBIAEoCRInCgZlbnRpdHkYAiABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EgwKBGV0YWcYAyABKAkiKAoHV2FybmluZxIMCgRwYXRoGAEgASgJEg8KB21lc3NhZ2UYAiABKAkqgAEKDkRlZmluaXRpb25LaW5kEh8KG0RFRklOSVRJT05fS0lORF9VTlNQRUNJRklFRBAAEhcKE0RFRklOSVRJT05fS0lORF9YUkQQARIXChNERUZJTklUSU9OX0tJTkRfUkdEEAISGwoXREVGSU5JVElPTl9LSU5EX1BST01JU0UQA2IGcHJvdG8z", [file_google_protobuf_struct]);
+  fileDesc("ChNvc3AvdjEvY29tbW9uLnByb3RvEgZvc3AudjEidAoGQ2FsbGVyEhcKD3VzZXJfZW50aXR5X3JlZhgBIAEoCRIdChVvd25lcnNoaXBfZW50aXR5X3JlZnMYAiADKAkSFwoPa3ViZXJuZXRlc191c2VyGAMgASgJEhkKEWt1YmVybmV0ZXNfZ3JvdXBzGAQgAygJIlQKEERlZmluaXRpb25Tb3VyY2USDgoEbmFtZRgBIAEoCUgAEhUKC2lubGluZV95YW1sGAIgASgJSAASDwoHY2x1c3RlchgDIAEoCUIICgZzb3VyY2UiTwoITWFuaWZlc3QSDAoEeWFtbBgBIAEoCRIMCgRqc29uGAIgASgJEicKBm9iamVjdBgDIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QiWgoGRW50aXR5EgsKA3JlZhgBIAEoCRInCgZlbnRpdHkYAiABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EgwKBGV0YWcYAyABKAkSDAoEanNvbhgEIAEoCSIoCgdXYXJuaW5nEgwKBHBhdGgYASABKAkSDwoHbWVzc2FnZRgCIAEoCSqAAQoORGVmaW5pdGlvbktpbmQSHwobREVGSU5JVElPTl9LSU5EX1VOU1BFQ0lGSUVEEAASFwoTREVGSU5JVElPTl9LSU5EX1hSRBABEhcKE0RFRklOSVRJT05fS0lORF9SR0QQAhIbChdERUZJTklUSU9OX0tJTkRfUFJPTUlTRRADYgZwcm90bzM", [file_google_protobuf_struct]);
 
 /**
  * Caller identifies the Backstage user on whose behalf a call is made. The
@@ -157,7 +157,8 @@ export type Entity = Message<"osp.v1.Entity"> & {
   ref: string;
 
   /**
-   * The whole entity (apiVersion, kind, metadata, spec, relations-free).
+   * The whole entity (apiVersion, kind, metadata, spec, relations-free);
+   * set unless JSON encoding was asked for.
    *
    * @generated from field: google.protobuf.Struct entity = 2;
    */
@@ -169,6 +170,14 @@ export type Entity = Message<"osp.v1.Entity"> & {
    * @generated from field: string etag = 3;
    */
   etag: string;
+
+  /**
+   * The whole entity as JSON text; set instead of `entity` when the request
+   * asked for `ENTITY_ENCODING_JSON`.
+   *
+   * @generated from field: string json = 4;
+   */
+  json: string;
 };
 
 /**
