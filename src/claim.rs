@@ -128,8 +128,37 @@ fn summary(violations: &[Violation]) -> String {
         .join("; ")
 }
 
+/// Bounds on evaluating `x-kubernetes-validations` rules, as the API server
+/// bounds rule cost: hostile rules must not stall the caller.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CelLimits {
+    /// Largest estimated cost of one rule: rule length times the longest
+    /// list it may iterate, to the power of its comprehension count.
+    pub max_rule_cost: f64,
+    /// Wall-clock budget for all rules of one manifest.
+    pub time_budget: std::time::Duration,
+}
+
+impl Default for CelLimits {
+    fn default() -> Self {
+        Self {
+            max_rule_cost: 1e8,
+            time_budget: std::time::Duration::from_millis(250),
+        }
+    }
+}
+
 /// Renders and validates the claim (or XR) for `def` from `input`.
 pub fn for_claim(def: &Definition, input: &ClaimInput) -> Result<Rendered, Error> {
+    for_claim_with(def, input, CelLimits::default())
+}
+
+/// [`for_claim`] with CEL rules bounded by `cel` instead of the defaults.
+pub fn for_claim_with(
+    def: &Definition,
+    input: &ClaimInput,
+    cel: CelLimits,
+) -> Result<Rendered, Error> {
     let mut warnings = Vec::new();
     let mut violations = Vec::new();
     let spec_schema = def
@@ -153,7 +182,7 @@ pub fn for_claim(def: &Definition, input: &ClaimInput) -> Result<Rendered, Error
     let spec = render::spec(spec_schema, values, &mut warnings, &mut violations);
     let mut manifest = render::manifest(def, input, spec);
     composition::place(def, &input.composition, &mut manifest, &mut violations);
-    validate::manifest(def, &manifest, &mut violations, &mut warnings);
+    validate::manifest(def, &manifest, cel, &mut violations, &mut warnings);
 
     if !violations.is_empty() {
         violations.sort();
@@ -176,7 +205,13 @@ pub fn for_claim(def: &Definition, input: &ClaimInput) -> Result<Rendered, Error
 pub fn validate(def: &Definition, manifest: &Value) -> Vec<Violation> {
     let mut violations = Vec::new();
     let mut warnings = Vec::new();
-    validate::manifest(def, manifest, &mut violations, &mut warnings);
+    validate::manifest(
+        def,
+        manifest,
+        CelLimits::default(),
+        &mut violations,
+        &mut warnings,
+    );
     violations.sort();
     violations.dedup();
     violations

@@ -3,7 +3,7 @@
 use serde_json::Value;
 
 /// Limits applied to every document we parse.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// Maximum input size in bytes.
     pub max_bytes: usize,
@@ -41,6 +41,12 @@ pub enum Error {
     /// A document nests deeper than allowed.
     #[error("document nests deeper than `{limit}` levels")]
     TooDeep { limit: usize },
+    /// A document has more nodes than allowed (alias expansions included).
+    #[error("document has more than `{limit}` nodes")]
+    TooManyNodes { limit: usize },
+    /// A document uses more alias references than allowed.
+    #[error("document uses more than `{limit}` aliases")]
+    TooManyAliases { limit: usize },
 }
 
 /// Parses every document of a YAML (or JSON) stream. Empty documents are
@@ -53,16 +59,54 @@ pub fn from_yaml_stream(input: &str, limits: Limits) -> Result<Vec<Value>, Error
         });
     }
     let docs: Vec<Value> = serde_saphyr::from_multiple_with_options(input, options(limits))
-        .map_err(|e| Error::Parse(one_line(&e.to_string())))?;
+        .map_err(|e| {
+            breach(&e, limits).unwrap_or_else(|| Error::Parse(one_line(&e.to_string())))
+        })?;
     let docs: Vec<Value> = docs.into_iter().filter(|d| !d.is_null()).collect();
     for d in &docs {
-        if depth(d) > limits.max_depth {
-            return Err(Error::TooDeep {
-                limit: limits.max_depth,
-            });
-        }
+        check(d, limits)?;
     }
     Ok(docs)
+}
+
+/// Parses one JSON document under the same limits as YAML, for JSON that
+/// callers send as text (e.g. claim values).
+pub fn from_json(input: &str, limits: Limits) -> Result<Value, Error> {
+    if input.len() > limits.max_bytes {
+        return Err(Error::TooLarge {
+            size: input.len(),
+            limit: limits.max_bytes,
+        });
+    }
+    // serde_json stops at 128 levels itself, so the recursion stays bounded
+    // before our own, usually lower, depth limit applies.
+    let value: Value = serde_json::from_str(input).map_err(|e| {
+        if e.to_string().starts_with("recursion limit exceeded") {
+            Error::TooDeep {
+                limit: limits.max_depth,
+            }
+        } else {
+            Error::Parse(format!("invalid json: {e}"))
+        }
+    })?;
+    check(&value, limits)?;
+    Ok(value)
+}
+
+/// Checks an already built value (e.g. decoded from protobuf) against the
+/// depth and node limits.
+pub fn check(value: &Value, limits: Limits) -> Result<(), Error> {
+    if depth(value) > limits.max_depth {
+        return Err(Error::TooDeep {
+            limit: limits.max_depth,
+        });
+    }
+    if nodes(value) > limits.max_nodes {
+        return Err(Error::TooManyNodes {
+            limit: limits.max_nodes,
+        });
+    }
+    Ok(())
 }
 
 /// Parses exactly one document.
@@ -96,6 +140,54 @@ fn options(limits: Limits) -> serde_saphyr::Options {
     let mut options = serde_saphyr::Options::default();
     options.budget = Some(budget);
     options
+}
+
+/// Our error for a parser budget breach, naming the limit it hit; `None`
+/// for breaches without a limit of ours (the parser's message is kept).
+fn breach(e: &serde_saphyr::Error, limits: Limits) -> Option<Error> {
+    use serde_saphyr::budget::BudgetBreach as B;
+    let mut e = e;
+    // The breach may be wrapped in alias or snippet context.
+    while let serde_saphyr::Error::AliasError { error, .. }
+    | serde_saphyr::Error::WithSnippet { error, .. } = e
+    {
+        e = &**error;
+    }
+    let breach = match e {
+        serde_saphyr::Error::Budget { breach, .. } => breach,
+        // The scanner's own flow nesting limit, set from `max_depth`.
+        serde_saphyr::Error::ExternalMessage { msg, .. } if msg == "recursion limit exceeded" => {
+            return Some(Error::TooDeep {
+                limit: limits.max_depth,
+            });
+        }
+        _ => return None,
+    };
+    Some(match breach {
+        B::Depth { .. } => Error::TooDeep {
+            limit: limits.max_depth,
+        },
+        B::Nodes { .. } | B::Events { .. } => Error::TooManyNodes {
+            limit: limits.max_nodes,
+        },
+        B::Aliases { .. } | B::AliasAnchorRatio { .. } => Error::TooManyAliases {
+            limit: limits.max_aliases,
+        },
+        B::ScalarBytes { total_scalar_bytes } => Error::TooLarge {
+            size: *total_scalar_bytes,
+            limit: limits.max_bytes,
+        },
+        _ => return None,
+    })
+}
+
+/// Values in `v`, itself included.
+fn nodes(v: &Value) -> usize {
+    match v {
+        Value::Array(a) => 1 + a.iter().map(nodes).sum::<usize>(),
+        Value::Object(o) => 1 + o.values().map(nodes).sum::<usize>(),
+        _ => 1,
+    }
 }
 
 fn depth(v: &Value) -> usize {
@@ -220,6 +312,87 @@ mod tests {
             let got = from_yaml(&c.input, Limits::default());
             assert_eq!(got.is_ok(), c.ok, "{}: {got:?}", c.reason);
             assert!(start.elapsed().as_secs() < 5, "{}: too slow", c.reason);
+        }
+    }
+
+    #[test]
+    fn names_the_limit_each_input_hits() {
+        struct Case {
+            reason: &'static str,
+            input: String,
+            json: bool,
+            want: &'static str,
+        }
+        let limits = Limits {
+            max_bytes: 1000,
+            max_depth: 3,
+            max_nodes: 20,
+            max_aliases: 2,
+        };
+        let cases = [
+            Case {
+                reason: "yaml over the byte limit",
+                input: format!("a: {}", "x".repeat(1000)),
+                json: false,
+                want: "document is `1003` bytes, over the limit of `1000` bytes",
+            },
+            Case {
+                reason: "json over the byte limit",
+                input: format!("\"{}\"", "x".repeat(1000)),
+                json: true,
+                want: "document is `1002` bytes, over the limit of `1000` bytes",
+            },
+            Case {
+                reason: "yaml block mappings deeper than the limit",
+                input: "a:\n b:\n  c:\n   d: 1\n".into(),
+                json: false,
+                want: "document nests deeper than `3` levels",
+            },
+            Case {
+                reason: "yaml flow sequences far deeper than the limit",
+                input: format!("{}1{}", "[".repeat(50), "]".repeat(50)),
+                json: false,
+                want: "document nests deeper than `3` levels",
+            },
+            Case {
+                reason: "json deeper than the limit",
+                input: "[[[[1]]]]".into(),
+                json: true,
+                want: "document nests deeper than `3` levels",
+            },
+            Case {
+                reason: "json deeper than serde_json's own limit",
+                input: format!("{}1{}", "[".repeat(200), "]".repeat(200)),
+                json: true,
+                want: "document nests deeper than `3` levels",
+            },
+            Case {
+                reason: "yaml with more nodes than the limit",
+                input: format!("[{}]", vec!["1"; 30].join(",")),
+                json: false,
+                want: "document has more than `20` nodes",
+            },
+            Case {
+                reason: "json with more nodes than the limit",
+                input: format!("[{}]", vec!["1"; 30].join(",")),
+                json: true,
+                want: "document has more than `20` nodes",
+            },
+            Case {
+                reason: "yaml with more aliases than the limit",
+                input: "a: &a 1\nb: *a\nc: *a\nd: *a\n".into(),
+                json: false,
+                want: "document uses more than `2` aliases",
+            },
+        ];
+        for c in cases {
+            let got = if c.json {
+                from_json(&c.input, limits)
+            } else {
+                from_yaml(&c.input, limits)
+            };
+            let got = got.map_err(|e| e.to_string());
+            assert_eq!(got, Err(c.want.to_string()), "{}", c.reason);
         }
     }
 }

@@ -52,6 +52,24 @@ pub struct ServeArgs {
     /// Largest gRPC message accepted or sent, in bytes [default: 16777216].
     #[arg(long, env = "OSP_MAX_MESSAGE_BYTES")]
     pub max_message_bytes: Option<usize>,
+    /// Largest YAML/JSON document read from a request or `--from-dir` file, in bytes [default: 4194304].
+    #[arg(long, env = "OSP_MAX_DOCUMENT_BYTES")]
+    pub max_document_bytes: Option<usize>,
+    /// Deepest nesting of mappings and sequences in a document [default: 64].
+    #[arg(long, env = "OSP_MAX_DOCUMENT_DEPTH")]
+    pub max_document_depth: Option<usize>,
+    /// Most YAML nodes per document stream, alias expansions included [default: 250000].
+    #[arg(long, env = "OSP_MAX_DOCUMENT_NODES")]
+    pub max_document_nodes: Option<usize>,
+    /// Most YAML alias references per document stream [default: 10000].
+    #[arg(long, env = "OSP_MAX_DOCUMENT_ALIASES")]
+    pub max_document_aliases: Option<usize>,
+    /// Largest estimated cost of one CEL validation rule [default: 100000000].
+    #[arg(long, env = "OSP_MAX_CEL_COST")]
+    pub max_cel_cost: Option<u64>,
+    /// Time budget for all CEL validation rules of one claim, in milliseconds [default: 250].
+    #[arg(long, env = "OSP_CEL_BUDGET_MS")]
+    pub cel_budget_ms: Option<u64>,
     /// Disable gRPC server reflection.
     #[arg(long, env = "OSP_NO_REFLECTION")]
     pub no_reflection: bool,
@@ -86,12 +104,33 @@ pub struct FileConfig {
     pub max_message_bytes: Option<usize>,
     /// Serve gRPC reflection [default: true].
     pub reflection: Option<bool>,
+    /// Document and CEL limits.
+    pub limits: Option<LimitsConfig>,
     /// Where `PublishService` writes: GitHub and/or local Git targets.
     pub publish: Option<crate::service::publish::PublishConfig>,
     /// Direct apply of claims (`ClaimService.ApplyClaim`); off by default.
     pub apply: Option<crate::apply::ApplyConfig>,
     /// Catalog sources: clusters to watch, default owner, sync timeout.
     pub catalog: Option<crate::discovery::CatalogConfig>,
+}
+
+/// The `limits:` section of the YAML file; see the matching [`ServeArgs`]
+/// flags.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// See [`ServeArgs::max_document_bytes`].
+    pub max_document_bytes: Option<usize>,
+    /// See [`ServeArgs::max_document_depth`].
+    pub max_document_depth: Option<usize>,
+    /// See [`ServeArgs::max_document_nodes`].
+    pub max_document_nodes: Option<usize>,
+    /// See [`ServeArgs::max_document_aliases`].
+    pub max_document_aliases: Option<usize>,
+    /// See [`ServeArgs::max_cel_cost`].
+    pub max_cel_cost: Option<u64>,
+    /// See [`ServeArgs::cel_budget_ms`].
+    pub cel_budget_ms: Option<u64>,
 }
 
 /// A secret value whose `Debug` output is redacted.
@@ -134,6 +173,10 @@ pub struct Config {
     pub max_message_bytes: usize,
     /// Whether reflection is served.
     pub reflection: bool,
+    /// Limits on every YAML/JSON document read from callers or files.
+    pub document_limits: osp::document::Limits,
+    /// Limits on CEL validation rules.
+    pub cel_limits: osp::claim::CelLimits,
     /// Publishing targets.
     pub publish: crate::service::publish::PublishConfig,
     /// Direct apply of claims.
@@ -187,6 +230,7 @@ impl Config {
             None => env_token.filter(|t| !t.is_empty()).map(Secret::new),
         };
         let insecure = args.insecure || file.insecure.unwrap_or(false);
+        let limits = file.limits.clone().unwrap_or_default();
         if token.is_none() && !listen.ip().is_loopback() && !insecure {
             return Err(Error::InsecureListen { listen });
         }
@@ -210,6 +254,8 @@ impl Config {
                 .or(file.max_message_bytes)
                 .unwrap_or(16 * 1024 * 1024),
             reflection: !args.no_reflection && file.reflection.unwrap_or(true),
+            document_limits: document_limits(args, &limits),
+            cel_limits: cel_limits(args, &limits),
             publish: file.publish.unwrap_or_default(),
             apply: file.apply.unwrap_or_default(),
             catalog: crate::discovery::CatalogConfig::with_flags(
@@ -218,6 +264,43 @@ impl Config {
                 &args.contexts,
             ),
         })
+    }
+}
+
+/// Flag (or env), else file, else the core's default, per limit.
+fn document_limits(args: &ServeArgs, file: &LimitsConfig) -> osp::document::Limits {
+    let d = osp::document::Limits::default();
+    osp::document::Limits {
+        max_bytes: args
+            .max_document_bytes
+            .or(file.max_document_bytes)
+            .unwrap_or(d.max_bytes),
+        max_depth: args
+            .max_document_depth
+            .or(file.max_document_depth)
+            .unwrap_or(d.max_depth),
+        max_nodes: args
+            .max_document_nodes
+            .or(file.max_document_nodes)
+            .unwrap_or(d.max_nodes),
+        max_aliases: args
+            .max_document_aliases
+            .or(file.max_document_aliases)
+            .unwrap_or(d.max_aliases),
+    }
+}
+
+fn cel_limits(args: &ServeArgs, file: &LimitsConfig) -> osp::claim::CelLimits {
+    let d = osp::claim::CelLimits::default();
+    osp::claim::CelLimits {
+        max_rule_cost: args
+            .max_cel_cost
+            .or(file.max_cel_cost)
+            .map_or(d.max_rule_cost, |c| c as f64),
+        time_budget: args
+            .cel_budget_ms
+            .or(file.cel_budget_ms)
+            .map_or(d.time_budget, Duration::from_millis),
     }
 }
 
@@ -314,6 +397,88 @@ mod tests {
                 (g, w) => panic!("{}: got {g:?}, want {w:?}", c.reason),
             }
         }
+    }
+
+    #[test]
+    fn limits_take_flags_then_file_then_defaults() {
+        struct Case {
+            reason: &'static str,
+            args: ServeArgs,
+            file: &'static str,
+            want_document: osp::document::Limits,
+            want_cel: osp::claim::CelLimits,
+        }
+        let d = osp::document::Limits::default();
+        let cel = osp::claim::CelLimits::default();
+        let cases = [
+            Case {
+                reason: "no flags and no file keep the core's defaults",
+                args: ServeArgs::default(),
+                file: "",
+                want_document: d,
+                want_cel: cel,
+            },
+            Case {
+                reason: "the file's limits section applies",
+                args: ServeArgs::default(),
+                file: "limits:\n  maxDocumentBytes: 100\n  maxDocumentDepth: 3\n  maxDocumentNodes: 50\n  maxDocumentAliases: 2\n  maxCelCost: 1000\n  celBudgetMs: 5\n",
+                want_document: osp::document::Limits {
+                    max_bytes: 100,
+                    max_depth: 3,
+                    max_nodes: 50,
+                    max_aliases: 2,
+                },
+                want_cel: osp::claim::CelLimits {
+                    max_rule_cost: 1000.0,
+                    time_budget: Duration::from_millis(5),
+                },
+            },
+            Case {
+                reason: "flags (or their env variables) win over the file, per limit",
+                args: ServeArgs {
+                    max_document_bytes: Some(7),
+                    max_document_nodes: Some(8),
+                    max_cel_cost: Some(9),
+                    ..Default::default()
+                },
+                file: "limits: {maxDocumentBytes: 100, maxDocumentDepth: 3, maxCelCost: 1000}\n",
+                want_document: osp::document::Limits {
+                    max_bytes: 7,
+                    max_depth: 3,
+                    max_nodes: 8,
+                    ..d
+                },
+                want_cel: osp::claim::CelLimits {
+                    max_rule_cost: 9.0,
+                    ..cel
+                },
+            },
+        ];
+        let dir = tempfile::tempdir().expect("tempdir");
+        for (i, c) in cases.into_iter().enumerate() {
+            let path = dir.path().join(format!("config-{i}.yaml"));
+            std::fs::write(&path, c.file).expect("write config");
+            let args = ServeArgs {
+                config: (!c.file.is_empty()).then_some(path),
+                ..c.args
+            };
+            let got = Config::resolve(&args, None).expect(c.reason);
+            assert_eq!(got.document_limits, c.want_document, "{}", c.reason);
+            assert_eq!(got.cel_limits, c.want_cel, "{}", c.reason);
+        }
+    }
+
+    #[test]
+    fn unknown_limits_are_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("config.yaml");
+        std::fs::write(&path, "limits: {maxDocumentByte: 1}\n").expect("write config");
+        let args = ServeArgs {
+            config: Some(path),
+            ..Default::default()
+        };
+        let err = Config::resolve(&args, None).expect_err("a typo is an error");
+        assert!(err.to_string().contains("maxDocumentByte"), "{err}");
     }
 
     #[test]

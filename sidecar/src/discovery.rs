@@ -115,8 +115,8 @@ pub async fn start(config: &Config, catalog: &Catalog) -> Result<usize, Error> {
     catalog.configure(settings(config));
     let mut loaded = 0;
     if let Some(d) = config.from_dir.clone() {
-        let (c, dir) = (catalog.clone(), d.clone());
-        loaded = tokio::task::spawn_blocking(move || dir::scan(&dir, &c))
+        let (c, dir, limits) = (catalog.clone(), d.clone(), config.document_limits);
+        loaded = tokio::task::spawn_blocking(move || dir::scan(&dir, &c, limits))
             .await
             .map_err(|e| Error::ReadDir {
                 dir: d.clone(),
@@ -126,7 +126,7 @@ pub async fn start(config: &Config, catalog: &Catalog) -> Result<usize, Error> {
                 dir: d.clone(),
                 source,
             })?;
-        tokio::spawn(dir::watch(d, catalog.clone(), DIR_INTERVAL));
+        tokio::spawn(dir::watch(d, catalog.clone(), DIR_INTERVAL, limits));
     }
     for cluster in &config.catalog.clusters {
         tokio::spawn(cluster::run(cluster.clone(), catalog.clone()));

@@ -58,7 +58,7 @@ pub async fn serve(config: Config, shutdown: impl Future<Output = ()> + Send) ->
     let (health, health_service) = tonic_health::server::health_reporter();
     set_all(&health, ServingStatus::NotServing).await;
 
-    let state = State::default();
+    let state = State::default().with_limits(&config);
     tokio::spawn(load(config.clone(), state.clone(), health.clone(), started));
 
     let max = config.max_message_bytes;
@@ -111,6 +111,9 @@ pub async fn serve(config: Config, shutdown: impl Future<Output = ()> + Send) ->
         .layer(guard::GuardLayer::new(
             config.token.as_ref().map(|t| t.expose()),
             config.concurrency_limit,
+        ))
+        .layer(tower::util::MapResponseLayer::new(
+            crate::errors::respond::oversized::<tonic::body::Body>,
         ))
         .into_inner();
     let router = Server::builder()

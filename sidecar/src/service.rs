@@ -17,6 +17,10 @@ pub struct State {
     pub store: Store,
     /// The live catalog (reads the same store).
     pub catalog: Catalog,
+    /// Limits on YAML/JSON documents in requests.
+    pub document_limits: osp::document::Limits,
+    /// Limits on CEL validation rules when rendering claims.
+    pub cel_limits: osp::claim::CelLimits,
 }
 
 impl Default for State {
@@ -25,6 +29,19 @@ impl Default for State {
         Self {
             catalog: Catalog::new(store.clone(), crate::catalog::epoch()),
             store,
+            document_limits: osp::document::Limits::default(),
+            cel_limits: osp::claim::CelLimits::default(),
+        }
+    }
+}
+
+impl State {
+    /// The state with the configured limits.
+    pub fn with_limits(self, config: &crate::config::Config) -> Self {
+        Self {
+            document_limits: config.document_limits,
+            cel_limits: config.cel_limits,
+            ..self
         }
     }
 }

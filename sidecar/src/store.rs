@@ -146,23 +146,38 @@ fn ordered(inner: &Inner) -> impl Iterator<Item = (&str, &BTreeMap<String, Known
 
 /// Reads every `*.yaml`, `*.yml` and `*.json` file below `dir`, converting
 /// each definition document. Documents of other kinds are ignored; broken
-/// definitions are reported, never fatal for the others.
-pub fn load_dir(dir: &Path) -> std::io::Result<(Vec<Known>, Vec<Rejected>)> {
-    let loaded = load_dir_all(dir)?;
+/// definitions are reported, never fatal for the others. Each file is read
+/// under `limits`.
+pub fn load_dir(dir: &Path, limits: Limits) -> std::io::Result<(Vec<Known>, Vec<Rejected>)> {
+    let loaded = load_dir_all(dir, limits)?;
     Ok((loaded.known, loaded.rejected))
 }
 
 /// Like [`load_dir`], also keeping the other objects (claims, XRs, ...).
-pub fn load_dir_all(dir: &Path) -> std::io::Result<Loaded> {
+pub fn load_dir_all(dir: &Path, limits: Limits) -> std::io::Result<Loaded> {
     let mut out = Loaded::default();
     for file in files(dir)? {
+        // Refuse oversized files before reading them into memory.
+        let size = std::fs::metadata(&file).map_or(0, |m| m.len());
+        if size > limits.max_bytes as u64 {
+            out.rejected.push(Rejected {
+                reason: document::Error::TooLarge {
+                    size: usize::try_from(size).unwrap_or(usize::MAX),
+                    limit: limits.max_bytes,
+                }
+                .to_string(),
+                file,
+                index: 0,
+            });
+            continue;
+        }
         let text = match std::fs::read_to_string(&file) {
             Ok(t) => t,
             // Removed between listing and reading: the next scan sees it gone.
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
             Err(e) => return Err(e),
         };
-        let docs = match document::from_yaml_stream(&text, Limits::default()) {
+        let docs = match document::from_yaml_stream(&text, limits) {
             Ok(d) => d,
             Err(e) => {
                 out.rejected.push(Rejected {

@@ -21,6 +21,7 @@ mod tests;
 pub fn manifest(
     def: &Definition,
     manifest: &Value,
+    cel: super::CelLimits,
     violations: &mut Vec<Violation>,
     warnings: &mut Vec<Warning>,
 ) {
@@ -28,7 +29,7 @@ pub fn manifest(
     let mut v = Validator {
         violations,
         warnings,
-        budget: cel::Budget::default(),
+        budget: cel::Budget::new(cel),
         reserved: metadata::reserved_spec_fields(def),
     };
     match (manifest.get("spec"), schema::property(root, "spec")) {

@@ -1,6 +1,9 @@
 //! Every limit that protects `osp serve`, hit once against the real binary:
 //! gRPC message size, document size, depth, node count and alias expansion,
-//! CEL cost, request timeout and the concurrency limit (load shedding).
+//! CEL cost and time budget, request timeout and the concurrency limit
+//! (load shedding). Each configurable limit is also hit with a low
+//! configured value (by flag, environment or config file), and the answer
+//! names the limit and the setting to raise.
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
@@ -106,8 +109,8 @@ fn document_and_message_limits_answer_clear_codes() -> Result<()> {
             Case {
                 reason: "gRPC message over --max-message-bytes",
                 yaml: "x".repeat(2 << 20),
-                want: &[Code::OutOfRange, Code::ResourceExhausted],
-                message: "message length too large",
+                want: &[Code::ResourceExhausted],
+                message: "over the limit of `1048576` bytes: raise `--max-message-bytes`",
             },
             Case {
                 reason: "document nesting over 64 levels",
@@ -119,13 +122,13 @@ fn document_and_message_limits_answer_clear_codes() -> Result<()> {
                 reason: "alias expansion (billion laughs)",
                 yaml: bomb,
                 want: &[Code::InvalidArgument],
-                message: "budget",
+                message: "more than `250000` nodes",
             },
             Case {
                 reason: "node count over 250k",
                 yaml: format!("[{}]", vec!["1"; 260_000].join(",")),
                 want: &[Code::InvalidArgument],
-                message: "budget",
+                message: "more than `250000` nodes",
             },
         ];
         for c in cases {
@@ -143,6 +146,218 @@ fn document_and_message_limits_answer_clear_codes() -> Result<()> {
             );
             assert!(msg.contains(c.message), "{}: message `{msg}`", c.reason);
         }
+        Ok(())
+    })
+}
+
+async fn render(
+    ch: &Channel,
+    xrd: &str,
+    values_json: String,
+) -> Result<pb::RenderClaimResponse, tonic::Status> {
+    let mut client = pb::claim_service_client::ClaimServiceClient::new(ch.clone());
+    let req = pb::RenderClaimRequest {
+        definition: Some(pb::DefinitionSource {
+            source: Some(pb::definition_source::Source::InlineYaml(xrd.into())),
+            cluster: String::new(),
+        }),
+        name: "orders".into(),
+        namespace: "team-a".into(),
+        values_json,
+        ..Default::default()
+    };
+    match tokio::time::timeout(Duration::from_secs(20), client.render_claim(req)).await {
+        Ok(r) => r.map(tonic::Response::into_inner),
+        Err(_) => Err(tonic::Status::deadline_exceeded("test bound")),
+    }
+}
+
+/// `n` levels of nested mappings.
+fn nested(n: usize) -> String {
+    format!("{}1{}", "{a: ".repeat(n), "}".repeat(n))
+}
+
+/// A scratch directory under the system temp dir, removed when dropped.
+struct Scratch(std::path::PathBuf);
+
+impl Scratch {
+    fn new(name: &str) -> Result<Self> {
+        let dir = std::env::temp_dir().join(format!("osp-limits-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir)?;
+        Ok(Self(dir))
+    }
+    fn path(&self, file: &str) -> String {
+        self.0.join(file).display().to_string()
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Low limits from all three sources at once: flags win over the
+/// environment, the environment over the file. Each request hits one.
+#[test]
+fn configured_limits_answer_clear_codes_and_name_the_setting() -> Result<()> {
+    let scratch = Scratch::new("configured")?;
+    let defs = scratch.0.join("defs");
+    std::fs::create_dir_all(&defs)?;
+    // Fits the configured 4000 bytes; the padded copy does not.
+    std::fs::write(defs.join("small.yaml"), XRD)?;
+    let big = XRD
+        .replace("xdbs.example.org", "xbigs.example.org")
+        .replace("plural: xdbs", "plural: xbigs");
+    std::fs::write(
+        defs.join("big.yaml"),
+        format!("{big}# {}\n", "x".repeat(5000)),
+    )?;
+    let config = scratch.path("config.yaml");
+    std::fs::write(
+        &config,
+        "limits:\n  maxDocumentBytes: 1\n  maxDocumentDepth: 100\n  maxDocumentNodes: 200\n  maxCelCost: 1000\n",
+    )?;
+    let server = OspServer::start_with_env(
+        &[
+            "--from-dir",
+            &defs.display().to_string(),
+            "--config",
+            &config,
+            "--max-document-bytes",
+            "4000",
+            "--max-document-aliases",
+            "3",
+            "--max-message-bytes",
+            "65536",
+        ],
+        // The flag wins over this byte limit; this depth wins over the file's.
+        &[
+            ("OSP_MAX_DOCUMENT_BYTES", "1"),
+            ("OSP_MAX_DOCUMENT_DEPTH", "16"),
+        ],
+    )?;
+    runtime()?.block_on(async {
+        let ch = channel(&server).await?;
+        struct Case {
+            reason: &'static str,
+            call: Call,
+            want: Code,
+            message: &'static str,
+        }
+        enum Call {
+            Convert(String),
+            Render(String),
+        }
+        let tags: Vec<String> = (0..20).map(|i| format!("\"t{i}\"")).collect();
+        let cases = [
+            Case {
+                reason: "gRPC message over --max-message-bytes 65536",
+                call: Call::Convert(format!("a: \"{}\"\n", "x".repeat(100_000))),
+                want: Code::ResourceExhausted,
+                message: "request message is `100",
+            },
+            Case {
+                reason: "gRPC message names the limit and the setting",
+                call: Call::Convert(format!("a: \"{}\"\n", "x".repeat(100_000))),
+                want: Code::ResourceExhausted,
+                message: "over the limit of `65536` bytes: raise `--max-message-bytes` (`OSP_MAX_MESSAGE_BYTES`, `maxMessageBytes`)",
+            },
+            Case {
+                reason: "definition over --max-document-bytes 4000",
+                call: Call::Convert(format!("{XRD}# {}\n", "x".repeat(5000))),
+                want: Code::InvalidArgument,
+                message: "over the limit of `4000` bytes: raise `--max-document-bytes`",
+            },
+            Case {
+                reason: "values_json over --max-document-bytes 4000",
+                call: Call::Render(format!("{{\"tags\": [\"{}\"]}}", "x".repeat(5000))),
+                want: Code::InvalidArgument,
+                message: "values_json: document is `5014` bytes, over the limit of `4000` bytes",
+            },
+            Case {
+                reason: "definition deeper than OSP_MAX_DOCUMENT_DEPTH 16",
+                call: Call::Convert(nested(20)),
+                want: Code::InvalidArgument,
+                message: "deeper than `16` levels: raise `--max-document-depth`",
+            },
+            Case {
+                reason: "values_json deeper than OSP_MAX_DOCUMENT_DEPTH 16",
+                call: Call::Render(format!("{}1{}", "[".repeat(20), "]".repeat(20))),
+                want: Code::InvalidArgument,
+                message: "values_json: document nests deeper than `16` levels",
+            },
+            Case {
+                reason: "definition with more nodes than limits.maxDocumentNodes 200",
+                call: Call::Convert(format!("[{}]", vec!["1"; 300].join(","))),
+                want: Code::InvalidArgument,
+                message: "more than `200` nodes: raise `--max-document-nodes`",
+            },
+            Case {
+                reason: "values_json with more nodes than limits.maxDocumentNodes 200",
+                call: Call::Render(format!("{{\"tags\": [{}]}}", vec!["\"t\""; 300].join(","))),
+                want: Code::InvalidArgument,
+                message: "values_json: document has more than `200` nodes",
+            },
+            Case {
+                reason: "definition with more aliases than --max-document-aliases 3",
+                call: Call::Convert("a: &a 1\nb: *a\nc: *a\nd: *a\ne: *a\n".into()),
+                want: Code::InvalidArgument,
+                message: "more than `3` aliases: raise `--max-document-aliases`",
+            },
+            Case {
+                reason: "rule over limits.maxCelCost 1000",
+                call: Call::Render(format!(r#"{{"tags": [{}]}}"#, tags.join(","))),
+                want: Code::InvalidArgument,
+                message: "is too expensive to evaluate: estimated cost `6.88e5` is over `1e3`",
+            },
+        ];
+        for c in cases {
+            let got = match c.call {
+                Call::Convert(yaml) => code_and_message(convert(&ch, yaml).await),
+                Call::Render(values) => code_and_message(render(&ch, XRD, values).await),
+            };
+            assert_eq!(got.0, c.want, "{}: {}", c.reason, got.1);
+            assert!(got.1.contains(c.message), "{}: message `{}`", c.reason, got.1);
+        }
+
+        // `--from-dir` reads files under the same limits: the padded file
+        // is rejected, the small one served.
+        let mut templates = pb::template_service_client::TemplateServiceClient::new(ch.clone());
+        let listed = templates
+            .list_definitions(pb::ListDefinitionsRequest::default())
+            .await?
+            .into_inner();
+        let names: Vec<&str> = listed.definitions.iter().map(|d| d.name.as_str()).collect();
+        assert_eq!(names, ["xdbs.example.org"], "the oversized file is not loaded");
+
+        // Under every limit, the same server still answers.
+        let ok = render(&ch, XRD, r#"{"tags": ["a"]}"#.into()).await;
+        assert_eq!(code(&ok), Code::Ok, "{ok:?}");
+        Ok(())
+    })
+}
+
+fn code_and_message<T>(r: Result<T, tonic::Status>) -> (Code, String) {
+    match r {
+        Ok(_) => (Code::Ok, String::new()),
+        Err(s) => (s.code(), s.message().to_string()),
+    }
+}
+
+#[test]
+fn cel_time_budget_is_configurable() -> Result<()> {
+    let server = OspServer::start(&["--from-dir", &examples(), "--cel-budget-ms", "0"])?;
+    runtime()?.block_on(async {
+        let ch = channel(&server).await?;
+        let got = code_and_message(render(&ch, XRD, r#"{"tags": ["a"]}"#.into()).await);
+        assert_eq!(got.0, Code::InvalidArgument, "{}", got.1);
+        assert!(
+            got.1.contains("validation rules ran over the `0ns` budget"),
+            "{}",
+            got.1
+        );
         Ok(())
     })
 }

@@ -5,6 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
+use osp::document::Limits;
+
 use crate::catalog::Catalog;
 use crate::store::{self, FROM_DIR_CLUSTER};
 
@@ -27,8 +29,8 @@ fn fingerprint(dir: &Path) -> std::io::Result<Fingerprint> {
 
 /// Reads the directory into the store and the catalog; returns the number
 /// of definitions. On error nothing changes.
-pub fn scan(dir: &Path, catalog: &Catalog) -> std::io::Result<usize> {
-    let loaded = store::load_dir_all(dir)?;
+pub fn scan(dir: &Path, catalog: &Catalog, limits: Limits) -> std::io::Result<usize> {
+    let loaded = store::load_dir_all(dir, limits)?;
     for r in &loaded.rejected {
         tracing::warn!(file = %r.file.display(), document = r.index, reason = %r.reason, "definition rejected");
     }
@@ -49,7 +51,7 @@ pub fn scan(dir: &Path, catalog: &Catalog) -> std::io::Result<usize> {
 
 /// Rescans whenever the directory's files change. A directory that cannot
 /// be read keeps its last good state, marked stale.
-pub async fn watch(dir: PathBuf, catalog: Catalog, interval: Duration) {
+pub async fn watch(dir: PathBuf, catalog: Catalog, interval: Duration, limits: Limits) {
     let mut last = {
         let d = dir.clone();
         tokio::task::spawn_blocking(move || fingerprint(&d).ok())
@@ -66,7 +68,7 @@ pub async fn watch(dir: PathBuf, catalog: Catalog, interval: Duration) {
             if prev.as_ref() == Some(&now) {
                 return Ok(now);
             }
-            scan(&d, &c)?;
+            scan(&d, &c, limits)?;
             Ok::<_, std::io::Error>(now)
         })
         .await;

@@ -18,13 +18,20 @@ impl From<Error> for Status {
         let message = bounded(err.to_string(), MAX_MESSAGE_BYTES);
         match err {
             Error::InvalidRequest { violations } => bad_request(&message, &violations),
-            Error::ReadDocument { field, source } => bad_request(
-                &message,
-                &[Violation {
-                    field,
-                    description: source.to_string(),
-                }],
-            ),
+            Error::ReadDocument { field, source } => {
+                // Name the setting, so an operator knows what to raise.
+                let message = match setting(&source) {
+                    Some(s) => bounded(format!("{message}: {s}"), MAX_MESSAGE_BYTES),
+                    None => message,
+                };
+                bad_request(
+                    &message,
+                    &[Violation {
+                        field,
+                        description: source.to_string(),
+                    }],
+                )
+            }
             Error::Convert { field, source } => {
                 let path = match &source {
                     osp::convert::Error::ReadDefinition(e) => e.path().to_string(),
@@ -65,6 +72,71 @@ impl From<Error> for Status {
             Error::Apply(e) => apply(e, &message),
         }
     }
+}
+
+/// The configuration setting behind a document limit error.
+fn setting(err: &osp::document::Error) -> Option<&'static str> {
+    use osp::document::Error as D;
+    Some(match err {
+        D::TooLarge { .. } => {
+            "raise `--max-document-bytes` (`OSP_MAX_DOCUMENT_BYTES`, `limits.maxDocumentBytes`)"
+        }
+        D::TooDeep { .. } => {
+            "raise `--max-document-depth` (`OSP_MAX_DOCUMENT_DEPTH`, `limits.maxDocumentDepth`)"
+        }
+        D::TooManyNodes { .. } => {
+            "raise `--max-document-nodes` (`OSP_MAX_DOCUMENT_NODES`, `limits.maxDocumentNodes`)"
+        }
+        D::TooManyAliases { .. } => {
+            "raise `--max-document-aliases` (`OSP_MAX_DOCUMENT_ALIASES`, `limits.maxDocumentAliases`)"
+        }
+        D::Parse(_) => return None,
+    })
+}
+
+/// Rewrites tonic's answer to a request message over the size limit
+/// (`OUT_OF_RANGE`, "decoded message length too large") to
+/// `RESOURCE_EXHAUSTED`, as gRPC's reference servers answer, naming the
+/// setting to raise. Installed as a response map in front of every service.
+pub fn oversized<B>(mut response: http::Response<B>) -> http::Response<B> {
+    // Cheap check first: this runs on every response.
+    if response.headers().get("grpc-status").map(|v| v.as_bytes()) != Some(b"11") {
+        return response;
+    }
+    let Some(status) = Status::from_header_map(response.headers()) else {
+        return response;
+    };
+    if !status
+        .message()
+        .contains("decoded message length too large")
+    {
+        return response;
+    }
+    let numbers: Vec<&str> = status
+        .message()
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|n| !n.is_empty())
+        .collect();
+    let over = match numbers.as_slice() {
+        [size, limit] => {
+            format!("request message is `{size}` bytes, over the limit of `{limit}` bytes")
+        }
+        _ => "request message is over the size limit".to_string(),
+    };
+    let message =
+        format!("{over}: raise `--max-message-bytes` (`OSP_MAX_MESSAGE_BYTES`, `maxMessageBytes`)");
+    let headers = response.headers_mut();
+    for h in ["grpc-status", "grpc-message", "grpc-status-details-bin"] {
+        headers.remove(h);
+    }
+    if Status::resource_exhausted(message)
+        .add_header(headers)
+        .is_err()
+    {
+        // Only fails on header encoding; keep a plain status.
+        headers.insert("grpc-status", http::HeaderValue::from_static("8"));
+    }
+    response
 }
 
 /// GitHub failures: the status GitHub answered, in gRPC terms. Conflicts
@@ -223,6 +295,59 @@ mod tests {
         );
         let last = bad.field_violations.last().expect("a violation");
         assert!(last.description.contains("more violation(s) not shown"));
+    }
+
+    #[test]
+    fn oversized_requests_are_resource_exhausted() {
+        struct Case {
+            reason: &'static str,
+            status: Status,
+            want: Code,
+            message: &'static str,
+        }
+        let cases = [
+            Case {
+                reason: "tonic's decode limit becomes RESOURCE_EXHAUSTED naming the setting",
+                status: Status::out_of_range(
+                    "Error, decoded message length too large: found 2097167 bytes, the limit is: 1048576 bytes",
+                ),
+                want: Code::ResourceExhausted,
+                message: "request message is `2097167` bytes, over the limit of `1048576` bytes: raise `--max-message-bytes` (`OSP_MAX_MESSAGE_BYTES`, `maxMessageBytes`)",
+            },
+            Case {
+                reason: "other OUT_OF_RANGE answers are kept",
+                status: Status::out_of_range("page token past the end"),
+                want: Code::OutOfRange,
+                message: "page token past the end",
+            },
+            Case {
+                reason: "other codes are kept",
+                status: Status::invalid_argument("decoded message length too large"),
+                want: Code::InvalidArgument,
+                message: "decoded message length too large",
+            },
+        ];
+        for c in cases {
+            let response = oversized(c.status.into_http::<()>());
+            let got = Status::from_header_map(response.headers()).expect("a status");
+            assert_eq!(got.code(), c.want, "{}", c.reason);
+            assert_eq!(got.message(), c.message, "{}", c.reason);
+        }
+        let ok = oversized(http::Response::new(()));
+        assert!(ok.headers().is_empty(), "plain responses pass untouched");
+    }
+
+    #[test]
+    fn document_limits_name_their_setting() {
+        let status = Status::from(Error::ReadDocument {
+            field: "definition.inline_yaml".into(),
+            source: osp::document::Error::TooManyNodes { limit: 20 },
+        });
+        assert_eq!(status.code(), Code::InvalidArgument);
+        assert_eq!(
+            status.message(),
+            "definition.inline_yaml: document has more than `20` nodes: raise `--max-document-nodes` (`OSP_MAX_DOCUMENT_NODES`, `limits.maxDocumentNodes`)"
+        );
     }
 
     #[test]

@@ -40,7 +40,8 @@ impl Claims {
             .ok_or_else(|| Error::invalid("render", "required"))?;
         let converted = templates::resolve(&self.state, render.definition.as_ref())?;
         let def = &converted.definition;
-        let rendered = osp::claim::for_claim(def, &input(render)?)?;
+        let input = input(render, self.state.document_limits)?;
+        let rendered = osp::claim::for_claim_with(def, &input, self.state.cel_limits)?;
         let applied = self
             .applier
             .apply(&Target {
@@ -65,7 +66,7 @@ impl Claims {
     fn render(&self, req: &pb::RenderClaimRequest) -> Result<pb::RenderClaimResponse, Error> {
         let converted = templates::resolve(&self.state, req.definition.as_ref())?;
         let def = &converted.definition;
-        let input = input(req)?;
+        let input = input(req, self.state.document_limits)?;
         if let Some(caller) = &req.caller {
             tracing::info!(
                 user = %caller.user_entity_ref,
@@ -74,7 +75,7 @@ impl Claims {
                 "render claim"
             );
         }
-        let rendered = osp::claim::for_claim(def, &input)?;
+        let rendered = osp::claim::for_claim_with(def, &input, self.state.cel_limits)?;
         Ok(pb::RenderClaimResponse {
             manifest: Some(structs::manifest(&rendered.manifest)),
             path: rendered.path,
@@ -93,16 +94,32 @@ impl Claims {
     }
 }
 
-/// The core's input from a request. `values` wins over `values_json`.
-pub fn input(req: &pb::RenderClaimRequest) -> Result<ClaimInput, Error> {
+/// The core's input from a request. `values` wins over `values_json`;
+/// either is held to the document limits.
+pub fn input(
+    req: &pb::RenderClaimRequest,
+    limits: osp::document::Limits,
+) -> Result<ClaimInput, Error> {
     let values = match (&req.values, req.values_json.trim()) {
-        (Some(s), _) if !s.fields.is_empty() => structs::try_from_struct(s).map_err(|e| {
-            let structs::Error::NonFinite { path, .. } = &e;
-            Error::invalid(format!("values.{path}"), e.to_string())
-        })?,
+        (Some(s), _) if !s.fields.is_empty() => {
+            let values = structs::try_from_struct(s).map_err(|e| {
+                let structs::Error::NonFinite { path, .. } = &e;
+                Error::invalid(format!("values.{path}"), e.to_string())
+            })?;
+            osp::document::check(&values, limits).map_err(|source| Error::ReadDocument {
+                field: "values".into(),
+                source,
+            })?;
+            values
+        }
         (_, "") => serde_json::Value::Null,
-        (_, text) => serde_json::from_str(text)
-            .map_err(|e| Error::invalid("values_json", format!("invalid json: {e}")))?,
+        (_, text) => osp::document::from_json(text, limits).map_err(|source| match source {
+            osp::document::Error::Parse(message) => Error::invalid("values_json", message),
+            source => Error::ReadDocument {
+                field: "values_json".into(),
+                source,
+            },
+        })?,
     };
     let opt = |s: &str| (!s.is_empty()).then(|| s.to_string());
     let choice = req.composition.clone().unwrap_or_default();

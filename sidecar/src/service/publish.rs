@@ -17,7 +17,6 @@ pub use target::{GitHubConfig, PublishConfig, Publisher};
 /// The PublishService implementation.
 #[derive(Debug, Clone)]
 pub struct Publish {
-    #[allow(dead_code)]
     state: State,
     /// The targets, or why the configuration is unusable.
     publisher: Arc<Result<Publisher, String>>,
@@ -52,6 +51,22 @@ impl Publish {
         };
         if req.repository.trim().is_empty() {
             return Err(Error::invalid("repository", "must not be empty"));
+        }
+        // Files become documents in Git: held to the same size limit.
+        let limit = self.state.document_limits.max_bytes;
+        if let Some((i, f)) = req
+            .files
+            .iter()
+            .enumerate()
+            .find(|(_, f)| f.content.len() > limit)
+        {
+            return Err(Error::ReadDocument {
+                field: format!("files[{i}].content"),
+                source: osp::document::Error::TooLarge {
+                    size: f.content.len(),
+                    limit,
+                },
+            });
         }
         let plan = plan(&req, publisher)?;
         let pr = PullRequest {

@@ -56,12 +56,12 @@ pub fn resolve(
             }),
         Some(S::InlineYaml(yaml)) if !yaml.trim().is_empty() => {
             let field = "definition.inline_yaml";
-            let doc = osp::document::from_yaml(yaml, osp::document::Limits::default()).map_err(
-                |source| Error::ReadDocument {
+            let doc = osp::document::from_yaml(yaml, state.document_limits).map_err(|source| {
+                Error::ReadDocument {
                     field: field.into(),
                     source,
-                },
-            )?;
+                }
+            })?;
             osp::convert::for_entities(&doc)
                 .map(std::sync::Arc::new)
                 .map_err(|source| Error::Convert {

@@ -9,36 +9,39 @@
 //! manifest has a time budget, as the API server bounds rule cost.
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use cel::objects::{Key, Map, OptionalValue};
 use cel::{Context, Env, ExecutionError, ParseErrors, Program, Value as Cel};
 use serde_json::Value;
 
 use super::Validator;
-use crate::claim::schema;
+use crate::claim::{CelLimits, schema};
 
 /// Longest rule source we compile.
 const MAX_RULE_LEN: usize = 4096;
-/// Largest estimated cost of one rule: rule length times the longest list
-/// it may iterate, to the power of its comprehension count.
-const MAX_RULE_COST: f64 = 1e8;
-/// Wall-clock budget for all rules of one manifest.
-const TIME_BUDGET: Duration = Duration::from_millis(250);
-
 /// Rules' running time for one manifest.
 #[derive(Debug)]
 pub struct Budget {
     started: Instant,
     exhausted: bool,
+    limits: CelLimits,
+}
+
+impl Budget {
+    /// A budget starting now.
+    pub fn new(limits: CelLimits) -> Self {
+        Self {
+            started: Instant::now(),
+            exhausted: false,
+            limits,
+        }
+    }
 }
 
 impl Default for Budget {
     fn default() -> Self {
-        Self {
-            started: Instant::now(),
-            exhausted: false,
-        }
+        Self::new(CelLimits::default())
     }
 }
 
@@ -70,11 +73,12 @@ pub fn rules(node: &Value, value: &Value, path: &str, v: &mut Validator<'_>) {
         if v.budget.exhausted {
             return;
         }
-        if v.budget.started.elapsed() > TIME_BUDGET {
+        let time_budget = v.budget.limits.time_budget;
+        if v.budget.started.elapsed() > time_budget {
             v.budget.exhausted = true;
             v.push(
                 here,
-                format!("validation rules ran over the `{TIME_BUDGET:?}` budget; later rules were not evaluated"),
+                format!("validation rules ran over the `{time_budget:?}` budget; later rules were not evaluated"),
             );
             return;
         }
@@ -115,10 +119,11 @@ pub fn rules(node: &Value, value: &Value, path: &str, v: &mut Validator<'_>) {
         // Literal lists in the rule iterate too, not only lists in the data.
         let longest = longest.max(longest_literal(source) as f64);
         let cost = source.len() as f64 * longest.max(1.0).powi(comprehensions as i32);
-        if cost > MAX_RULE_COST {
+        let max_cost = v.budget.limits.max_rule_cost;
+        if cost > max_cost {
             v.push(
                 &field,
-                format!("rule `{source}` is too expensive to evaluate: estimated cost `{cost:e}` is over `{MAX_RULE_COST:e}`"),
+                format!("rule `{source}` is too expensive to evaluate: estimated cost `{cost:e}` is over `{max_cost:e}`"),
             );
             continue;
         }

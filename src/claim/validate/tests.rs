@@ -31,7 +31,7 @@ fn check(spec_schema: Value, spec: Value) -> Vec<String> {
     let m = json!({"apiVersion": "example.org/v1", "kind": "XDB",
                    "metadata": {"name": "a", "namespace": "b"}, "spec": spec});
     let (mut v, mut w) = (Vec::new(), Vec::new());
-    manifest(&d, &m, &mut v, &mut w);
+    manifest(&d, &m, crate::claim::CelLimits::default(), &mut v, &mut w);
     v.into_iter().map(|v| v.to_string()).collect()
 }
 
