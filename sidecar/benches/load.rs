@@ -14,6 +14,9 @@
 //! - `LOAD_RATE` (unset = closed loop): total calls/s, paced evenly over the
 //!   callers; latency then counts from the scheduled send time, so a server
 //!   that falls behind shows it (no coordinated omission)
+//! - `LOAD_DECODE` (1): 0 parses responses as empty messages, so the load
+//!   generator takes less of the CPU it shares with the server
+//! - `OSP_LOG` (`info`, the server's default): the server's `RUST_LOG`
 //! - `LOAD_SCENARIOS` (all): `convert,convert-large,render,snapshot,delta`
 //! - `LOAD_SOAK_SECONDS` (0 = off): after the table, one run of that many
 //!   seconds cycling through the scenarios, sampling RSS every second; flat
@@ -124,9 +127,44 @@ struct Load {
     large: Arc<String>,
     revision: u64,
     pid: u32,
+    decode: bool,
 }
 
-async fn call(ch: Channel, s: Scenario, large: &str, revision: u64) -> Result<(), tonic::Status> {
+/// One unary call the way the generated client makes it (`Grpc::unary` with
+/// the prost codec); with `decode` off the response is parsed as an empty
+/// message, so the load generator spends less of the shared CPU.
+async fn unary<Req, Resp>(
+    ch: Channel,
+    path: &'static str,
+    req: Req,
+    decode: bool,
+) -> Result<(), tonic::Status>
+where
+    Req: prost::Message + Send + Sync + 'static,
+    Resp: prost::Message + Default + Send + Sync + 'static,
+{
+    let mut grpc = tonic::client::Grpc::new(ch).max_decoding_message_size(64 << 20);
+    grpc.ready()
+        .await
+        .map_err(|e| tonic::Status::unavailable(e.to_string()))?;
+    let path = http::uri::PathAndQuery::from_static(path);
+    let req = tonic::Request::new(req);
+    if decode {
+        let codec = tonic_prost::ProstCodec::<Req, Resp>::default();
+        grpc.unary(req, path, codec).await.map(drop)
+    } else {
+        let codec = tonic_prost::ProstCodec::<Req, ()>::default();
+        grpc.unary(req, path, codec).await.map(drop)
+    }
+}
+
+async fn call(
+    ch: Channel,
+    s: Scenario,
+    large: &str,
+    revision: u64,
+    decode: bool,
+) -> Result<(), tonic::Status> {
     use pb::definition_source::Source;
     let by_name = || {
         Some(pb::DefinitionSource {
@@ -134,46 +172,49 @@ async fn call(ch: Channel, s: Scenario, large: &str, revision: u64) -> Result<()
             cluster: String::new(),
         })
     };
+    const CONVERT: &str = "/osp.v1.TemplateService/ConvertDefinition";
     match s {
-        Scenario::ConvertTypical | Scenario::ConvertLarge => {
-            let definition = match s {
-                Scenario::ConvertTypical => by_name(),
-                _ => Some(pb::DefinitionSource {
+        Scenario::ConvertTypical => {
+            let req = pb::ConvertDefinitionRequest {
+                definition: by_name(),
+            };
+            unary::<_, pb::ConvertDefinitionResponse>(ch, CONVERT, req, decode).await
+        }
+        Scenario::ConvertLarge => {
+            let req = pb::ConvertDefinitionRequest {
+                definition: Some(pb::DefinitionSource {
                     source: Some(Source::InlineYaml(large.into())),
                     cluster: String::new(),
                 }),
             };
-            let mut c = pb::template_service_client::TemplateServiceClient::new(ch);
-            c.convert_definition(pb::ConvertDefinitionRequest { definition })
-                .await?;
+            unary::<_, pb::ConvertDefinitionResponse>(ch, CONVERT, req, decode).await
         }
         Scenario::Render => {
-            let mut c = pb::claim_service_client::ClaimServiceClient::new(ch);
-            c.render_claim(pb::RenderClaimRequest {
+            let req = pb::RenderClaimRequest {
                 definition: by_name(),
                 name: "db1".into(),
                 namespace: "team-a".into(),
                 values_json: r#"{"parameters":{"storageGB":20.0,"version":"15"}}"#.into(),
                 owner: "group:default/team-a".into(),
                 ..Default::default()
-            })
-            .await?;
+            };
+            let path = "/osp.v1.ClaimService/RenderClaim";
+            unary::<_, pb::RenderClaimResponse>(ch, path, req, decode).await
         }
         Scenario::Snapshot => {
-            let mut c = pb::catalog_service_client::CatalogServiceClient::new(ch)
-                .max_decoding_message_size(64 << 20);
-            c.get_snapshot(pb::GetSnapshotRequest::default()).await?;
+            let path = "/osp.v1.CatalogService/GetSnapshot";
+            let req = pb::GetSnapshotRequest::default();
+            unary::<_, pb::GetSnapshotResponse>(ch, path, req, decode).await
         }
         Scenario::Delta => {
-            let mut c = pb::catalog_service_client::CatalogServiceClient::new(ch);
-            c.get_delta(pb::GetDeltaRequest {
+            let req = pb::GetDeltaRequest {
                 since_revision: revision,
                 ..Default::default()
-            })
-            .await?;
+            };
+            let path = "/osp.v1.CatalogService/GetDelta";
+            unary::<_, pb::GetDeltaResponse>(ch, path, req, decode).await
         }
     }
-    Ok(())
 }
 
 /// Latencies and errors of one run, with the CPU both processes spent.
@@ -201,7 +242,8 @@ async fn drive(
     let mut tasks = Vec::new();
     for i in 0..conc {
         let ch = load.channels[i % load.channels.len()].clone();
-        let (large, revision, scenarios) = (load.large.clone(), load.revision, scenarios.to_vec());
+        let (large, revision, decode) = (load.large.clone(), load.revision, load.decode);
+        let scenarios = scenarios.to_vec();
         tasks.push(tokio::spawn(async move {
             let (mut lat, mut errors) = (Vec::new(), 0u64);
             let mut k = 0usize;
@@ -216,7 +258,7 @@ async fn drive(
                 }
                 tokio::time::sleep_until(t.into()).await;
                 let s = scenarios[k % scenarios.len()];
-                if call(ch.clone(), s, &large, revision).await.is_err() {
+                if call(ch.clone(), s, &large, revision, decode).await.is_err() {
                     errors += 1;
                 }
                 lat.push(t.elapsed());
@@ -339,6 +381,7 @@ fn main() -> anyhow::Result<()> {
     let channels = env_list("LOAD_CHANNELS", 1usize);
     let rate = std::env::var("LOAD_RATE").ok().and_then(|v| v.parse().ok());
     let soak_secs = env_or("LOAD_SOAK_SECONDS", 0u64);
+    let decode = env_or("LOAD_DECODE", 1u8) != 0;
     let wanted = std::env::var("LOAD_SCENARIOS").unwrap_or_default();
     let scenarios: Vec<Scenario> = ALL
         .into_iter()
@@ -402,6 +445,7 @@ fn main() -> anyhow::Result<()> {
                     large: large.clone(),
                     revision,
                     pid,
+                    decode,
                 };
                 for &conc in &concurrency {
                     row(&load, s, secs, conc, rate).await?;
@@ -414,6 +458,7 @@ fn main() -> anyhow::Result<()> {
                 large: large.clone(),
                 revision,
                 pid,
+                decode,
             };
             soak(&load, &scenarios, soak_secs, concurrency[0]).await?;
         }

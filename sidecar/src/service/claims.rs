@@ -147,7 +147,10 @@ impl ClaimService for Claims {
     ) -> Result<Response<pb::RenderClaimResponse>, Status> {
         let this = self.clone();
         let req = request.into_inner();
-        Ok(Response::new(super::cpu(move || this.render(&req)).await?))
+        let size = prost::Message::encoded_len(&req);
+        Ok(Response::new(
+            super::cpu_sized(size, move || this.render(&req)).await?,
+        ))
     }
 
     async fn apply_claim(

@@ -4,18 +4,59 @@ use tonic::{Request, Response, Status};
 use super::{State, structs};
 use crate::errors::Error;
 use crate::pb::{self, template_service_server::TemplateService};
+use osp::convert::Converted;
 use osp::definition::Source;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 /// The TemplateService implementation.
 #[derive(Debug, Clone)]
 pub struct Templates {
     state: State,
+    answers: Answers,
+}
+
+/// Responses for stored definitions, keyed by the converted definition they
+/// were built from (held, so its address stays unique). Building the
+/// `Struct`s and etags is most of a by-name call's cost and gives the same
+/// answer until the definition changes; a changed definition is a new `Arc`.
+#[derive(Debug, Clone, Default)]
+struct Answers(Arc<Mutex<HashMap<usize, (Arc<Converted>, Arc<pb::ConvertDefinitionResponse>)>>>);
+
+impl Answers {
+    fn get_or_build(&self, converted: Arc<Converted>) -> pb::ConvertDefinitionResponse {
+        let key = Arc::as_ptr(&converted) as usize;
+        let cached = match self.0.lock() {
+            Ok(answers) => answers.get(&key).map(|(_, a)| a.clone()),
+            Err(_) => return response(&converted),
+        };
+        // The deep copy happens outside the lock.
+        if let Some(answer) = cached {
+            return (*answer).clone();
+        }
+        let answer = Arc::new(response(&converted));
+        if let Ok(mut answers) = self.0.lock() {
+            // Forget definitions only this cache still holds (removed or
+            // replaced in the store).
+            answers.retain(|_, (c, _)| Arc::strong_count(c) > 1);
+            answers.insert(key, (converted, answer.clone()));
+        }
+        (*answer).clone()
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.0.lock().map(|a| a.len()).unwrap_or_default()
+    }
 }
 
 impl Templates {
     /// A service over the shared state.
     pub fn new(state: State) -> Self {
-        Self { state }
+        Self {
+            state,
+            answers: Answers::default(),
+        }
     }
 
     fn convert(
@@ -23,18 +64,29 @@ impl Templates {
         req: pb::ConvertDefinitionRequest,
     ) -> Result<pb::ConvertDefinitionResponse, Error> {
         let converted = resolve(&self.state, req.definition.as_ref())?;
-        Ok(pb::ConvertDefinitionResponse {
-            template: Some(structs::entity(&converted.template)),
-            api: Some(structs::entity(&converted.api)),
-            warnings: converted
-                .warnings
-                .iter()
-                .map(|w| pb::Warning {
-                    path: w.path.clone(),
-                    message: w.message.clone(),
-                })
-                .collect(),
+        let by_name = matches!(
+            req.definition.and_then(|d| d.source),
+            Some(pb::definition_source::Source::Name(_))
+        );
+        Ok(match by_name {
+            true => self.answers.get_or_build(converted),
+            false => response(&converted),
         })
+    }
+}
+
+fn response(converted: &Converted) -> pb::ConvertDefinitionResponse {
+    pb::ConvertDefinitionResponse {
+        template: Some(structs::entity(&converted.template)),
+        api: Some(structs::entity(&converted.api)),
+        warnings: converted
+            .warnings
+            .iter()
+            .map(|w| pb::Warning {
+                path: w.path.clone(),
+                message: w.message.clone(),
+            })
+            .collect(),
     }
 }
 
@@ -84,7 +136,10 @@ impl TemplateService for Templates {
     ) -> Result<Response<pb::ConvertDefinitionResponse>, Status> {
         let this = self.clone();
         let req = request.into_inner();
-        Ok(Response::new(super::cpu(move || this.convert(req)).await?))
+        let size = prost::Message::encoded_len(&req);
+        Ok(Response::new(
+            super::cpu_sized(size, move || this.convert(req)).await?,
+        ))
     }
 
     async fn list_definitions(
@@ -115,5 +170,49 @@ impl TemplateService for Templates {
             })
             .collect();
         Ok(Response::new(pb::ListDefinitionsResponse { definitions }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const XRD: &str = r#"
+apiVersion: apiextensions.crossplane.io/v1
+kind: CompositeResourceDefinition
+metadata: {name: xdbs.example.org}
+spec:
+  group: example.org
+  names: {kind: XDB, plural: xdbs}
+  versions:
+  - name: v1
+    served: true
+    referenceable: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec: {type: object, properties: {size: {type: integer}}}
+"#;
+
+    fn converted() -> Arc<Converted> {
+        let doc = osp::document::from_yaml(XRD, osp::document::Limits::default()).expect("yaml");
+        Arc::new(osp::convert::for_entities(&doc).expect("converts"))
+    }
+
+    #[test]
+    fn answers_are_built_once_per_definition_and_forgotten_with_it() {
+        let answers = Answers::default();
+        let first = converted();
+        let built = answers.get_or_build(first.clone());
+        assert_eq!(built, response(&first), "the answer is the uncached one");
+        assert_eq!(answers.get_or_build(first.clone()), built, "a hit");
+        assert_eq!(answers.len(), 1, "one entry per definition");
+
+        // The store replaces the definition: the old one is only cached now.
+        drop(first);
+        let second = converted();
+        answers.get_or_build(second.clone());
+        assert_eq!(answers.len(), 1, "the replaced definition is forgotten");
     }
 }
