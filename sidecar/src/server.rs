@@ -23,6 +23,10 @@ pub const SERVICES: [&str; 4] = [
     "osp.v1.CatalogService",
 ];
 
+/// How long after the request timeout the drain still waits for in-flight
+/// answers to be written.
+const DRAIN_MARGIN: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// Errors that stop the server.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -128,13 +132,31 @@ pub async fn serve(config: Config, shutdown: impl Future<Output = ()> + Send) ->
 
     tracing::info!(%addr, auth = config.token.is_some(), "listening");
     let draining = health.clone();
-    router
-        .serve_with_incoming_shutdown(incoming(listener), async move {
-            shutdown.await;
-            tracing::info!("shutting down: draining in-flight calls");
-            set_all(&draining, ServingStatus::NotServing).await;
-        })
-        .await?;
+    let (signalled, stopping) = tokio::sync::oneshot::channel();
+    let serving = router.serve_with_incoming_shutdown(incoming(listener), async move {
+        shutdown.await;
+        tracing::info!("shutting down: draining in-flight calls");
+        set_all(&draining, ServingStatus::NotServing).await;
+        let _ = signalled.send(());
+    });
+    // Streams (health and catalog watches) never end on their own, so an
+    // unbounded drain would wait for SIGKILL. No unary call accepted before
+    // the signal outlives the request timeout, so the drain waits that long
+    // (plus time to write the last answers), then drops open connections.
+    let grace = config.request_timeout + DRAIN_MARGIN;
+    let drained = async move {
+        match stopping.await {
+            Ok(()) => tokio::time::sleep(grace).await,
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        served = serving => served?,
+        () = drained => tracing::warn!(
+            grace_ms = grace.as_millis() as u64,
+            "drain exceeded the grace period; closing open streams"
+        ),
+    }
     tracing::info!("stopped");
     Ok(())
 }
