@@ -21,6 +21,36 @@ pub const DEFAULT_PAGE_SIZE: usize = 1000;
 /// larger delta answers `resync_needed` (the caller pages a snapshot).
 pub const MAX_PAGE_SIZE: usize = 5000;
 
+/// A page also ends before its entities pass this many bytes (estimated
+/// from their JSON text), so it fits the 4 MiB receive limit that tonic,
+/// grpc-go and grpcurl clients have by default.
+pub const MAX_PAGE_BYTES: usize = 3 << 20;
+
+/// Estimated encoded size of an entity: a Struct takes about twice its
+/// JSON text.
+fn weight(e: &Entry, encoding: EntityEncoding) -> usize {
+    let json = e.json.len() + e.etag.len() + 64;
+    if encoding == EntityEncoding::Json {
+        json
+    } else {
+        2 * json
+    }
+}
+
+/// How many of `entries` fit in one message (at least one).
+fn fitting(entries: &[(String, Entry)], max: usize, encoding: EntityEncoding) -> usize {
+    let mut bytes = 0;
+    let n = entries
+        .iter()
+        .take(max)
+        .take_while(|(_, e)| {
+            bytes += weight(e, encoding);
+            bytes <= MAX_PAGE_BYTES
+        })
+        .count();
+    n.max(1).min(entries.len())
+}
+
 /// The CatalogService implementation.
 #[derive(Debug, Clone)]
 pub struct Catalog {
@@ -72,7 +102,7 @@ impl Catalog {
     }
 
     fn encode(&self, mut delta: Delta, encoding: EntityEncoding) -> pb::GetDeltaResponse {
-        if delta.upserted.len() > MAX_PAGE_SIZE {
+        if fitting(&delta.upserted, MAX_PAGE_SIZE, encoding) < delta.upserted.len() {
             delta = Delta {
                 revision: delta.revision,
                 resync_needed: true,
@@ -102,7 +132,7 @@ impl Catalog {
             return Ok(self.encode(delta, encoding));
         }
         let snap = self.state.catalog.snapshot().map_err(unavailable)?;
-        let delta = if snap.entities.len() > MAX_PAGE_SIZE {
+        let delta = if fitting(&snap.entities, MAX_PAGE_SIZE, encoding) < snap.entities.len() {
             Delta {
                 revision: snap.revision,
                 resync_needed: true,
@@ -135,8 +165,9 @@ impl Catalog {
             0 => DEFAULT_PAGE_SIZE,
             n => n.min(MAX_PAGE_SIZE),
         };
-        let end = offset.saturating_add(size).min(snap.entities.len());
         let encoding = req.encoding();
+        let rest = snap.entities.get(offset..).unwrap_or_default();
+        let end = offset + fitting(rest, size, encoding);
         let entities = snap
             .entities
             .get(offset..end)

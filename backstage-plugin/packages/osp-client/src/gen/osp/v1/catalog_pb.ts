@@ -29,7 +29,9 @@ export type GetSnapshotRequest = Message<"osp.v1.GetSnapshotRequest"> & {
   encoding: EntityEncoding;
 
   /**
-   * Entities per page; 0 means 1000, larger than 5000 means 5000.
+   * Entities per page; 0 means 1000, larger than 5000 means 5000. A page
+   * also ends before about 3 MiB of entities, so it fits the default 4 MiB
+   * receive limit of gRPC clients.
    *
    * @generated from field: uint32 page_size = 2;
    */
@@ -220,7 +222,7 @@ export const GetDeltaResponseSchema: GenMessage<GetDeltaResponse> = /*@__PURE__*
 export type WatchChangesRequest = Message<"osp.v1.WatchChangesRequest"> & {
   /**
    * Revision the caller last saw; 0 starts with a delta holding everything
-   * (or, for a catalog larger than the largest snapshot page, with
+   * (or, for a catalog that does not fit in the largest snapshot page, with
    * `resync_needed` and no entities: take a snapshot, then watch from its
    * revision).
    *
@@ -574,8 +576,8 @@ export const CatalogService: GenService<{
   },
   /**
    * GetDelta returns what changed since a revision, or `resync_needed` when
-   * that revision is too old to compute a delta or the delta would hold more
-   * than the largest snapshot page.
+   * that revision is too old to compute a delta or the delta would not fit
+   * in the largest snapshot page.
    *
    * @generated from rpc osp.v1.CatalogService.GetDelta
    */
