@@ -177,16 +177,29 @@ impl Catalog {
     }
 
     /// Replaces every object `source` of `cluster` reported (a full list).
+    /// Objects equal to the ones held keep their identity, so a re-list
+    /// (after `410 Gone`, or a directory rescan) rebuilds only what changed.
     pub fn replace_objects(&self, cluster: &str, source: &str, objects: Vec<Value>) {
-        let map = objects
-            .into_iter()
-            .map(|o| (build::key_of(&o), Arc::new(o)))
-            .collect();
-        lock(&self.inner.data)
+        let mut data = lock(&self.inner.data);
+        let held = data
             .objects
             .entry(cluster.to_string())
             .or_default()
-            .insert(source.to_string(), map);
+            .entry(source.to_string())
+            .or_default();
+        let mut old = std::mem::take(held);
+        *held = objects
+            .into_iter()
+            .map(|o| {
+                let key = build::key_of(&o);
+                let o = match old.remove(&key) {
+                    Some(same) if *same == o => same,
+                    _ => Arc::new(o),
+                };
+                (key, o)
+            })
+            .collect();
+        drop(data);
         self.changed();
     }
 
@@ -340,9 +353,21 @@ impl Catalog {
         let defs = self.inner.store.by_cluster();
         let (set, ready) = {
             let data = lock(&self.inner.data);
+            let ready = self.readiness(&data, &settings);
+            if ready.is_err() && self.ready().is_err() {
+                // Nothing is served before the first sync; building a set
+                // after each watcher's first list would make the sync
+                // quadratic in the number of watched kinds.
+                self.inner.ready.send_if_modified(|r| {
+                    let modified = *r != ready;
+                    *r = ready;
+                    modified
+                });
+                return false;
+            }
             let mut cache = lock(&self.inner.cache);
             let set = build::entities(&defs, &data, &settings, &mut cache);
-            (set, self.readiness(&data, &settings))
+            (set, ready)
         };
         let changed = {
             let mut log = self.inner.log.write().unwrap_or_else(|e| e.into_inner());

@@ -14,8 +14,9 @@ use crate::catalog::{Catalog, DEFAULT_SYNC_TIMEOUT, Settings};
 use crate::config::Config;
 use crate::store::FROM_DIR_CLUSTER;
 
-/// How often `--from-dir` is checked for changes.
-pub const DIR_INTERVAL: Duration = Duration::from_secs(1);
+/// How often `--from-dir` is checked for changes: a check only lists the
+/// files and compares their times and sizes.
+pub const DIR_INTERVAL: Duration = Duration::from_millis(250);
 
 /// Errors that prevent a source from starting.
 #[derive(Debug, thiserror::Error)]
@@ -115,18 +116,22 @@ pub async fn start(config: &Config, catalog: &Catalog) -> Result<usize, Error> {
     catalog.configure(settings(config));
     let mut loaded = 0;
     if let Some(d) = config.from_dir.clone() {
-        let (c, dir, limits) = (catalog.clone(), d.clone(), config.document_limits);
-        loaded = tokio::task::spawn_blocking(move || dir::scan(&dir, &c, limits))
-            .await
-            .map_err(|e| Error::ReadDir {
-                dir: d.clone(),
-                source: std::io::Error::other(e),
-            })?
-            .map_err(|source| Error::ReadDir {
-                dir: d.clone(),
-                source,
-            })?;
-        tokio::spawn(dir::watch(d, catalog.clone(), DIR_INTERVAL, limits));
+        let c = catalog.clone();
+        let mut scanner = dir::Scanner::new(d.clone(), config.document_limits);
+        let (scanner, scanned) = tokio::task::spawn_blocking(move || {
+            let n = scanner.scan(&c);
+            (scanner, n)
+        })
+        .await
+        .map_err(|e| Error::ReadDir {
+            dir: d.clone(),
+            source: std::io::Error::other(e),
+        })?;
+        loaded = scanned.map_err(|source| Error::ReadDir {
+            dir: d.clone(),
+            source,
+        })?;
+        tokio::spawn(dir::watch(scanner, catalog.clone(), DIR_INTERVAL));
     }
     for cluster in &config.catalog.clusters {
         tokio::spawn(cluster::run(cluster.clone(), catalog.clone()));

@@ -1,7 +1,7 @@
 //! The definitions the sidecar knows, per cluster, looked up by name in
 //! cluster order. Filled from a directory of YAML files (`--from-dir`) and,
 //! with discovery, from clusters.
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
@@ -155,66 +155,111 @@ pub fn load_dir(dir: &Path, limits: Limits) -> std::io::Result<(Vec<Known>, Vec<
 
 /// Like [`load_dir`], also keeping the other objects (claims, XRs, ...).
 pub fn load_dir_all(dir: &Path, limits: Limits) -> std::io::Result<Loaded> {
+    load_dir_cached(dir, limits, &mut DirCache::default())
+}
+
+/// A file's identity for [`DirCache`]: modification time and size.
+type Stamp = (Option<std::time::SystemTime>, u64);
+
+/// What each file held when last read, so a rescan reads and converts only
+/// the files that changed (and unchanged definitions keep their identity,
+/// which lets the catalog reuse their entities).
+#[derive(Debug, Default)]
+pub struct DirCache {
+    files: HashMap<PathBuf, (Stamp, Loaded)>,
+}
+
+/// Like [`load_dir_all`], reusing what `cache` holds for unchanged files.
+pub fn load_dir_cached(
+    dir: &Path,
+    limits: Limits,
+    cache: &mut DirCache,
+) -> std::io::Result<Loaded> {
     let mut out = Loaded::default();
+    let mut seen = HashMap::new();
     for file in files(dir)? {
-        // Refuse oversized files before reading them into memory.
-        let size = std::fs::metadata(&file).map_or(0, |m| m.len());
-        if size > limits.max_bytes as u64 {
-            out.rejected.push(Rejected {
-                reason: document::Error::TooLarge {
-                    size: usize::try_from(size).unwrap_or(usize::MAX),
-                    limit: limits.max_bytes,
-                }
-                .to_string(),
-                file,
-                index: 0,
-            });
-            continue;
-        }
-        let text = match std::fs::read_to_string(&file) {
-            Ok(t) => t,
+        let meta = match std::fs::metadata(&file) {
+            Ok(m) => m,
             // Removed between listing and reading: the next scan sees it gone.
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
             Err(e) => return Err(e),
         };
-        let docs = match document::from_yaml_stream(&text, limits) {
-            Ok(d) => d,
-            Err(e) => {
-                out.rejected.push(Rejected {
-                    file,
-                    index: 0,
-                    reason: e.to_string(),
-                });
-                continue;
-            }
+        let stamp = (meta.modified().ok(), meta.len());
+        let loaded = match cache.files.remove(&file) {
+            Some((s, l)) if s == stamp => l,
+            _ => match load_file(&file, meta.len(), limits)? {
+                Some(l) => l,
+                None => continue,
+            },
         };
-        for (index, doc) in docs.into_iter().enumerate() {
-            if !is_definition(&doc) {
-                if doc.get("kind").and_then(Value::as_str).is_some()
-                    && doc
-                        .pointer("/metadata/name")
-                        .and_then(Value::as_str)
-                        .is_some()
-                {
-                    out.objects.push(doc);
-                }
-                continue;
+        out.known.extend(loaded.known.iter().cloned());
+        out.objects.extend(loaded.objects.iter().cloned());
+        out.rejected.extend(loaded.rejected.iter().cloned());
+        seen.insert(file, (stamp, loaded));
+    }
+    cache.files = seen;
+    Ok(out)
+}
+
+/// One file's documents; `None` when it disappeared.
+fn load_file(file: &Path, size: u64, limits: Limits) -> std::io::Result<Option<Loaded>> {
+    let mut out = Loaded::default();
+    let file = file.to_path_buf();
+    // Refuse oversized files before reading them into memory.
+    if size > limits.max_bytes as u64 {
+        out.rejected.push(Rejected {
+            reason: document::Error::TooLarge {
+                size: usize::try_from(size).unwrap_or(usize::MAX),
+                limit: limits.max_bytes,
             }
-            match osp::convert::for_entities(&doc) {
-                Ok(c) => out.known.push(Known {
-                    cluster: FROM_DIR_CLUSTER.into(),
-                    file: Some(file.clone()),
-                    converted: Arc::new(c),
-                }),
-                Err(e) => out.rejected.push(Rejected {
-                    file: file.clone(),
-                    index,
-                    reason: e.to_string(),
-                }),
+            .to_string(),
+            file,
+            index: 0,
+        });
+        return Ok(Some(out));
+    }
+    let text = match std::fs::read_to_string(&file) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let docs = match document::from_yaml_stream(&text, limits) {
+        Ok(d) => d,
+        Err(e) => {
+            out.rejected.push(Rejected {
+                file,
+                index: 0,
+                reason: e.to_string(),
+            });
+            return Ok(Some(out));
+        }
+    };
+    for (index, doc) in docs.into_iter().enumerate() {
+        if !is_definition(&doc) {
+            if doc.get("kind").and_then(Value::as_str).is_some()
+                && doc
+                    .pointer("/metadata/name")
+                    .and_then(Value::as_str)
+                    .is_some()
+            {
+                out.objects.push(doc);
             }
+            continue;
+        }
+        match osp::convert::for_entities(&doc) {
+            Ok(c) => out.known.push(Known {
+                cluster: FROM_DIR_CLUSTER.into(),
+                file: Some(file.clone()),
+                converted: Arc::new(c),
+            }),
+            Err(e) => out.rejected.push(Rejected {
+                file: file.clone(),
+                index,
+                reason: e.to_string(),
+            }),
         }
     }
-    Ok(out)
+    Ok(Some(out))
 }
 
 /// The YAML/JSON files below `dir`, sorted.

@@ -27,31 +27,53 @@ fn fingerprint(dir: &Path) -> std::io::Result<Fingerprint> {
         .collect())
 }
 
-/// Reads the directory into the store and the catalog; returns the number
-/// of definitions. On error nothing changes.
-pub fn scan(dir: &Path, catalog: &Catalog, limits: Limits) -> std::io::Result<usize> {
-    let loaded = store::load_dir_all(dir, limits)?;
-    for r in &loaded.rejected {
-        tracing::warn!(file = %r.file.display(), document = r.index, reason = %r.reason, "definition rejected");
+/// Reads a directory into the store and the catalog, re-reading only the
+/// files that changed since the last scan.
+#[derive(Debug)]
+pub struct Scanner {
+    dir: PathBuf,
+    limits: Limits,
+    cache: store::DirCache,
+}
+
+impl Scanner {
+    /// A scanner of `dir` reading each file under `limits`.
+    pub fn new(dir: PathBuf, limits: Limits) -> Self {
+        Self {
+            dir,
+            limits,
+            cache: store::DirCache::default(),
+        }
     }
-    tracing::info!(
-        definitions = loaded.known.len(),
-        objects = loaded.objects.len(),
-        rejected = loaded.rejected.len(),
-        "definitions loaded"
-    );
-    let n = loaded.known.len();
-    catalog
-        .store()
-        .replace_cluster(FROM_DIR_CLUSTER, loaded.known);
-    catalog.replace_objects(FROM_DIR_CLUSTER, SOURCE, loaded.objects);
-    catalog.set_state(FROM_DIR_CLUSTER, true, false, "");
-    Ok(n)
+
+    /// Reads the directory into the store and the catalog; returns the
+    /// number of definitions. On error nothing changes.
+    pub fn scan(&mut self, catalog: &Catalog) -> std::io::Result<usize> {
+        let loaded = store::load_dir_cached(&self.dir, self.limits, &mut self.cache)?;
+        for r in &loaded.rejected {
+            tracing::warn!(file = %r.file.display(), document = r.index, reason = %r.reason, "definition rejected");
+        }
+        tracing::info!(
+            definitions = loaded.known.len(),
+            objects = loaded.objects.len(),
+            rejected = loaded.rejected.len(),
+            "definitions loaded"
+        );
+        let n = loaded.known.len();
+        catalog
+            .store()
+            .replace_cluster(FROM_DIR_CLUSTER, loaded.known);
+        catalog.replace_objects(FROM_DIR_CLUSTER, SOURCE, loaded.objects);
+        catalog.set_state(FROM_DIR_CLUSTER, true, false, "");
+        Ok(n)
+    }
 }
 
 /// Rescans whenever the directory's files change. A directory that cannot
 /// be read keeps its last good state, marked stale.
-pub async fn watch(dir: PathBuf, catalog: Catalog, interval: Duration, limits: Limits) {
+pub async fn watch(scanner: Scanner, catalog: Catalog, interval: Duration) {
+    let dir = scanner.dir.clone();
+    let scanner = std::sync::Arc::new(std::sync::Mutex::new(scanner));
     let mut last = {
         let d = dir.clone();
         tokio::task::spawn_blocking(move || fingerprint(&d).ok())
@@ -61,14 +83,14 @@ pub async fn watch(dir: PathBuf, catalog: Catalog, interval: Duration, limits: L
     };
     loop {
         tokio::time::sleep(interval).await;
-        let (d, c) = (dir.clone(), catalog.clone());
+        let (d, c, s) = (dir.clone(), catalog.clone(), scanner.clone());
         let prev = last.clone();
         let result = tokio::task::spawn_blocking(move || {
             let now = fingerprint(&d)?;
             if prev.as_ref() == Some(&now) {
                 return Ok(now);
             }
-            scan(&d, &c, limits)?;
+            s.lock().unwrap_or_else(|e| e.into_inner()).scan(&c)?;
             Ok::<_, std::io::Error>(now)
         })
         .await;
