@@ -179,7 +179,11 @@ impl Catalog {
     /// Replaces every object `source` of `cluster` reported (a full list).
     /// Objects equal to the ones held keep their identity, so a re-list
     /// (after `410 Gone`, or a directory rescan) rebuilds only what changed.
-    pub fn replace_objects(&self, cluster: &str, source: &str, objects: Vec<Value>) {
+    pub fn replace_objects<O>(&self, cluster: &str, source: &str, objects: O)
+    where
+        O: IntoIterator,
+        O::Item: Into<Arc<Value>>,
+    {
         let mut data = lock(&self.inner.data);
         let held = data
             .objects
@@ -191,10 +195,11 @@ impl Catalog {
         *held = objects
             .into_iter()
             .map(|o| {
+                let o: Arc<Value> = o.into();
                 let key = build::key_of(&o);
                 let o = match old.remove(&key) {
-                    Some(same) if *same == o => same,
-                    _ => Arc::new(o),
+                    Some(same) if Arc::ptr_eq(&same, &o) || *same == *o => same,
+                    _ => o,
                 };
                 (key, o)
             })

@@ -40,8 +40,9 @@ pub struct Rejected {
 pub struct Loaded {
     /// Converted definitions, in file order.
     pub known: Vec<Known>,
-    /// Every other document with a `kind` and a `metadata.name`.
-    pub objects: Vec<Value>,
+    /// Every other document with a `kind` and a `metadata.name`; shared
+    /// with the catalog, so a rescan's cache holds no second copy.
+    pub objects: Vec<Arc<Value>>,
     /// Broken documents.
     pub rejected: Vec<Rejected>,
 }
@@ -242,7 +243,7 @@ fn load_file(file: &Path, size: u64, limits: Limits) -> std::io::Result<Option<L
                     .and_then(Value::as_str)
                     .is_some()
             {
-                out.objects.push(doc);
+                out.objects.push(Arc::new(doc));
             }
             continue;
         }
