@@ -95,7 +95,7 @@ struct Outcome {
 /// Caller `i`: RenderClaim when even, ConvertDefinition when odd, bounded
 /// by [`BOUND`] (`code: None` when the bound fired).
 async fn call(i: usize, ch: Channel, xrd: String) -> Outcome {
-    let result = if i % 2 == 0 {
+    let result = if i.is_multiple_of(2) {
         let mut client = pb::claim_service_client::ClaimServiceClient::new(ch)
             .max_decoding_message_size(64 << 20);
         let req = pb::RenderClaimRequest {
