@@ -40,7 +40,7 @@ fn service(claims: usize) -> Catalog {
         default_owner: None,
     });
     state.store.replace_cluster("a", vec![known()]);
-    let objects = (0..claims).map(|i| claim(&format!("c{i}"))).collect();
+    let objects: Vec<Value> = (0..claims).map(|i| claim(&format!("c{i}"))).collect();
     state.catalog.replace_objects("a", "dbs", objects);
     state.catalog.set_state("a", true, false, "");
     state.catalog.rebuild();
