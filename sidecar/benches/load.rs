@@ -16,6 +16,10 @@
 //!   that falls behind shows it (no coordinated omission)
 //! - `LOAD_DECODE` (1): 0 parses responses as empty messages, so the load
 //!   generator takes less of the CPU it shares with the server
+//! - `LOAD_CLIENT_THREADS` (1): the load generator's Tokio threads (1 = a
+//!   current-thread runtime)
+//! - `LOAD_SERVER_WORKERS` (Tokio's default, one per core): the server's
+//!   worker threads, via `TOKIO_WORKER_THREADS`
 //! - `OSP_LOG` (`info`, the server's default): the server's `RUST_LOG`
 //! - `LOAD_SCENARIOS` (all): `convert,convert-large,render,snapshot,delta`
 //! - `LOAD_SOAK_SECONDS` (0 = off): after the table, one run of that many
@@ -256,7 +260,11 @@ async fn drive(
                 if t >= deadline {
                     break;
                 }
-                tokio::time::sleep_until(t.into()).await;
+                if rate.is_some() {
+                    // Only when paced: Tokio rounds a timer up to the next
+                    // millisecond, which would add ~1 ms to every call.
+                    tokio::time::sleep_until(t.into()).await;
+                }
                 let s = scenarios[k % scenarios.len()];
                 if call(ch.clone(), s, &large, revision, decode).await.is_err() {
                     errors += 1;
@@ -396,7 +404,13 @@ fn main() -> anyhow::Result<()> {
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port();
-    let mut child = Command::new(&bin)
+    let mut server = Command::new(&bin);
+    // Tokio reads its worker count from this; unset means one per core.
+    match std::env::var("LOAD_SERVER_WORKERS") {
+        Ok(n) => server.env("TOKIO_WORKER_THREADS", n),
+        Err(_) => server.env_remove("TOKIO_WORKER_THREADS"),
+    };
+    let mut child = server
         .args([
             "serve",
             "--listen",
@@ -411,7 +425,17 @@ fn main() -> anyhow::Result<()> {
         .stderr(Stdio::null())
         .spawn()?;
     let pid = child.id();
-    let rt = tokio::runtime::Runtime::new()?;
+    let rt = match env_or("LOAD_CLIENT_THREADS", 1usize) {
+        // One thread: no cross-thread wake-ups, and a core left for the server.
+        1 => tokio::runtime::Builder::new_current_thread(),
+        n => {
+            let mut b = tokio::runtime::Builder::new_multi_thread();
+            b.worker_threads(n);
+            b
+        }
+    }
+    .enable_all()
+    .build()?;
     let result = rt.block_on(async {
         let connect = || async {
             loop {

@@ -99,3 +99,63 @@ where
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+    async fn small_work_runs_inline_large_on_the_blocking_pool() {
+        struct Case {
+            reason: &'static str,
+            input_bytes: usize,
+            panics: bool,
+            inline: bool,
+            want: Result<(), tonic::Code>,
+        }
+        let cases = [
+            Case {
+                reason: "a small input runs on the calling thread",
+                input_bytes: 100,
+                panics: false,
+                inline: true,
+                want: Ok(()),
+            },
+            Case {
+                reason: "a large input leaves the async worker",
+                input_bytes: INLINE_MAX_BYTES + 1,
+                panics: false,
+                inline: false,
+                want: Ok(()),
+            },
+            Case {
+                reason: "an inline panic answers INTERNAL",
+                input_bytes: 100,
+                panics: true,
+                inline: true,
+                want: Err(tonic::Code::Internal),
+            },
+            Case {
+                reason: "a pooled panic answers INTERNAL",
+                input_bytes: INLINE_MAX_BYTES + 1,
+                panics: true,
+                inline: false,
+                want: Err(tonic::Code::Internal),
+            },
+        ];
+        for c in cases {
+            let caller = std::thread::current().id();
+            let panics = c.panics;
+            let got = cpu_sized(c.input_bytes, move || {
+                assert!(!panics, "boom");
+                Ok(std::thread::current().id())
+            })
+            .await;
+            match (got, c.want) {
+                (Ok(thread), Ok(())) => assert_eq!(thread == caller, c.inline, "{}", c.reason),
+                (Err(status), Err(code)) => assert_eq!(status.code(), code, "{}", c.reason),
+                (got, want) => panic!("{}: got {got:?}, want {want:?}", c.reason),
+            }
+        }
+    }
+}
