@@ -31,6 +31,11 @@ pub use instances::Report;
 /// Objects per page of an initial list.
 pub const PAGE_SIZE: u32 = 500;
 
+/// How often the served definition kinds are checked again, so Crossplane,
+/// KRO or Kratix installed (or upgraded) after the sidecar started is
+/// picked up without a restart.
+pub const REDISCOVER_INTERVAL: Duration = Duration::from_secs(30);
+
 /// How often an erroring cluster is probed for reachability.
 pub const PROBE_INTERVAL: Duration = Duration::from_secs(2);
 
@@ -115,6 +120,16 @@ async fn connect(
     source: &ClusterSource,
 ) -> Result<(Client, Vec<(&'static str, ApiResource)>), Error> {
     let client = client(source).await?;
+    let kinds = definition_kinds(&client, &source.name).await?;
+    tracing::info!(cluster = %source.name, kinds = ?kinds.iter().map(|(t, _)| *t).collect::<Vec<_>>(), "watching definitions");
+    Ok((client, kinds))
+}
+
+/// The definition kinds (of [`DEFINITION_KINDS`]) the cluster serves.
+async fn definition_kinds(
+    client: &Client,
+    cluster: &str,
+) -> Result<Vec<(&'static str, ApiResource)>, Error> {
     let mut kinds = Vec::new();
     for (tag, group, versions, kind) in DEFINITION_KINDS {
         for version in versions {
@@ -132,15 +147,14 @@ async fn connect(
                 Err(kube::Error::Api(s)) if s.code == 404 => {}
                 Err(e) => {
                     return Err(Error::Discover {
-                        cluster: source.name.clone(),
+                        cluster: cluster.to_string(),
                         message: e.to_string(),
                     });
                 }
             }
         }
     }
-    tracing::info!(cluster = %source.name, kinds = ?kinds.iter().map(|(t, _)| *t).collect::<Vec<_>>(), "watching definitions");
-    Ok((client, kinds))
+    Ok(kinds)
 }
 
 /// A watch event's object as JSON, without what the catalog never needs
@@ -203,6 +217,7 @@ impl Cluster {
     async fn watch(mut self, kinds: Vec<(&'static str, ApiResource)>) {
         let mut streams: StreamMap<&'static str, Events> = StreamMap::new();
         let expected: BTreeSet<&'static str> = kinds.iter().map(|(t, _)| *t).collect();
+        let kinds_now = kinds.clone();
         for (tag, ar) in kinds {
             let api = Api::<DynamicObject>::all_with(self.client.clone(), &ar);
             let config = watcher::Config::default().page_size(PAGE_SIZE);
@@ -218,8 +233,23 @@ impl Cluster {
         // while errors are recorded, reachability is probed directly.
         let mut probe = tokio::time::interval(PROBE_INTERVAL);
         probe.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut rediscover = tokio::time::interval_at(
+            tokio::time::Instant::now() + REDISCOVER_INTERVAL,
+            REDISCOVER_INTERVAL,
+        );
+        rediscover.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let served: BTreeMap<&'static str, ApiResource> = kinds_now.into_iter().collect();
         loop {
             tokio::select! {
+                _ = rediscover.tick() => {
+                    if let Ok(Ok(now)) = tokio::time::timeout(PROBE_INTERVAL, definition_kinds(&self.client, &self.name)).await {
+                        let now: BTreeMap<&'static str, ApiResource> = now.into_iter().collect();
+                        if now != served {
+                            tracing::info!(cluster = %self.name, kinds = ?now.keys().collect::<Vec<_>>(), "definition kinds changed; watching again");
+                            return;
+                        }
+                    }
+                }
                 _ = probe.tick(), if !self.errors.is_empty() => {
                     let version = tokio::time::timeout(PROBE_INTERVAL, self.client.apiserver_version()).await;
                     match version {
@@ -232,7 +262,12 @@ impl Cluster {
                     match event {
                         Ok(e) => {
                             self.errors.remove(tag);
-                            if self.definition_event(tag, e) {
+                            // Until every definition kind has listed once, a
+                            // refresh would drop the definitions of the others
+                            // (after a reconnect: flapping entities).
+                            if self.definition_event(tag, e)
+                                && expected.iter().all(|t| self.synced_kinds.contains(t))
+                            {
                                 self.refresh();
                             }
                         }
