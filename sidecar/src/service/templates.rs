@@ -21,7 +21,10 @@ pub struct Templates {
 /// `Struct`s and etags is most of a by-name call's cost and gives the same
 /// answer until the definition changes; a changed definition is a new `Arc`.
 #[derive(Debug, Clone, Default)]
-struct Answers(Arc<Mutex<HashMap<usize, (Arc<Converted>, Arc<pb::ConvertDefinitionResponse>)>>>);
+struct Answers(Arc<Mutex<HashMap<usize, Answer>>>);
+
+/// A definition and the response built from it.
+type Answer = (Arc<Converted>, Arc<pb::ConvertDefinitionResponse>);
 
 impl Answers {
     fn get_or_build(&self, converted: Arc<Converted>) -> pb::ConvertDefinitionResponse {
