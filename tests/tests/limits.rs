@@ -346,6 +346,28 @@ fn code_and_message<T>(r: Result<T, tonic::Status>) -> (Code, String) {
     }
 }
 
+/// A depth the thread stacks cannot take is refused at startup rather than
+/// letting a deep document abort the process later.
+#[test]
+fn document_depth_over_the_stack_ceiling_is_refused_at_startup() -> Result<()> {
+    let out = std::process::Command::new(osp_tests::server::osp_bin()?)
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--max-document-depth",
+            "100000",
+        ])
+        .output()?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "refused: {stderr}");
+    assert!(
+        stderr.contains("`--max-document-depth` is `100000`, over the `"),
+        "{stderr}"
+    );
+    Ok(())
+}
+
 #[test]
 fn cel_time_budget_is_configurable() -> Result<()> {
     let server = OspServer::start(&["--from-dir", &examples(), "--cel-budget-ms", "0"])?;
