@@ -36,15 +36,32 @@ pub async fn watch(
     let mut events = Box::pin(watcher::watcher(api, config).default_backoff());
     let mut buffer = Vec::new();
     let mut failing = false;
+    let mut absent = false;
     while let Some(event) = events.next().await {
         let event = match event {
             Ok(e) => e,
+            // KRO and Kratix create an instance CRD after its definition: a
+            // kind not served (yet, or any more) has no objects, and says
+            // nothing about the cluster's health. The watcher keeps retrying.
+            Err(
+                watcher::Error::InitialListFailed(kube::Error::Api(s))
+                | watcher::Error::WatchStartFailed(kube::Error::Api(s)),
+            ) if s.code == 404 => {
+                if !absent {
+                    absent = true;
+                    tracing::info!(%cluster, %source, "kind not served yet");
+                    catalog.replace_objects(&cluster, &source, Vec::<serde_json::Value>::new());
+                    let _ = reports.send(Report::Synced(source.clone()));
+                }
+                continue;
+            }
             Err(e) => {
                 failing = true;
                 let _ = reports.send(Report::Failed(source.clone(), e.to_string()));
                 continue;
             }
         };
+        absent = false;
         if failing {
             failing = false;
             let _ = reports.send(Report::Healthy(source.clone()));
