@@ -172,6 +172,27 @@ async fn render(
     }
 }
 
+async fn publish(
+    ch: &Channel,
+    content: String,
+) -> Result<pb::CreatePullRequestResponse, tonic::Status> {
+    let mut client = pb::publish_service_client::PublishServiceClient::new(ch.clone());
+    let req = pb::CreatePullRequestRequest {
+        repository: "acme/gitops".into(),
+        files: vec![pb::FileChange {
+            path: "clusters/a.yaml".into(),
+            content,
+            delete: false,
+        }],
+        idempotency_key: "k".into(),
+        ..Default::default()
+    };
+    match tokio::time::timeout(Duration::from_secs(20), client.create_pull_request(req)).await {
+        Ok(r) => r.map(tonic::Response::into_inner),
+        Err(_) => Err(tonic::Status::deadline_exceeded("test bound")),
+    }
+}
+
 /// `n` levels of nested mappings.
 fn nested(n: usize) -> String {
     format!("{}1{}", "{a: ".repeat(n), "}".repeat(n))
@@ -249,6 +270,7 @@ fn configured_limits_answer_clear_codes_and_name_the_setting() -> Result<()> {
         enum Call {
             Convert(String),
             Render(String),
+            Publish(String),
         }
         let tags: Vec<String> = (0..20).map(|i| format!("\"t{i}\"")).collect();
         let cases = [
@@ -275,6 +297,12 @@ fn configured_limits_answer_clear_codes_and_name_the_setting() -> Result<()> {
                 call: Call::Render(format!("{{\"tags\": [\"{}\"]}}", "x".repeat(5000))),
                 want: Code::InvalidArgument,
                 message: "values_json: document is `5014` bytes, over the limit of `4000` bytes",
+            },
+            Case {
+                reason: "published file over --max-document-bytes 4000",
+                call: Call::Publish("x".repeat(5000)),
+                want: Code::InvalidArgument,
+                message: "files[0].content: document is `5000` bytes, over the limit of `4000` bytes",
             },
             Case {
                 reason: "definition deeper than OSP_MAX_DOCUMENT_DEPTH 16",
@@ -317,6 +345,7 @@ fn configured_limits_answer_clear_codes_and_name_the_setting() -> Result<()> {
             let got = match c.call {
                 Call::Convert(yaml) => code_and_message(convert(&ch, yaml).await),
                 Call::Render(values) => code_and_message(render(&ch, XRD, values).await),
+                Call::Publish(content) => code_and_message(publish(&ch, content).await),
             };
             assert_eq!(got.0, c.want, "{}: {}", c.reason, got.1);
             assert!(got.1.contains(c.message), "{}: message `{}`", c.reason, got.1);
