@@ -195,7 +195,7 @@ fn gvk(i: usize, kind: &str, plural: &str) -> ApiResource {
 async fn create_object(kube: kube::Client, i: usize) -> Result<()> {
     let x = i % XRDS;
     let spec = serde_json::json!({"size": 10, "engine": "postgres", "tags": {"a": "b"}});
-    if i % 10 == 0 {
+    if i.is_multiple_of(10) {
         let api: Api<DynamicObject> = Api::all_with(kube, &gvk(x, "XDb", "xdb"));
         let obj = serde_json::json!({"apiVersion": "scale.example.org/v1", "kind": format!("XDb{x}"),
             "metadata": {"name": format!("x{i}")}, "spec": spec});

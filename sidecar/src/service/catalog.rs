@@ -10,7 +10,7 @@ use osp::resource::{Node, ObjectRef, State as ResState, for_state, for_tree};
 use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
 
-use super::{State, cpu, structs};
+use super::{State, cpu_sized, structs};
 use crate::errors::Error;
 use crate::pb::{self, EntityEncoding, catalog_service_server::CatalogService};
 
@@ -94,11 +94,6 @@ impl Catalog {
                 message: c.message,
             })
             .collect()
-    }
-
-    fn delta(&self, since: u64, encoding: EntityEncoding) -> Result<pb::GetDeltaResponse, Error> {
-        let delta = self.state.catalog.delta(since).map_err(unavailable)?;
-        Ok(self.encode(delta, encoding))
     }
 
     fn encode(&self, mut delta: Delta, encoding: EntityEncoding) -> pb::GetDeltaResponse {
@@ -289,8 +284,13 @@ impl CatalogService for Catalog {
     ) -> Result<Response<pb::GetSnapshotResponse>, Status> {
         let me = self.clone();
         let req = request.into_inner();
-        // A page of Structs costs milliseconds of CPU.
-        Ok(Response::new(cpu(move || me.page(&req)).await?))
+        // A page of JSON text is a copy of at most 3 MiB; a page of Structs
+        // costs milliseconds of CPU, so it goes to the blocking pool.
+        let work = match req.encoding() {
+            EntityEncoding::Json => 0,
+            _ => usize::MAX,
+        };
+        Ok(Response::new(cpu_sized(work, move || me.page(&req)).await?))
     }
 
     async fn get_delta(
@@ -299,9 +299,20 @@ impl CatalogService for Catalog {
     ) -> Result<Response<pb::GetDeltaResponse>, Status> {
         let req = request.into_inner();
         let encoding = req.encoding();
+        let delta = self
+            .state
+            .catalog
+            .delta(req.since_revision)
+            .map_err(unavailable)?;
+        // Most deltas are a few entities: encode them here; many Structs go
+        // to the blocking pool.
+        let work = match encoding {
+            EntityEncoding::Json => 0,
+            _ => delta.upserted.len().saturating_mul(1024),
+        };
         let me = self.clone();
         Ok(Response::new(
-            cpu(move || me.delta(req.since_revision, encoding)).await?,
+            cpu_sized(work, move || Ok(me.encode(delta, encoding))).await?,
         ))
     }
 
