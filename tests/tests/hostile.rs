@@ -102,8 +102,8 @@ enum Want {
     /// Refused: INVALID_ARGUMENT, RESOURCE_EXHAUSTED or FAILED_PRECONDITION
     /// (the claim's repository path is not allowed).
     Refused,
-    /// Over the gRPC message size: tonic answers OUT_OF_RANGE before our
-    /// code runs (RESOURCE_EXHAUSTED also accepted).
+    /// Over the gRPC message size: RESOURCE_EXHAUSTED (tonic's
+    /// OUT_OF_RANGE, rewritten by `errors::respond::oversized`).
     TooLarge,
 }
 
@@ -117,7 +117,7 @@ fn check<T>(reason: &str, got: &Result<T, tonic::Status>, want: Want) -> Result<
             code,
             Code::InvalidArgument | Code::ResourceExhausted | Code::FailedPrecondition
         ),
-        Want::TooLarge => matches!(code, Code::OutOfRange | Code::ResourceExhausted),
+        Want::TooLarge => code == Code::ResourceExhausted,
         Want::Rejected => matches!(code, Code::InvalidArgument | Code::ResourceExhausted),
         Want::Any => matches!(
             code,
