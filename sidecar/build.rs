@@ -3,7 +3,9 @@
 use std::path::PathBuf;
 
 fn main() -> anyhow::Result<()> {
-    let proto_root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../proto");
+    // Read at run time: a build script binary shared between checkouts
+    // (same target dir) must not carry the path it was compiled in.
+    let proto_root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?).join("../proto");
     let files = ["catalog", "claims", "common", "publish", "templates"]
         .map(|f| proto_root.join(format!("osp/v1/{f}.proto")));
     for f in &files {

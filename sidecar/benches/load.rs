@@ -21,6 +21,10 @@
 //!   worker threads, via `TOKIO_WORKER_THREADS`
 //! - `OSP_LOG` (`info`, the server's default): the server's `RUST_LOG`
 //! - `LOAD_SCENARIOS` (all): `convert,convert-large,render,snapshot,delta`
+//! - `LOAD_CATALOG_OBJECTS` (10000): claims in the served catalog, next to
+//!   `examples/` and 200 generated XRDs (0: `examples/` only); `snapshot`
+//!   reads every page of it as the Backstage provider does (JSON, 1000 per
+//!   page), `delta` asks for the changes since its revision
 //! - `LOAD_SOAK_SECONDS` (0 = off): after the table, one run of that many
 //!   seconds cycling through the scenarios, sampling RSS every second; flat
 //!   means every sample after the warm-up (first 10 s) stays within ±10% of
@@ -118,8 +122,8 @@ impl Scenario {
             Scenario::ConvertTypical => "ConvertDefinition (typical XRD, by name)",
             Scenario::ConvertLarge => "ConvertDefinition (large XRD, inline)",
             Scenario::Render => "RenderClaim (render + validate)",
-            Scenario::Snapshot => "GetSnapshot",
-            Scenario::Delta => "GetDelta",
+            Scenario::Snapshot => "GetSnapshot (every page, JSON)",
+            Scenario::Delta => "GetDelta (no change, JSON)",
         }
     }
 }
@@ -205,14 +209,25 @@ async fn call(
             unary::<_, pb::RenderClaimResponse>(ch, path, req, decode).await
         }
         Scenario::Snapshot => {
-            let path = "/osp.v1.CatalogService/GetSnapshot";
-            let req = pb::GetSnapshotRequest::default();
-            unary::<_, pb::GetSnapshotResponse>(ch, path, req, decode).await
+            // Every page, as the Backstage provider reads a snapshot.
+            let mut c = pb::catalog_service_client::CatalogServiceClient::new(ch);
+            let mut page_token = String::new();
+            loop {
+                let req = pb::GetSnapshotRequest {
+                    encoding: pb::EntityEncoding::Json as i32,
+                    page_size: 1000,
+                    page_token,
+                };
+                page_token = c.get_snapshot(req).await?.into_inner().next_page_token;
+                if page_token.is_empty() {
+                    return Ok(());
+                }
+            }
         }
         Scenario::Delta => {
             let req = pb::GetDeltaRequest {
                 since_revision: revision,
-                ..Default::default()
+                encoding: pb::EntityEncoding::Json as i32,
             };
             let path = "/osp.v1.CatalogService/GetDelta";
             unary::<_, pb::GetDeltaResponse>(ch, path, req, decode).await
@@ -404,6 +419,9 @@ fn main() -> anyhow::Result<()> {
         );
     }
 
+    let objects = env_or("LOAD_CATALOG_OBJECTS", 10_000usize);
+    let catalog = catalog_dir(&root.join("examples"), objects)?;
+
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port();
@@ -420,7 +438,7 @@ fn main() -> anyhow::Result<()> {
             &format!("127.0.0.1:{port}"),
             "--from-dir",
         ])
-        .arg(root.join("examples"))
+        .arg(&catalog)
         .env(
             "RUST_LOG",
             std::env::var("OSP_LOG").unwrap_or_else(|_| "info".into()),
@@ -454,12 +472,20 @@ fn main() -> anyhow::Result<()> {
         for _ in 0..max_channels {
             all.push(connect().await?);
         }
-        tokio::time::sleep(Duration::from_millis(1500)).await; // first catalog sync of --from-dir
-        let revision = pb::catalog_service_client::CatalogServiceClient::new(all[0].clone())
-            .get_snapshot(pb::GetSnapshotRequest::default())
-            .await
-            .map(|r| r.into_inner().revision)
-            .unwrap_or(0);
+        // The first catalog sync of --from-dir.
+        let mut catalog_client =
+            pb::catalog_service_client::CatalogServiceClient::new(all[0].clone());
+        let snapshot = loop {
+            match catalog_client.get_snapshot(pb::GetSnapshotRequest::default()).await {
+                Ok(r) => break r.into_inner(),
+                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        };
+        let revision = snapshot.revision;
+        println!(
+            "catalog: examples/ + {} generated XRDs + {objects} claims, revision {revision:#x}",
+            if objects == 0 { 0 } else { 200 }
+        );
         println!(
             "| scenario | callers | connections | rate | calls/s | p50 ms | p99 ms | max ms | errors \
              | server µs CPU/call | client µs CPU/call | server CPU | RSS MiB before → after |"
@@ -498,5 +524,42 @@ fn main() -> anyhow::Result<()> {
         .args(["-TERM", &pid.to_string()])
         .status();
     let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&catalog);
     result
+}
+
+/// A `--from-dir` catalog: the examples, and with `objects` > 0 also 200
+/// generated XRDs and that many claims of them (in files of 100).
+fn catalog_dir(examples: &std::path::Path, objects: usize) -> anyhow::Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!("osp-load-catalog-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    for e in std::fs::read_dir(examples)? {
+        let p = e?.path();
+        if let Some(name) = p.file_name() {
+            std::fs::copy(&p, dir.join(name))?;
+        }
+    }
+    if objects == 0 {
+        return Ok(dir);
+    }
+    for i in 0..200 {
+        std::fs::write(
+            dir.join(format!("scale-xrd{i}.yaml")),
+            format!(
+                "apiVersion: apiextensions.crossplane.io/v1\nkind: CompositeResourceDefinition\nmetadata: {{name: xdb{i}s.scale.example.org}}\nspec:\n  group: scale.example.org\n  names: {{kind: XDb{i}, plural: xdb{i}s}}\n  claimNames: {{kind: Db{i}, plural: db{i}s}}\n  versions:\n  - name: v1\n    served: true\n    referenceable: true\n    schema:\n      openAPIV3Schema:\n        type: object\n        properties:\n          spec:\n            type: object\n            properties:\n              size: {{type: integer}}\n"
+            ),
+        )?;
+    }
+    for start in (0..objects).step_by(100) {
+        let mut text = String::new();
+        for i in start..(start + 100).min(objects) {
+            text.push_str(&format!(
+                "---\napiVersion: scale.example.org/v1\nkind: Db{}\nmetadata: {{name: c{i}, namespace: team-{}}}\nspec: {{size: 10}}\nstatus:\n  conditions:\n  - {{type: Ready, status: 'True', reason: Available}}\n",
+                i % 200,
+                i % 20
+            ));
+        }
+        std::fs::write(dir.join(format!("scale-claims{start}.yaml")), text)?;
+    }
+    Ok(dir)
 }
