@@ -197,6 +197,13 @@ impl Log {
                 ..Delta::default()
             };
         }
+        if since == revision {
+            // What pollers ask most: nothing changed, no need to scan.
+            return Delta {
+                revision,
+                ..Delta::default()
+            };
+        }
         Delta {
             revision,
             resync_needed: false,
