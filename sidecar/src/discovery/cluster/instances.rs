@@ -1,6 +1,8 @@
 //! The watcher of one kind users create (claims, XRs, RGD instances,
 //! Promise resources): a full list replaces what the catalog holds for it,
 //! then single changes are applied as they come.
+use std::time::Duration;
+
 use kube::api::{ApiResource, DynamicObject};
 use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, Event};
@@ -22,6 +24,10 @@ pub enum Report {
     Failed(String, String),
 }
 
+/// How often a kind that is not served (yet) is looked for again: at a
+/// steady pace, not on the watcher's backoff, which grows to 30 s.
+pub const ABSENT_RETRY: Duration = Duration::from_secs(2);
+
 /// Watches `ar` in every namespace until aborted.
 pub async fn watch(
     client: Client,
@@ -33,48 +39,52 @@ pub async fn watch(
 ) {
     let api = Api::<DynamicObject>::all_with(client, &ar);
     let config = watcher::Config::default().page_size(PAGE_SIZE);
-    let mut events = Box::pin(watcher::watcher(api, config).default_backoff());
     let mut buffer = Vec::new();
     let mut failing = false;
     let mut absent = false;
-    while let Some(event) = events.next().await {
-        let event = match event {
-            Ok(e) => e,
-            // KRO and Kratix create an instance CRD after its definition: a
-            // kind not served (yet, or any more) has no objects, and says
-            // nothing about the cluster's health. The watcher keeps retrying.
-            Err(
-                watcher::Error::InitialListFailed(kube::Error::Api(s))
-                | watcher::Error::WatchStartFailed(kube::Error::Api(s)),
-            ) if s.code == 404 => {
-                if !absent {
-                    absent = true;
-                    tracing::info!(%cluster, %source, "kind not served yet");
-                    catalog.replace_objects(&cluster, &source, Vec::<serde_json::Value>::new());
+    'watch: loop {
+        let mut events = Box::pin(watcher::watcher(api.clone(), config.clone()).default_backoff());
+        while let Some(event) = events.next().await {
+            let event = match event {
+                Ok(e) => e,
+                // KRO and Kratix create an instance CRD after its definition:
+                // a kind not served (yet, or any more) has no objects, and
+                // says nothing about the cluster's health.
+                Err(
+                    watcher::Error::InitialListFailed(kube::Error::Api(s))
+                    | watcher::Error::WatchStartFailed(kube::Error::Api(s)),
+                ) if s.code == 404 => {
+                    if !absent {
+                        absent = true;
+                        tracing::info!(%cluster, %source, "kind not served yet");
+                        catalog.replace_objects(&cluster, &source, Vec::<serde_json::Value>::new());
+                        let _ = reports.send(Report::Synced(source.clone()));
+                    }
+                    tokio::time::sleep(ABSENT_RETRY).await;
+                    continue 'watch;
+                }
+                Err(e) => {
+                    failing = true;
+                    let _ = reports.send(Report::Failed(source.clone(), e.to_string()));
+                    continue;
+                }
+            };
+            absent = false;
+            if failing {
+                failing = false;
+                let _ = reports.send(Report::Healthy(source.clone()));
+            }
+            match event {
+                Event::Init => buffer.clear(),
+                Event::InitApply(o) => buffer.push(to_value(o)),
+                Event::InitDone => {
+                    catalog.replace_objects(&cluster, &source, std::mem::take(&mut buffer));
                     let _ = reports.send(Report::Synced(source.clone()));
                 }
-                continue;
+                Event::Apply(o) => catalog.upsert_object(&cluster, &source, to_value(o)),
+                Event::Delete(o) => catalog.remove_object(&cluster, &source, &to_value(o)),
             }
-            Err(e) => {
-                failing = true;
-                let _ = reports.send(Report::Failed(source.clone(), e.to_string()));
-                continue;
-            }
-        };
-        absent = false;
-        if failing {
-            failing = false;
-            let _ = reports.send(Report::Healthy(source.clone()));
         }
-        match event {
-            Event::Init => buffer.clear(),
-            Event::InitApply(o) => buffer.push(to_value(o)),
-            Event::InitDone => {
-                catalog.replace_objects(&cluster, &source, std::mem::take(&mut buffer));
-                let _ = reports.send(Report::Synced(source.clone()));
-            }
-            Event::Apply(o) => catalog.upsert_object(&cluster, &source, to_value(o)),
-            Event::Delete(o) => catalog.remove_object(&cluster, &source, &to_value(o)),
-        }
+        return;
     }
 }
