@@ -133,10 +133,12 @@ pub async fn serve(config: Config, shutdown: impl Future<Output = ()> + Send) ->
     tracing::info!(%addr, auth = config.token.is_some(), "listening");
     let draining = health.clone();
     let (signalled, stopping) = tokio::sync::oneshot::channel();
+    let streams = state.stopping.clone();
     let serving = router.serve_with_incoming_shutdown(incoming(listener), async move {
         shutdown.await;
         tracing::info!("shutting down: draining in-flight calls");
         set_all(&draining, ServingStatus::NotServing).await;
+        streams.send_replace(true);
         let _ = signalled.send(());
     });
     // Streams (health and catalog watches) never end on their own, so an

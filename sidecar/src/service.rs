@@ -21,6 +21,9 @@ pub struct State {
     pub document_limits: osp::document::Limits,
     /// Limits on CEL validation rules when rendering claims.
     pub cel_limits: osp::claim::CelLimits,
+    /// Becomes true when the server starts draining: open streams end with
+    /// `UNAVAILABLE` instead of being cut.
+    pub stopping: std::sync::Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 impl Default for State {
@@ -31,6 +34,7 @@ impl Default for State {
             store,
             document_limits: osp::document::Limits::default(),
             cel_limits: osp::claim::CelLimits::default(),
+            stopping: std::sync::Arc::new(tokio::sync::watch::Sender::new(false)),
         }
     }
 }

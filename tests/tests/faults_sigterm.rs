@@ -313,7 +313,11 @@ fn sigterm_with_open_streams_exits_within_the_grace_period() -> Result<()> {
             }
         })
         .await;
-        assert!(ended.is_ok(), "the catalog watch ends after shutdown");
+        assert_eq!(
+            ended.as_ref().ok().copied(),
+            Some(Code::Unavailable),
+            "the catalog watch ends with UNAVAILABLE when the drain starts"
+        );
         let health_ended = tokio::time::timeout(BOUND, async {
             loop {
                 match statuses.message().await {

@@ -327,6 +327,7 @@ impl CatalogService for Catalog {
         let first = self.first(since, encoding)?;
         let (tx, rx) = tokio::sync::mpsc::channel(4);
         let me = self.clone();
+        let mut stopping = self.state.stopping.subscribe();
         tokio::spawn(async move {
             let mut last;
             let mut next = Ok(first);
@@ -349,6 +350,14 @@ impl CatalogService for Catalog {
                         // The server is going away.
                         r = changes.changed() => if r.is_err() { return },
                         () = tx.closed() => return,
+                        // (The guard `wait_for` returns is not `Send`.)
+                        () = async { let _ = stopping.wait_for(|s| *s).await; } => {
+                            let bye = Status::unavailable(
+                                "server shutting down: reconnect and watch again from the last revision",
+                            );
+                            let _ = tx.send(Err(bye)).await;
+                            return;
+                        }
                     }
                     match me.first(last, encoding) {
                         Ok(d)
