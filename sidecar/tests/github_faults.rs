@@ -468,11 +468,23 @@ async fn stalls_past_the_request_timeout_then_a_retry_reuses_the_pull_request() 
     let outcomes = all(&ch, std::iter::repeat_n(0, 8)).await;
     let codes = tally(&outcomes);
     eprintln!("8 callers, one claim, GitHub stalled on POST /pulls: {codes:?}");
+    // The stalled POST still lands: a caller arriving after it (on a slow
+    // machine, most of them) finds that pull request and reuses it.
+    let mut stalled_calls = 0;
     for o in &outcomes {
-        let s = o.result.as_ref().expect_err("stalled");
-        assert!(clear(s), "{s:?}");
+        match &o.result {
+            Err(s) => {
+                stalled_calls += 1;
+                assert!(clear(s), "{s:?}");
+            }
+            Ok(r) => assert!(!r.created, "only a reused pull request answers OK: {r:?}"),
+        }
         assert!(o.took < Duration::from_secs(5), "bounded: {:?}", o.took);
     }
+    assert!(
+        stalled_calls >= 1,
+        "the first caller runs into the stall: {codes:?}"
+    );
     let during = pulls_by_branch(&fake);
     assert!(during.len() <= 1, "{during:?}");
 
