@@ -231,6 +231,21 @@ fn open_crd(group: &str, kind: &str, plural: &str, scope: &str) -> Value {
 
 /// Creates the CRD (kept if it exists from an earlier run of the same
 /// process) and waits until it is Established.
+/// KRO's own CRD (the test API server has only Crossplane's).
+fn kro_crd() -> Value {
+    open_crd(
+        "kro.run",
+        "ResourceGraphDefinition",
+        "resourcegraphdefinitions",
+        "Cluster",
+    )
+}
+
+/// Kratix's own Promise CRD.
+fn kratix_crd() -> Value {
+    open_crd("platform.kratix.io", "Promise", "promises", "Cluster")
+}
+
 async fn install_crd(kube: &kube::Client, crd: Value) -> Result<()> {
     let crd: CustomResourceDefinition = serde_json::from_value(crd)?;
     let name = crd.metadata.name.clone().unwrap_or_default();
@@ -404,16 +419,7 @@ async fn kro_definitions_and_instances_are_cataloged() -> Result<()> {
     let started = Instant::now();
     let kube = server.client().await?;
     // KRO's own CRD, and the one its controller would generate for the RGD.
-    install_crd(
-        &kube,
-        open_crd(
-            "kro.run",
-            "ResourceGraphDefinition",
-            "resourcegraphdefinitions",
-            "Cluster",
-        ),
-    )
-    .await?;
+    install_crd(&kube, kro_crd()).await?;
     install_crd(
         &kube,
         open_crd("kro.run", "KindsWebApp", "kindswebapps", "Namespaced"),
@@ -600,11 +606,7 @@ async fn kratix_promises_and_resources_are_cataloged() -> Result<()> {
     };
     let started = Instant::now();
     let kube = server.client().await?;
-    install_crd(
-        &kube,
-        open_crd("platform.kratix.io", "Promise", "promises", "Cluster"),
-    )
-    .await?;
+    install_crd(&kube, kratix_crd()).await?;
     // Kratix installs the CRD the Promise embeds.
     let promise = promise();
     install_crd(&kube, promise["spec"]["api"].clone()).await?;
@@ -705,21 +707,8 @@ async fn instance_crds_generated_after_their_definition() -> Result<()> {
     };
     let started = Instant::now();
     let kube = server.client().await?;
-    install_crd(
-        &kube,
-        open_crd(
-            "kro.run",
-            "ResourceGraphDefinition",
-            "resourcegraphdefinitions",
-            "Cluster",
-        ),
-    )
-    .await?;
-    install_crd(
-        &kube,
-        open_crd("platform.kratix.io", "Promise", "promises", "Cluster"),
-    )
-    .await?;
+    install_crd(&kube, kro_crd()).await?;
+    install_crd(&kube, kratix_crd()).await?;
     let mut sidecar = Sidecar::start(&server, "late").await?;
     let snap = sidecar.snapshot().await?;
 
