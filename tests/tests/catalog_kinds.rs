@@ -246,6 +246,35 @@ fn kratix_crd() -> Value {
     open_crd("platform.kratix.io", "Promise", "promises", "Cluster")
 }
 
+/// The resources of the Kratix Promise's API in `team-a`.
+fn namespace_claims(kube: &kube::Client) -> Api<DynamicObject> {
+    Api::namespaced_with(
+        kube.clone(),
+        "team-a",
+        &resource(
+            "marketplace.kinds.example.org",
+            "KindsNamespaceClaim",
+            "kindsnamespaceclaims",
+        ),
+    )
+}
+
+async fn create_namespace_claim(
+    claims: &Api<DynamicObject>,
+    name: &str,
+    namespace_name: &str,
+) -> Result<()> {
+    create(
+        claims,
+        json!({
+            "apiVersion": "marketplace.kinds.example.org/v1alpha1", "kind": "KindsNamespaceClaim",
+            "metadata": {"name": name, "namespace": "team-a"},
+            "spec": {"namespaceName": namespace_name}
+        }),
+    )
+    .await
+}
+
 async fn install_crd(kube: &kube::Client, crd: Value) -> Result<()> {
     let crd: CustomResourceDefinition = serde_json::from_value(crd)?;
     let name = crd.metadata.name.clone().unwrap_or_default();
@@ -643,24 +672,8 @@ async fn kratix_promises_and_resources_are_cataloged() -> Result<()> {
         "{spec}"
     );
 
-    let claims: Api<DynamicObject> = Api::namespaced_with(
-        kube.clone(),
-        "team-a",
-        &resource(
-            "marketplace.kinds.example.org",
-            "KindsNamespaceClaim",
-            "kindsnamespaceclaims",
-        ),
-    );
-    create(
-        &claims,
-        json!({
-            "apiVersion": "marketplace.kinds.example.org/v1alpha1", "kind": "KindsNamespaceClaim",
-            "metadata": {"name": "team-ns", "namespace": "team-a"},
-            "spec": {"namespaceName": "shared-a"}
-        }),
-    )
-    .await?;
+    let claims = namespace_claims(&kube);
+    create_namespace_claim(&claims, "team-ns", "shared-a").await?;
     let r = format!("resource:default/team-ns.kindsnamespaceclaim.team-a.{CLUSTER}");
     let d = sidecar
         .until(d.revision, "resource created", |d| d.has(&r))
@@ -768,24 +781,8 @@ async fn instance_crds_generated_after_their_definition() -> Result<()> {
                "metadata": {"name": "late", "namespace": "team-a"}, "spec": {"size": 2}}),
     )
     .await?;
-    let claims: Api<DynamicObject> = Api::namespaced_with(
-        kube.clone(),
-        "team-a",
-        &resource(
-            "marketplace.kinds.example.org",
-            "KindsNamespaceClaim",
-            "kindsnamespaceclaims",
-        ),
-    );
-    create(
-        &claims,
-        json!({
-            "apiVersion": "marketplace.kinds.example.org/v1alpha1", "kind": "KindsNamespaceClaim",
-            "metadata": {"name": "late", "namespace": "team-a"},
-            "spec": {"namespaceName": "late"}
-        }),
-    )
-    .await?;
+    let claims = namespace_claims(&kube);
+    create_namespace_claim(&claims, "late", "late").await?;
     let (kro, kratix) = (
         format!("resource:default/late.kindslate.team-a.{CLUSTER}"),
         format!("resource:default/late.kindsnamespaceclaim.team-a.{CLUSTER}"),
