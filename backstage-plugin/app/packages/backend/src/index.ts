@@ -38,6 +38,11 @@ backend.add(
 // See https://backstage.io/docs/features/software-catalog/configuration#subscribing-to-catalog-errors
 backend.add(import('@backstage/plugin-catalog-backend-module-logs'));
 
+// Open Service Portal: Templates, APIs and Resources from the osp sidecar,
+// and the scaffolder actions the generated Templates call.
+backend.add(import('@osp/plugin-catalog-backend-module-osp'));
+backend.add(import('@osp/plugin-scaffolder-backend-module-osp'));
+
 // permission plugin
 backend.add(import('@backstage/plugin-permission-backend'));
 // See https://backstage.io/docs/permissions/getting-started for how to create your own permission policy

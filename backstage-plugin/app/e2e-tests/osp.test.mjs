@@ -1,0 +1,247 @@
+// End to end: this real Backstage app (built frontend and backend, real
+// config schema, default catalog policies, SQLite) beside the real
+// `osp serve`, driven through Backstage's HTTP APIs and headless Chromium.
+//
+// Run by backstage-plugin/scripts/app-e2e.sh, which installs and builds the
+// app; it needs OSP_BIN (the osp binary) and CHROMIUM (the browser).
+// Figures go to stdout as `figure: name value`; screenshots to
+// OSP_SCREENSHOTS when set.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+
+const APP = path.resolve(import.meta.dirname, '..');
+// Where the built backend runs: the unpacked bundle (app-e2e.sh) or the app.
+const RUN = process.env.OSP_APP_RUN ?? APP;
+const REPO = process.env.OSP_REPO ?? path.resolve(APP, '../..');
+const OSP_BIN = process.env.OSP_BIN ?? path.join(REPO, 'target/debug/osp');
+const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const SHOTS = process.env.OSP_SCREENSHOTS;
+const BASE = 'http://localhost:7007';
+const SIDECAR = '127.0.0.1:50051';
+
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'osp-app-e2e-'));
+// The watched source: the example definitions plus the GitOps repository's
+// work tree, so a merged claim shows up as a Resource.
+const source = path.join(work, 'source');
+const gitops = path.join(source, 'gitops');
+const children = [];
+let token = '';
+let browser;
+
+function figure(name, value) {
+  console.log(`figure: ${name} ${value}`);
+}
+
+function git(...args) {
+  return execFileSync('git', ['-C', gitops, ...args], { encoding: 'utf8' }).trim();
+}
+
+function start(name, cmd, args, opts) {
+  const log = fs.openSync(path.join(work, `${name}.log`), 'w');
+  const child = spawn(cmd, args, { stdio: ['ignore', log, log], ...opts });
+  children.push({ name, child });
+  return child;
+}
+
+function logOf(name) {
+  return fs.readFileSync(path.join(work, `${name}.log`), 'utf8');
+}
+
+async function until(what, fn, timeoutMs = 60_000, everyMs = 50) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  while (Date.now() < deadline) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise(r => setTimeout(r, everyMs));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ''}`);
+}
+
+async function api(p, init = {}) {
+  const res = await fetch(`${BASE}${p}`, {
+    ...init,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...init.headers },
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${init.method ?? 'GET'} ${p}: ${res.status} ${text.slice(0, 300)}`);
+  return text ? JSON.parse(text) : undefined;
+}
+
+async function ospEntities() {
+  const q = new URLSearchParams({
+    filter: 'metadata.annotations.backstage.io/managed-by-location=osp:osp',
+    fields: 'kind,metadata.name,metadata.namespace,metadata.annotations,spec.type',
+  });
+  return api(`/api/catalog/entities?${q}`);
+}
+
+function sidecarCount() {
+  // The sidecar's own view, page by page, through its CLI-less contract:
+  // grpcurl is what platform engineers use, the test uses it too.
+  const grpcurl = process.env.OSP_GRPCURL ?? 'grpcurl';
+  let total = 0;
+  let pageToken = '';
+  do {
+    const out = JSON.parse(
+      execFileSync(grpcurl, ['-plaintext', '-d', JSON.stringify({ pageSize: 1000, pageToken, encoding: 'ENTITY_ENCODING_JSON' }), SIDECAR, 'osp.v1.CatalogService/GetSnapshot'], { encoding: 'utf8' }),
+    );
+    total += (out.entities ?? []).length;
+    pageToken = out.nextPageToken ?? '';
+  } while (pageToken);
+  return total;
+}
+
+before(async () => {
+  fs.mkdirSync(gitops, { recursive: true });
+  for (const f of fs.readdirSync(path.join(REPO, 'examples'))) {
+    if (f.endsWith('.yaml')) fs.copyFileSync(path.join(REPO, 'examples', f), path.join(source, f));
+  }
+  execFileSync('git', ['init', '-q', '-b', 'main', gitops]);
+  git('config', 'user.email', 'e2e@example.org');
+  git('config', 'user.name', 'e2e');
+  fs.writeFileSync(path.join(gitops, 'README.md'), 'GitOps repository of the e2e test\n');
+  git('add', '.');
+  git('commit', '-qm', 'initial');
+  const sidecarConfig = path.join(work, 'osp.yaml');
+  fs.writeFileSync(
+    sidecarConfig,
+    [
+      'catalog:',
+      `  appBaseUrl: ${BASE}`,
+      '  defaultOwner: group:default/guests',
+      'publish:',
+      '  local:',
+      `    local/gitops: ${gitops}`,
+      '',
+    ].join('\n'),
+  );
+  start('osp', OSP_BIN, ['serve', '--listen', SIDECAR, '--from-dir', source, '--config', sidecarConfig], {
+    env: { ...process.env, RUST_LOG: 'info' },
+  });
+  const t0 = Date.now();
+  // From packages/backend, as `yarn start` runs it: app-config.yaml's
+  // example locations are relative to it.
+  start('backend', process.execPath, ['.', '--config', '../../app-config.yaml', '--config', '../../app-config.osp-demo.yaml'], {
+    cwd: path.join(RUN, 'packages/backend'),
+    env: { ...process.env, NODE_ENV: 'production', NODE_OPTIONS: '--no-node-snapshot' },
+  });
+  await until('backend readiness', async () => (await fetch(`${BASE}/.backstage/health/v1/readiness`)).ok, 180_000, 250);
+  figure('backend_start_to_ready_ms', Date.now() - t0);
+  const guest = await (await fetch(`${BASE}/api/auth/guest/refresh`)).json();
+  token = guest.backstageIdentity.token;
+  const want = sidecarCount();
+  await until(`all ${want} osp entities in the catalog`, async () => (await ospEntities()).length === want, 120_000, 100);
+  figure('backend_start_to_all_entities_ms', Date.now() - t0);
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+});
+
+after(async () => {
+  await browser?.close();
+  for (const { child } of children.reverse()) child.kill('SIGTERM');
+  await new Promise(r => setTimeout(r, 500));
+  if (process.env.OSP_E2E_KEEP) console.log(`kept ${work}`);
+  else fs.rmSync(work, { recursive: true, force: true });
+});
+
+test('every entity the sidecar serves passes the default policies and has no processing errors', async () => {
+  const entities = await ospEntities();
+  assert.equal(entities.length, sidecarCount());
+  const kinds = new Set(entities.map(e => e.kind));
+  for (const k of ['Template', 'API']) assert.ok(kinds.has(k), `no ${k} from osp`);
+  const q = new URLSearchParams({ filter: 'metadata.annotations.backstage.io/managed-by-location=osp:osp' });
+  for (const e of await api(`/api/catalog/entities?${q}`)) {
+    const errors = (e.status?.items ?? []).filter(i => i.level === 'error');
+    assert.deepEqual(errors, [], `${e.kind}:${e.metadata.name} has processing errors`);
+  }
+  assert.doesNotMatch(logOf('backend'), /InputError|is not valid|Policy check failed/);
+});
+
+test('a change in the watched source is visible in the catalog within seconds', async () => {
+  const xrd = fs.readFileSync(path.join(source, 'network-xrd.yaml'), 'utf8');
+  const times = [];
+  for (let i = 0; i < 10; i++) {
+    const name = `e2enet${i}s.platform.example.org`;
+    const doc = xrd
+      .replace('name: networks.platform.example.org', `name: ${name}`)
+      .replace('kind: Network', `kind: E2eNet${i}`)
+      .replace('plural: networks', `plural: e2enet${i}s`);
+    const t0 = Date.now();
+    fs.writeFileSync(path.join(source, `e2e-${i}.yaml`), doc);
+    await until(`template for ${name}`, async () => {
+      const q = new URLSearchParams({ filter: 'kind=template', fields: 'metadata.name' });
+      return (await api(`/api/catalog/entities?${q}`)).some(e => e.metadata.name.includes(`e2enet${i}`));
+    }, 30_000, 20);
+    times.push(Date.now() - t0);
+  }
+  times.sort((a, b) => a - b);
+  figure('change_to_visible_p50_ms', times[Math.floor(times.length / 2)]);
+  figure('change_to_visible_max_ms', times[times.length - 1]);
+  assert.ok(times[times.length - 1] < 30_000);
+});
+
+async function shot(page, name) {
+  if (SHOTS) await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+test('a user creates a claim in the browser; the task completes and its links resolve', async () => {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  page.setDefaultTimeout(30_000);
+  await page.goto(`${BASE}/`);
+  await page.getByRole('button', { name: 'Enter' }).click();
+  await page.goto(`${BASE}/create`);
+  const card = page.getByText('PostgreSQL', { exact: false }).first();
+  await card.waitFor();
+  await shot(page, 'create-page');
+  const templates = await api(`/api/catalog/entities?${new URLSearchParams({ filter: 'kind=template,metadata.annotations.backstage.io/managed-by-location=osp:osp' })}`);
+  const pg = templates.find(t => /postgres/i.test(t.metadata.name));
+  assert.ok(pg, 'no osp PostgreSQL template');
+  await page.goto(`${BASE}/create/templates/${pg.metadata.namespace ?? 'default'}/${pg.metadata.name}`);
+  await page.getByLabel(/name/i).first().fill('orders-db');
+  await shot(page, 'form');
+  // Walk the pages: fill what is required and empty, then Next until Review.
+  for (let i = 0; i < 8; i++) {
+    const ns = page.getByLabel(/^namespace/i);
+    if (await ns.count() && !(await ns.first().inputValue())) await ns.first().fill('team-a');
+    const owner = page.getByLabel(/^owner/i);
+    if (await owner.count() && !(await owner.first().inputValue())) await owner.first().fill('repo');
+    const repo = page.getByLabel(/^repository$/i);
+    if (await repo.count()) await repo.first().fill('gitops');
+    const create = page.getByRole('button', { name: 'Create' });
+    if (await create.count()) break;
+    await page.getByRole('button', { name: /Next|Review/ }).first().click();
+  }
+  const t0 = Date.now();
+  await page.getByRole('button', { name: 'Create' }).click();
+  await page.getByText(/Pull request|Open in catalog|Manifest/).first().waitFor({ timeout: 60_000 });
+  figure('task_submit_to_completed_ms', Date.now() - t0);
+  await shot(page, 'task-finished');
+  const branch = await until('the claim branch in the GitOps repository', () =>
+    git('branch', '--list', 'osp/*').replace(/^[* ]+/, ''),
+  );
+  assert.match(branch, /orders-db/, 'the branch keeps the claim name');
+  // "Merge" the change: the watched work tree now holds the claim.
+  git('merge', '-q', '--ff-only', branch);
+  const catalogLink = page.getByRole('link', { name: 'Open in catalog' });
+  await catalogLink.waitFor();
+  const href = await catalogLink.getAttribute('href');
+  const resource = await until('the Resource of the claim', async () => {
+    const q = new URLSearchParams({ filter: 'kind=resource,metadata.annotations.backstage.io/managed-by-location=osp:osp' });
+    return (await api(`/api/catalog/entities?${q}`)).find(e => e.metadata.name.startsWith('orders-db'));
+  }, 30_000, 100);
+  assert.ok(href.includes(resource.metadata.name), `catalog link ${href} is not the Resource ${resource.metadata.name}`);
+  for (const l of resource.metadata.links ?? []) assert.match(l.url, /^https?:\/\//);
+  await catalogLink.click();
+  await page.getByText(resource.metadata.name).first().waitFor();
+  await shot(page, 'resource-page');
+  await page.close();
+});
