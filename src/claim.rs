@@ -20,7 +20,7 @@ mod render;
 mod schema;
 mod validate;
 
-pub use path::{idempotency_key, repository_path};
+pub use path::{entity_ref, idempotency_key, repository_path};
 
 /// Label every rendered manifest carries.
 pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
@@ -105,6 +105,9 @@ pub struct Rendered {
     pub path: String,
     /// Stable key for this object: `claim/{cluster}/{namespace}/{kind}/{name}`.
     pub idempotency_key: String,
+    /// Ref of the `Resource` entity the catalog will list the object as
+    /// ([`entity_ref`]).
+    pub entity_ref: String,
     /// Notes about values accepted with a change.
     pub warnings: Vec<Warning>,
 }
@@ -194,6 +197,7 @@ pub fn for_claim_with(
         yaml: document::to_yaml(&manifest),
         json: manifest.to_string(),
         idempotency_key: path::idempotency_key(def, input),
+        entity_ref: path::entity_ref(def, input),
         path,
         manifest,
         warnings,

@@ -54,6 +54,22 @@ pub fn idempotency_key(def: &Definition, input: &ClaimInput) -> String {
     parts.join("/")
 }
 
+/// The ref of the `Resource` entity the catalog gives this object once the
+/// sidecar sees it in its cluster: the name is [`crate::resource::name_of`]
+/// (the very function the catalog names Resources with) of the target kind,
+/// and Resources carry no `metadata.namespace`, so the entity namespace is
+/// `default`. A contested name (two objects with the same name, rare) gets a
+/// hash suffix in the catalog that this ref cannot know.
+pub fn entity_ref(def: &Definition, input: &ClaimInput) -> String {
+    let name = crate::resource::name_of(
+        cluster(input),
+        &def.target().kind,
+        given(&input.namespace).unwrap_or_default(),
+        &input.name,
+    );
+    format!("resource:default/{name}")
+}
+
 fn cluster(input: &ClaimInput) -> &str {
     given(&input.cluster).unwrap_or("default")
 }

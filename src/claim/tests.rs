@@ -158,6 +158,90 @@ fn renders_a_cluster_scoped_xr_without_namespace() {
 }
 
 #[test]
+fn entity_ref_is_the_one_the_catalog_gives_the_object() {
+    struct Case {
+        reason: &'static str,
+        xrd: &'static str,
+        name: String,
+        namespace: Option<String>,
+        cluster: Option<&'static str>,
+        want: String,
+    }
+    let long = "n".repeat(63);
+    let cases = [
+        Case {
+            reason: "a claim in the default cluster: name, kind, namespace, cluster",
+            xrd: V1_CLAIM_XRD,
+            name: "orders-db".into(),
+            namespace: Some("team-a".into()),
+            cluster: None,
+            want: "resource:default/orders-db.postgresqlinstance.team-a.default".into(),
+        },
+        Case {
+            reason: "a namespaced v2 XR in a named cluster",
+            xrd: V2_XR_XRD,
+            name: "web".into(),
+            namespace: Some("team-a".into()),
+            cluster: Some("prod"),
+            want: "resource:default/web.app.team-a.prod".into(),
+        },
+        Case {
+            reason: "a cluster-scoped XR has no namespace segment",
+            xrd: V2_CLUSTER_XRD,
+            name: "core".into(),
+            namespace: None,
+            cluster: Some("prod"),
+            want: "resource:default/core.network.prod".into(),
+        },
+        Case {
+            reason: "a name too long for the catalog is shortened with its hash, as the catalog does",
+            xrd: V1_CLAIM_XRD,
+            name: long.clone(),
+            namespace: Some(long.clone()),
+            cluster: None,
+            want: format!(
+                "resource:default/{}",
+                crate::entity::name_for(&format!("{long}.postgresqlinstance.{long}.default"))
+            ),
+        },
+    ];
+    for c in cases {
+        let d = def(c.xrd);
+        let mut i = input(&c.name, c.namespace.as_deref(), Value::Null);
+        if c.xrd == V1_CLAIM_XRD {
+            i.values = json!({"parameters": {"storageGB": 20}});
+        }
+        i.cluster = c.cluster.map(str::to_string);
+        let r = for_claim(&d, &i).unwrap_or_else(|e| panic!("{}: {e}", c.reason));
+        assert_eq!(r.entity_ref, c.want, "{}", c.reason);
+        assert_eq!(
+            entity_ref(&d, &i),
+            c.want,
+            "{}: the free function",
+            c.reason
+        );
+        // What the catalog builds from the object once it is in the cluster.
+        let composites = Default::default();
+        let ctx = crate::resource::Context {
+            cluster: c.cluster.unwrap_or("default"),
+            definition: &d,
+            template_name: "",
+            app_base_url: "",
+            default_owner: "group:default/team-a",
+            composites: &composites,
+        };
+        let entity = crate::resource::for_resource(&r.manifest, &ctx)
+            .unwrap_or_else(|e| panic!("{}: {e}", c.reason));
+        assert_eq!(
+            crate::entity::ref_of(&entity),
+            r.entity_ref,
+            "{}: the catalog's ref",
+            c.reason
+        );
+    }
+}
+
+#[test]
 fn rejects_with_every_violation() {
     struct Case {
         reason: &'static str,

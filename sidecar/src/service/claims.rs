@@ -82,6 +82,8 @@ impl Claims {
             api_version: def.api_version(),
             kind: def.target().kind.clone(),
             is_claim: def.is_claim(),
+            idempotency_key: rendered.idempotency_key,
+            entity_ref: rendered.entity_ref,
             warnings: rendered
                 .warnings
                 .into_iter()
@@ -242,6 +244,16 @@ spec:
                     assert_eq!(r.path, path, "{}", c.reason);
                     assert!(r.is_claim, "{}", c.reason);
                     assert_eq!(r.kind, "DB", "{}", c.reason);
+                    assert_eq!(
+                        r.idempotency_key, "claim/default/team-a/db/orders",
+                        "{}",
+                        c.reason
+                    );
+                    assert_eq!(
+                        r.entity_ref, "resource:default/orders.db.team-a.default",
+                        "{}: the Resource the catalog will list",
+                        c.reason
+                    );
                 }
                 (Err(status), Err((code, fields))) => {
                     assert_eq!(status.code(), code, "{}", c.reason);
