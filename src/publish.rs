@@ -92,10 +92,26 @@ pub struct Plan {
     pub kustomizations: Vec<String>,
 }
 
+/// What a publication left for people to review.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ChangeKind {
+    /// Nothing: the base branch already holds the files, so nothing was
+    /// proposed.
+    #[default]
+    None,
+    /// A pull request on a forge (GitHub, GHE), with a web URL.
+    PullRequest,
+    /// A commit on a branch of a local repository; no web page shows it.
+    LocalBranch,
+}
+
 /// The outcome of a publication, for GitHub and local targets alike.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Published {
-    /// Web URL of the pull request; a `file://` URL for a local target.
+    /// What kind of change was made.
+    pub kind: ChangeKind,
+    /// Web URL of the change (the pull request); empty when there is none
+    /// (a local target, or nothing proposed).
     pub url: String,
     /// Pull request number; 0 for a local target or when nothing was proposed.
     pub number: u64,

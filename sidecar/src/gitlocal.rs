@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use git2::{ErrorCode, FileMode, Oid, Repository, Signature, build::TreeUpdateBuilder};
-use osp::publish::{Entry, Plan, Published};
+use osp::publish::{ChangeKind, Entry, Plan, Published};
 
 /// Who the commits are by, unless the repository configures `user.name`.
 const DEFAULT_NAME: &str = "Open Service Portal";
@@ -88,10 +88,17 @@ pub fn publish(path: &Path, base_branch: &str, plan: &Plan) -> Result<Published,
         }
     }
     let new_tree = update.create_updated(&repo, &tree).map_err(write_err)?;
-    let url = format!("file://{}", path.display());
+    // A local repository has no web page: the change is the branch and its
+    // commit, and the response carries no URL.
     if new_tree == tree.id() {
         return Ok(Published {
-            url,
+            // A new branch with nothing to change is not created: there is
+            // nothing to propose.
+            kind: if head.is_some() {
+                ChangeKind::LocalBranch
+            } else {
+                ChangeKind::None
+            },
             branch: plan.branch.clone(),
             commit_sha: head.map(|c| c.id().to_string()).unwrap_or_default(),
             unchanged: true,
@@ -114,7 +121,7 @@ pub fn publish(path: &Path, base_branch: &str, plan: &Plan) -> Result<Published,
         &plan.branch,
     )?;
     Ok(Published {
-        url,
+        kind: ChangeKind::LocalBranch,
         branch: plan.branch.clone(),
         commit_sha: commit.to_string(),
         created: head.is_none(),

@@ -6,7 +6,7 @@ mod fake;
 use std::time::Duration;
 
 use fake::{Delayed, Fake};
-use osp::publish::{Change, Layout, Plan, Request, for_plan};
+use osp::publish::{Change, ChangeKind, Layout, Plan, Request, for_plan};
 use osp_sidecar::github::{Error, PullRequest};
 use wiremock::Mock;
 use wiremock::matchers::{method, path};
@@ -56,6 +56,7 @@ async fn creates_a_pull_request_in_six_requests() {
         .expect("publish");
     println!("one pull request against the fake: {:?}", started.elapsed());
     assert!(out.created && !out.unchanged);
+    assert_eq!(out.kind, ChangeKind::PullRequest);
     assert_eq!(out.number, 1);
     assert_eq!(out.url, "https://github.com/acme/gitops/pull/1");
     assert!(out.branch.starts_with("osp/claim-team-a-db1-"));
@@ -101,8 +102,14 @@ async fn second_identical_request_changes_nothing() {
         .expect("second");
     assert!(second.unchanged && !second.created);
     assert_eq!(
-        (second.number, &second.commit_sha),
-        (first.number, &first.commit_sha)
+        (second.kind, second.number, &second.commit_sha, &second.url),
+        (
+            ChangeKind::PullRequest,
+            first.number,
+            &first.commit_sha,
+            &first.url
+        ),
+        "the pull request is still the change"
     );
     // get branch, create tree (same SHA: stop), list pulls.
     assert_eq!(second.request_count, 3);

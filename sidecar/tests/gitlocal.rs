@@ -3,7 +3,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use git2::{Repository, Signature};
-use osp::publish::{Change, Layout, Plan, Request, for_plan};
+use osp::publish::{Change, ChangeKind, Layout, Plan, Request, for_plan};
 use osp_sidecar::gitlocal::{self, Error};
 
 const FILE: &str = "clusters/dev/team-a/db1.yaml";
@@ -78,7 +78,11 @@ fn commits_land_on_the_branch_with_the_expected_tree() {
         let plan = plan(vec![(FILE, Some("kind: XPostgreSQLInstance\n"))], true);
         let out = gitlocal::publish(dir.path(), "main", &plan).expect("publish");
         assert!(out.created && !out.unchanged, "bare={bare}");
-        assert_eq!(out.url, format!("file://{}", dir.path().display()));
+        assert_eq!(out.kind, ChangeKind::LocalBranch, "bare={bare}");
+        assert_eq!(
+            out.url, "",
+            "bare={bare}: a local repository has no web page"
+        );
         assert_eq!(out.number, 0);
         let want = BTreeMap::from([
             ("README.md".to_owned(), "# gitops\n".to_owned()),
@@ -118,7 +122,29 @@ fn second_identical_request_changes_nothing() {
     let second = gitlocal::publish(dir.path(), "", &plan).expect("second");
     assert!(second.unchanged && !second.created);
     assert_eq!(second.commit_sha, first.commit_sha);
+    assert_eq!(
+        second.kind,
+        ChangeKind::LocalBranch,
+        "the branch still holds the change"
+    );
     assert_eq!(repo.references().expect("refs").count(), refs_before);
+}
+
+#[test]
+fn nothing_to_propose_makes_no_branch() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let repo = repository(dir.path(), true);
+    // Deleting a file that is not there: the base already holds the change.
+    let out =
+        gitlocal::publish(dir.path(), "main", &plan(vec![(FILE, None)], false)).expect("publish");
+    assert_eq!(out.kind, ChangeKind::None);
+    assert!(out.unchanged && !out.created);
+    assert_eq!((out.url.as_str(), out.commit_sha.as_str()), ("", ""));
+    assert!(
+        repo.find_reference(&format!("refs/heads/{}", out.branch))
+            .is_err(),
+        "no branch was created"
+    );
 }
 
 #[test]
@@ -213,6 +239,8 @@ fn osp_publish_commits_to_a_local_repository() {
     );
     let out: serde_json::Value = serde_json::from_slice(&first.stdout).expect("json");
     assert_eq!(out["created"], true);
+    assert_eq!(out["changeKind"], "CHANGE_KIND_LOCAL_BRANCH");
+    assert_eq!(out["url"], "", "no web URL for a local repository");
     let branch = out["branch"].as_str().expect("branch");
     assert_eq!(files(&repo, branch)[FILE], "kind: XPostgreSQLInstance\n");
     let second: serde_json::Value = serde_json::from_slice(&run().stdout).expect("json");

@@ -95,6 +95,7 @@ pub fn run(args: Args) -> ExitCode {
     match result {
         Ok(out) => {
             let json = serde_json::json!({
+                "changeKind": out.change_kind().as_str_name(),
                 "url": out.url, "number": out.number, "branch": out.branch,
                 "commitSha": out.commit_sha, "created": out.created,
                 "unchanged": out.unchanged, "requestCount": out.request_count,

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use base64::Engine;
 use http::{Method, StatusCode};
-use osp::publish::{Entry, Plan, Published};
+use osp::publish::{ChangeKind, Entry, Plan, Published};
 use serde_json::{Value, json};
 
 use super::transport::Session;
@@ -106,6 +106,7 @@ impl Client {
                 create_ref(&s, &repo, &plan.branch, &commit).await?;
                 let (number, url, created) =
                     open(&s, &repo, owner, &plan.branch, &base, pr).await?;
+                out.kind = ChangeKind::PullRequest;
                 out.url = url;
                 out.created = created;
                 number
@@ -118,6 +119,7 @@ impl Client {
                 let found = match found {
                     Some(found) => {
                         update_pr(&s, &repo, &found, pr).await?;
+                        out.kind = ChangeKind::PullRequest;
                         out.url = str_at(&found, "/html_url");
                         found
                     }
@@ -128,6 +130,7 @@ impl Client {
                         };
                         let (number, url, created) =
                             open(&s, &repo, owner, &plan.branch, &base, pr).await?;
+                        out.kind = ChangeKind::PullRequest;
                         out.url = url;
                         out.created = created;
                         out.number = number;

@@ -96,6 +96,7 @@ impl Publish {
             "published"
         );
         Ok(pb::CreatePullRequestResponse {
+            change_kind: change_kind(out.kind) as i32,
             url: out.url,
             number: out.number,
             branch: out.branch,
@@ -114,6 +115,15 @@ impl PublishService for Publish {
         request: Request<pb::CreatePullRequestRequest>,
     ) -> Result<Response<pb::CreatePullRequestResponse>, Status> {
         Ok(Response::new(self.create(request.into_inner()).await?))
+    }
+}
+
+/// The wire form of what a publication made.
+pub fn change_kind(kind: osp::publish::ChangeKind) -> pb::ChangeKind {
+    match kind {
+        osp::publish::ChangeKind::PullRequest => pb::ChangeKind::PullRequest,
+        osp::publish::ChangeKind::LocalBranch => pb::ChangeKind::LocalBranch,
+        osp::publish::ChangeKind::None => pb::ChangeKind::None,
     }
 }
 
@@ -329,6 +339,69 @@ mod tests {
             let details = status.get_error_details();
             let bad = details.bad_request().expect("bad request");
             assert_eq!(bad.field_violations[0].field, c.field, "{}", c.reason);
+        }
+    }
+
+    /// A repository with `main` holding one file.
+    fn local_repository(dir: &std::path::Path) {
+        let repo = git2::Repository::init_bare(dir).expect("init");
+        let blob = repo.blob(b"# gitops\n").expect("blob");
+        let mut tb = repo.treebuilder(None).expect("treebuilder");
+        tb.insert("README.md", blob, 0o100644).expect("insert");
+        let tree = repo.find_tree(tb.write().expect("tree")).expect("tree");
+        let sig = git2::Signature::now("test", "test@example.com").expect("sig");
+        repo.commit(Some("refs/heads/main"), &sig, &sig, "init", &tree, &[])
+            .expect("commit");
+        repo.set_head("refs/heads/main").expect("head");
+    }
+
+    #[tokio::test]
+    async fn local_targets_report_a_branch_and_no_url() {
+        struct Case {
+            reason: &'static str,
+            file: pb::FileChange,
+            want: pb::ChangeKind,
+        }
+        let cases = [
+            Case {
+                reason: "a new file is a commit on the local branch",
+                file: file("clusters/a.yaml"),
+                want: pb::ChangeKind::LocalBranch,
+            },
+            Case {
+                reason: "deleting a file that is not there changes nothing",
+                file: pb::FileChange {
+                    delete: true,
+                    ..file("clusters/gone.yaml")
+                },
+                want: pb::ChangeKind::None,
+            },
+        ];
+        for c in cases {
+            let dir = tempfile::tempdir().expect("tempdir");
+            local_repository(dir.path());
+            let config = PublishConfig {
+                local: [("acme/gitops".to_string(), dir.path().to_owned())].into(),
+                ..PublishConfig::default()
+            };
+            let out = Publish::new(State::default(), &config)
+                .create(pb::CreatePullRequestRequest {
+                    repository: "acme/gitops".into(),
+                    files: vec![c.file],
+                    idempotency_key: "claim/default/team-a/db/a".into(),
+                    ..Default::default()
+                })
+                .await
+                .unwrap_or_else(|e| panic!("{}: {e}", c.reason));
+            assert_eq!(out.change_kind(), c.want, "{}", c.reason);
+            assert_eq!(out.url, "", "{}: no web page for a local change", c.reason);
+            assert_eq!(out.number, 0, "{}", c.reason);
+            assert_eq!(
+                out.commit_sha.is_empty(),
+                c.want == pb::ChangeKind::None,
+                "{}: a commit exactly when there is a change",
+                c.reason
+            );
         }
     }
 }
