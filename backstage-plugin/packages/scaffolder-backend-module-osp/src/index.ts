@@ -6,6 +6,11 @@
  */
 export { scaffolderModuleOsp as default } from './module';
 export { createRenderClaimAction } from './actions/render';
-export { createPublishClaimAction, repositoryOf } from './actions/publish';
+export {
+  changeOf,
+  createPublishClaimAction,
+  repositoryOf,
+  type ChangeKindOutput,
+} from './actions/publish';
 export { createApplyClaimAction } from './actions/apply';
 export { idempotencyKeyOf } from './actions/claim';

@@ -28,7 +28,11 @@ describe('osp:claim:apply', () => {
     const client = mockClient();
     client.claims.applyClaim.mockResolvedValue(applied(false));
     const action = createApplyClaimAction({ client: asClient(client) });
-    const ctx = createMockActionContext({ input, user: jane as never });
+    const ctx = createMockActionContext({
+      input,
+      user: jane as never,
+      templateInfo: { entityRef: 'template:default/xpostgresqlinstances' },
+    });
 
     await action.handler(ctx as never);
 
@@ -38,6 +42,8 @@ describe('osp:claim:apply', () => {
         name: 'orders-db',
         cluster: 'dev',
         caller: { userEntityRef: 'user:default/jane' },
+        // Provenance: the running task's template.
+        templateRef: 'template:default/xpostgresqlinstances',
       },
     });
     expect(ctx.output).toHaveBeenCalledWith('manifest', 'kind: PostgreSQLInstance\n');

@@ -38,7 +38,7 @@ export function createApplyClaimAction(options: {
       const caller = await callerOf(ctx, options.userInfo);
       const dryRun = Boolean(ctx.input.dryRun || ctx.isDryRun);
       const res = await options.client.claims.applyClaim(
-        { render: renderRequestOf(ctx.input, caller), dryRun },
+        { render: renderRequestOf(ctx.input, caller, ctx.templateInfo), dryRun },
         { signal: ctx.signal },
       );
       ctx.logger.info(

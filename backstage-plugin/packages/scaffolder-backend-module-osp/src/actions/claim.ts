@@ -72,7 +72,9 @@ export const claimInputSchema = {
     z
       .string()
       .optional()
-      .describe('Ref of the template, recorded as provenance'),
+      .describe(
+        "Ref of the template, recorded as provenance (`osp.dev/template`); the running task's template when empty",
+      ),
   cluster: (z: Z) =>
     z
       .string()
@@ -83,10 +85,19 @@ export const claimInputSchema = {
 // The zod instance createTemplateAction hands to each schema callback.
 type Z = typeof z;
 
-/** Builds the RenderClaim request (plain init object) from action input. */
+/** The template info the scaffolder hands an action (`ctx.templateInfo`). */
+export type TemplateInfoOf = ActionContext<JsonObject>['templateInfo'];
+
+/**
+ * Builds the RenderClaim request (plain init object) from action input.
+ * Provenance is the `templateRef` input when given, else the template of
+ * the running task: templates cannot pass it themselves, since their
+ * context has no `templateInfo`.
+ */
 export function renderRequestOf(
   input: ClaimInput,
   caller: CallerInit,
+  templateInfo?: TemplateInfoOf,
 ): RenderClaimInit {
   return {
     definition: {
@@ -98,7 +109,7 @@ export function renderRequestOf(
     // JSON text keeps integers exact; a Struct would turn them into doubles.
     valuesJson: JSON.stringify(input.values ?? {}),
     owner: input.owner,
-    templateRef: input.templateRef ?? '',
+    templateRef: input.templateRef || templateInfo?.entityRef || '',
     composition: input.composition,
     caller,
     cluster: input.cluster ?? '',
@@ -106,14 +117,19 @@ export function renderRequestOf(
 }
 
 /**
- * The idempotency key of a claim, used when the sidecar does not suggest
- * one: the same claim always maps to the same branch and pull request.
+ * The idempotency key of a claim, used only when the sidecar's response
+ * does not carry one (a sidecar older than `RenderClaimResponse.idempotency_key`).
+ * Same rule as the core's `osp::claim::idempotency_key`:
+ * `claim/<cluster or default>/[<namespace>/]<kind lowercase>/<name>`, the
+ * namespace segment left out for cluster-scoped kinds, so the same claim
+ * always maps to the same branch and pull request.
  */
 export function idempotencyKeyOf(
   input: Pick<ClaimInput, 'cluster' | 'namespace' | 'name'>,
   kind: string,
 ): string {
-  return `claim/${input.cluster || 'default'}/${input.namespace || '_'}/${kind.toLowerCase()}/${input.name}`;
+  const namespace = input.namespace ? [input.namespace] : [];
+  return ['claim', input.cluster || 'default', ...namespace, kind.toLowerCase(), input.name].join('/');
 }
 
 /**

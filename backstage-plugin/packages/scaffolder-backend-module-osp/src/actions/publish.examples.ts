@@ -3,7 +3,7 @@ import { stringify } from 'yaml';
 
 export const examples: TemplateExample[] = [
   {
-    description: 'Open a pull request with the rendered claim',
+    description: 'Open a pull request with the rendered claim (or commit on a local Git branch)',
     example: stringify({
       steps: [
         {
@@ -20,8 +20,21 @@ export const examples: TemplateExample[] = [
         },
       ],
       output: {
+        // Only a forge opens a pull request; a local Git target commits on a branch.
         links: [
-          { title: 'Pull request', url: '${{ steps.publish.output.pullRequestUrl }}' },
+          {
+            title: 'Pull request',
+            icon: 'github',
+            url: '${{ steps.publish.output.changeUrl }}',
+            if: "${{ steps.publish.output.changeKind == 'pull-request' }}",
+          },
+        ],
+        text: [
+          {
+            title: 'Local Git commit',
+            content: 'Committed `${{ steps.publish.output.commit }}` on branch `${{ steps.publish.output.branch }}`.',
+            if: "${{ steps.publish.output.changeKind == 'local-branch' }}",
+          },
         ],
       },
     }),

@@ -1,7 +1,7 @@
 import { create } from '@bufbuild/protobuf';
 import { createMockActionContext } from '@backstage/plugin-scaffolder-node-test-utils';
-import { CreatePullRequestResponseSchema } from '@osp/backstage-client';
-import { createPublishClaimAction, repositoryOf } from './publish';
+import { ChangeKind, CreatePullRequestResponseSchema } from '@osp/backstage-client';
+import { changeOf, createPublishClaimAction, repositoryOf } from './publish';
 import { asClient, jane, mockClient } from './testing';
 
 const input = {
@@ -14,14 +14,21 @@ const input = {
   draft: true,
 };
 
+/** Every output the action set, by name. */
+function outputs(ctx: { output: jest.Mock | ((...args: never[]) => void) }): Record<string, unknown> {
+  return Object.fromEntries((ctx.output as jest.Mock).mock.calls);
+}
+
 describe('osp:claim:publish', () => {
   it('opens the pull request through the sidecar', async () => {
     const client = mockClient();
     client.publish.createPullRequest.mockResolvedValue(
       create(CreatePullRequestResponseSchema, {
+        changeKind: ChangeKind.PULL_REQUEST,
         url: 'https://github.com/acme/claims/pull/7',
         number: 7n,
         branch: 'osp/claim-default-team-a',
+        commitSha: 'c0ffee',
         created: true,
       }),
     );
@@ -41,20 +48,91 @@ describe('osp:claim:publish', () => {
       idempotencyKey: input.idempotencyKey,
       caller: { userEntityRef: 'user:default/jane' },
     });
-    expect(ctx.output).toHaveBeenCalledWith('pullRequestUrl', 'https://github.com/acme/claims/pull/7');
-    expect(ctx.output).toHaveBeenCalledWith('pullRequestNumber', 7);
-    expect(ctx.output).toHaveBeenCalledWith('branch', 'osp/claim-default-team-a');
-    expect(ctx.output).toHaveBeenCalledWith('created', true);
+    expect(outputs(ctx)).toEqual({
+      changeKind: 'pull-request',
+      changeUrl: 'https://github.com/acme/claims/pull/7',
+      pullRequestUrl: 'https://github.com/acme/claims/pull/7',
+      pullRequestNumber: 7,
+      branch: 'osp/claim-default-team-a',
+      commit: 'c0ffee',
+      created: true,
+    });
   });
 
-  it('publishes nothing in a dry-run', async () => {
+  it('reports a local Git target as a branch and commit, with no URL', async () => {
+    const client = mockClient();
+    client.publish.createPullRequest.mockResolvedValue(
+      create(CreatePullRequestResponseSchema, {
+        changeKind: ChangeKind.LOCAL_BRANCH,
+        branch: 'osp/claim-default-team-a',
+        commitSha: 'c0ffee',
+        created: true,
+      }),
+    );
+    const action = createPublishClaimAction({ client: asClient(client) });
+    const ctx = createMockActionContext({ input, user: jane as never });
+    await action.handler(ctx as never);
+    expect(outputs(ctx)).toEqual({
+      changeKind: 'local-branch',
+      changeUrl: '',
+      pullRequestUrl: '',
+      pullRequestNumber: 0,
+      branch: 'osp/claim-default-team-a',
+      commit: 'c0ffee',
+      created: true,
+    });
+  });
+
+  it('publishes nothing in a dry-run, so links to nothing', async () => {
     const client = mockClient();
     const action = createPublishClaimAction({ client: asClient(client) });
     const ctx = { ...createMockActionContext({ input }), isDryRun: true };
     await action.handler(ctx as never);
     expect(client.publish.createPullRequest).not.toHaveBeenCalled();
-    expect(ctx.output).toHaveBeenCalledWith('pullRequestUrl', 'https://github.com/acme/claims/pulls');
-    expect(ctx.output).toHaveBeenCalledWith('created', false);
+    expect(outputs(ctx)).toEqual({
+      changeKind: 'none',
+      changeUrl: '',
+      pullRequestUrl: '',
+      pullRequestNumber: 0,
+      branch: '',
+      commit: '',
+      created: false,
+    });
+  });
+
+  it.each([
+    {
+      reason: 'a pull request',
+      res: { changeKind: ChangeKind.PULL_REQUEST, url: 'https://ghe.example.com/o/r/pull/1', commitSha: 'a' },
+      want: { kind: 'pull-request', url: 'https://ghe.example.com/o/r/pull/1' },
+    },
+    {
+      reason: 'a local branch, whatever url says',
+      res: { changeKind: ChangeKind.LOCAL_BRANCH, url: 'file:///data/gitops.git', commitSha: 'a' },
+      want: { kind: 'local-branch', url: '' },
+    },
+    {
+      reason: 'nothing to propose',
+      res: { changeKind: ChangeKind.NONE, url: '', commitSha: '' },
+      want: { kind: 'none', url: '' },
+    },
+    {
+      reason: "an older sidecar's pull request",
+      res: { changeKind: ChangeKind.UNSPECIFIED, url: 'https://github.com/o/r/pull/2', commitSha: 'a' },
+      want: { kind: 'pull-request', url: 'https://github.com/o/r/pull/2' },
+    },
+    {
+      reason: "an older sidecar's local target: its file:// URL is no web page",
+      res: { changeKind: ChangeKind.UNSPECIFIED, url: 'file:///data/gitops.git', commitSha: 'a' },
+      want: { kind: 'local-branch', url: '' },
+    },
+    {
+      reason: 'an older sidecar with nothing to propose',
+      res: { changeKind: ChangeKind.UNSPECIFIED, url: '', commitSha: '' },
+      want: { kind: 'none', url: '' },
+    },
+  ])('tells the change: $reason', ({ res, want }) => {
+    expect(changeOf(res)).toEqual(want);
   });
 
   it.each([

@@ -1,7 +1,7 @@
 import { InputError } from '@backstage/errors';
 import type { UserInfoService } from '@backstage/backend-plugin-api';
 import { createTemplateAction } from '@backstage/plugin-scaffolder-node';
-import type { OspClient } from '@osp/backstage-client';
+import { ChangeKind, type CreatePullRequestResponse, type OspClient } from '@osp/backstage-client';
 import type { z as Zod } from 'zod/v3';
 import { callerOf } from './claim';
 import { examples } from './publish.examples';
@@ -33,10 +33,40 @@ export function repositoryOf(repoUrl: string): { host: string; repository: strin
 }
 
 /**
+ * The `changeKind` output: what the publication left for people to review.
+ * The generated Templates show the "Pull request" link only for
+ * `pull-request`, and the branch and commit for `local-branch`.
+ */
+export type ChangeKindOutput = 'pull-request' | 'local-branch' | 'none';
+
+/**
+ * The change a response reports. A sidecar older than `change_kind` sends
+ * none; its local targets answered with a `file://` URL and number 0, so
+ * only an http(s) URL counts as a pull request there.
+ */
+export function changeOf(res: Pick<CreatePullRequestResponse, 'changeKind' | 'url' | 'commitSha'>): {
+  kind: ChangeKindOutput;
+  url: string;
+} {
+  switch (res.changeKind) {
+    case ChangeKind.PULL_REQUEST:
+      return { kind: 'pull-request', url: res.url };
+    case ChangeKind.LOCAL_BRANCH:
+      return { kind: 'local-branch', url: '' };
+    case ChangeKind.NONE:
+      return { kind: 'none', url: '' };
+    default:
+      if (/^https?:\/\//.test(res.url)) return { kind: 'pull-request', url: res.url };
+      return { kind: res.commitSha ? 'local-branch' : 'none', url: '' };
+  }
+}
+
+/**
  * `osp:claim:publish`: the sidecar commits the manifest on a branch derived
- * from the idempotency key and opens (or updates) one pull request; running
- * the template again never opens a second one. In a dry-run nothing is
- * published.
+ * from the idempotency key and opens (or updates) one pull request, or, for
+ * a local Git target, leaves the commit on that branch (`changeKind`
+ * `local-branch`, no URL); running the template again never opens a second
+ * one. In a dry-run nothing is published (`changeKind` `none`).
  */
 export function createPublishClaimAction(options: {
   client: OspClient;
@@ -45,7 +75,7 @@ export function createPublishClaimAction(options: {
   return createTemplateAction({
     id: 'osp:claim:publish',
     description:
-      'Publishes a rendered manifest as a GitHub pull request through the osp sidecar (idempotent per key)',
+      'Publishes a rendered manifest through the osp sidecar: a GitHub pull request, or a commit on a branch of a local Git target (idempotent per key)',
     examples,
     supportsDryRun: true,
     schema: {
@@ -66,23 +96,40 @@ export function createPublishClaimAction(options: {
           z.array(z.string()).optional().describe('GitHub logins to request reviews from'),
       },
       output: {
-        pullRequestUrl: (z: Z) => z.string().describe('Web URL of the pull request'),
-        pullRequestNumber: (z: Z) => z.number().describe('Pull request number'),
-        branch: (z: Z) => z.string().describe('Head branch'),
+        changeKind: (z: Z) =>
+          z
+            .enum(['pull-request', 'local-branch', 'none'])
+            .describe(
+              '`pull-request` (on GitHub/GHE), `local-branch` (a commit on a branch of a local Git target, no web page) or `none` (nothing changed, or a dry run)',
+            ),
+        changeUrl: (z: Z) =>
+          z.string().describe('Web URL of the change (the pull request); empty when there is none'),
+        pullRequestUrl: (z: Z) =>
+          z.string().describe('Web URL of the pull request; empty unless `changeKind` is `pull-request`'),
+        pullRequestNumber: (z: Z) =>
+          z.number().describe('Pull request number; 0 unless `changeKind` is `pull-request`'),
+        branch: (z: Z) => z.string().describe('Branch holding the change'),
+        commit: (z: Z) => z.string().describe('SHA of the commit on `branch`; empty when nothing changed'),
         created: (z: Z) =>
-          z.boolean().describe('True when a new pull request was opened'),
+          z.boolean().describe('True when a new pull request (or local branch) was created'),
       },
     },
     async handler(ctx) {
       const { host, repository } = repositoryOf(ctx.input.repoUrl);
       const title = ctx.input.title || `Add ${ctx.input.path}`;
       if (ctx.isDryRun) {
+        // Nothing is published, so there is no change to link to (whether
+        // the repository is on a forge or a local target is the sidecar's
+        // to know).
         ctx.logger.info(
-          `dry run: would open "${title}" on ${repository} with ${ctx.input.path} (key ${ctx.input.idempotencyKey})`,
+          `dry run: would publish "${title}" to ${repository} on ${host} with ${ctx.input.path} (key ${ctx.input.idempotencyKey})`,
         );
-        ctx.output('pullRequestUrl', `https://${host}/${repository}/pulls`);
+        ctx.output('changeKind', 'none');
+        ctx.output('changeUrl', '');
+        ctx.output('pullRequestUrl', '');
         ctx.output('pullRequestNumber', 0);
         ctx.output('branch', '');
+        ctx.output('commit', '');
         ctx.output('created', false);
         return;
       }
@@ -102,12 +149,22 @@ export function createPublishClaimAction(options: {
         },
         { signal: ctx.signal },
       );
+      const change = changeOf(res);
+      const state = res.created ? 'created' : res.unchanged ? 'unchanged' : 'updated';
       ctx.logger.info(
-        `${res.created ? 'opened' : res.unchanged ? 'unchanged' : 'updated'} pull request ${res.url}`,
+        change.kind === 'pull-request'
+          ? `${state} pull request ${change.url}`
+          : change.kind === 'local-branch'
+            ? `${state} local branch ${res.branch} of ${repository} at ${res.commitSha}`
+            : `nothing to publish: ${repository} already holds ${ctx.input.path}`,
       );
-      ctx.output('pullRequestUrl', res.url);
-      ctx.output('pullRequestNumber', Number(res.number));
+      const pullRequest = change.kind === 'pull-request';
+      ctx.output('changeKind', change.kind);
+      ctx.output('changeUrl', change.url);
+      ctx.output('pullRequestUrl', pullRequest ? change.url : '');
+      ctx.output('pullRequestNumber', pullRequest ? Number(res.number) : 0);
       ctx.output('branch', res.branch);
+      ctx.output('commit', res.commitSha);
       ctx.output('created', res.created);
     },
   });

@@ -9,7 +9,7 @@ import { asClient, jane, mockClient, workspace } from './testing';
 
 const manifest = 'apiVersion: database.example.org/v1alpha1\nkind: PostgreSQLInstance\n';
 
-function rendered(path: string) {
+function rendered(path: string, fromSidecar: { idempotencyKey?: string; entityRef?: string } = {}) {
   return create(RenderClaimResponseSchema, {
     manifest: { yaml: manifest },
     path,
@@ -17,8 +17,15 @@ function rendered(path: string) {
     kind: 'PostgreSQLInstance',
     isClaim: true,
     warnings: [{ path: 'spec.size', message: 'coerced to an integer' }],
+    ...fromSidecar,
   });
 }
+
+/** What the sidecar answers for `input` (its key and the catalog's ref). */
+const sidecarIds = {
+  idempotencyKey: 'claim/default/team-a/postgresqlinstance/orders-db',
+  entityRef: 'resource:default/orders-db.postgresqlinstance.team-a.default',
+};
 
 const input = {
   definition: 'xpostgresqlinstances.database.example.org',
@@ -33,7 +40,7 @@ const input = {
 describe('osp:claim:render', () => {
   it('writes the manifest into the workspace and outputs it', async () => {
     const client = mockClient();
-    client.claims.renderClaim.mockResolvedValue(rendered('claims/team-a/orders-db.yaml'));
+    client.claims.renderClaim.mockResolvedValue(rendered('claims/team-a/orders-db.yaml', sidecarIds));
     const action = createRenderClaimAction({ client: asClient(client) });
     const ctx = createMockActionContext({ input, workspacePath: workspace(), user: jane as never });
 
@@ -44,10 +51,8 @@ describe('osp:claim:render', () => {
     expect(ctx.output).toHaveBeenCalledWith('path', 'claims/team-a/orders-db.yaml');
     expect(ctx.output).toHaveBeenCalledWith('apiVersion', 'database.example.org/v1alpha1');
     expect(ctx.output).toHaveBeenCalledWith('kind', 'PostgreSQLInstance');
-    expect(ctx.output).toHaveBeenCalledWith(
-      'idempotencyKey',
-      'claim/default/team-a/postgresqlinstance/orders-db',
-    );
+    expect(ctx.output).toHaveBeenCalledWith('idempotencyKey', sidecarIds.idempotencyKey);
+    expect(ctx.output).toHaveBeenCalledWith('entityRef', sidecarIds.entityRef);
     const [req] = client.claims.renderClaim.mock.calls[0];
     expect(req).toMatchObject({
       definition: { source: { case: 'name', value: input.definition }, cluster: '' },
@@ -64,7 +69,57 @@ describe('osp:claim:render', () => {
     expect(JSON.parse(req.valuesJson)).toEqual(input.values);
   });
 
-  it('derives a path and key for a cluster-scoped XR without a suggested path', async () => {
+  it("outputs the sidecar's key and entity ref as they are", async () => {
+    const client = mockClient();
+    // Keys the client-side rule would never produce: the sidecar's win.
+    const ids = { idempotencyKey: 'claim/prod/orders-db', entityRef: 'resource:default/orders-db-1a2b3c4d' };
+    client.claims.renderClaim.mockResolvedValue(rendered('x.yaml', ids));
+    const action = createRenderClaimAction({ client: asClient(client) });
+    const ctx = createMockActionContext({ input, workspacePath: workspace() });
+    await action.handler(ctx as never);
+    expect(ctx.output).toHaveBeenCalledWith('idempotencyKey', ids.idempotencyKey);
+    expect(ctx.output).toHaveBeenCalledWith('entityRef', ids.entityRef);
+  });
+
+  it.each([
+    {
+      reason: 'an empty templateRef input takes the running task\'s template',
+      templateRef: undefined,
+      templateInfo: { entityRef: 'template:default/xpostgresqlinstances' },
+      want: 'template:default/xpostgresqlinstances',
+    },
+    {
+      reason: 'an empty string counts as not given',
+      templateRef: '',
+      templateInfo: { entityRef: 'template:team-a/postgres' },
+      want: 'template:team-a/postgres',
+    },
+    {
+      reason: 'an explicit templateRef input wins',
+      templateRef: 'template:default/other',
+      templateInfo: { entityRef: 'template:default/xpostgresqlinstances' },
+      want: 'template:default/other',
+    },
+    {
+      reason: 'no template info and no input: no provenance',
+      templateRef: undefined,
+      templateInfo: undefined,
+      want: '',
+    },
+  ])('sends provenance: $reason', async ({ templateRef, templateInfo, want }) => {
+    const client = mockClient();
+    client.claims.renderClaim.mockResolvedValue(rendered('x.yaml', sidecarIds));
+    const action = createRenderClaimAction({ client: asClient(client) });
+    const ctx = createMockActionContext({
+      input: { ...input, templateRef },
+      templateInfo,
+      workspacePath: workspace(),
+    });
+    await action.handler(ctx as never);
+    expect(client.claims.renderClaim.mock.calls[0][0].templateRef).toBe(want);
+  });
+
+  it('derives a path and key for a cluster-scoped XR from an older sidecar', async () => {
     const client = mockClient();
     client.claims.renderClaim.mockResolvedValue(rendered(''));
     const action = createRenderClaimAction({ client: asClient(client) });
@@ -76,10 +131,9 @@ describe('osp:claim:render', () => {
     await action.handler(ctx as never);
 
     expect(ctx.output).toHaveBeenCalledWith('path', 'postgresqlinstance-orders-db.yaml');
-    expect(ctx.output).toHaveBeenCalledWith(
-      'idempotencyKey',
-      'claim/prod/_/postgresqlinstance/orders-db',
-    );
+    // The core's rule: no namespace segment for cluster-scoped kinds.
+    expect(ctx.output).toHaveBeenCalledWith('idempotencyKey', 'claim/prod/postgresqlinstance/orders-db');
+    expect(ctx.output).toHaveBeenCalledWith('entityRef', '');
     expect(client.claims.renderClaim.mock.calls[0][0]).toMatchObject({
       cluster: 'prod',
       definition: { cluster: 'prod' },

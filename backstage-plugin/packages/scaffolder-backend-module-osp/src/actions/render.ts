@@ -21,7 +21,13 @@ export const claimOutputSchema = {
   path: (z: typeof import('zod/v3').z) =>
     z.string().describe('Repository path the sidecar suggests for the manifest'),
   idempotencyKey: (z: typeof import('zod/v3').z) =>
-    z.string().describe('Stable key of this claim, for the pull request branch'),
+    z.string().describe('Stable key of this claim, for the pull request branch (the sidecar\'s)'),
+  entityRef: (z: typeof import('zod/v3').z) =>
+    z
+      .string()
+      .describe(
+        'Ref of the `Resource` entity the catalog will list the claim as, e.g. `resource:default/orders-db.postgresqlinstance.team-a.prod`',
+      ),
   apiVersion: (z: typeof import('zod/v3').z) =>
     z.string().describe('`apiVersion` of the manifest'),
   kind: (z: typeof import('zod/v3').z) =>
@@ -47,7 +53,7 @@ export function createRenderClaimAction(options: {
     async handler(ctx) {
       const caller = await callerOf(ctx, options.userInfo);
       const res = await options.client.claims.renderClaim(
-        renderRequestOf(ctx.input, caller),
+        renderRequestOf(ctx.input, caller, ctx.templateInfo),
         { signal: ctx.signal },
       );
       const manifest = res.manifest?.yaml ?? '';
@@ -61,7 +67,8 @@ export function createRenderClaimAction(options: {
       ctx.logger.info(`rendered ${res.kind} ${ctx.input.name} to ${path}`);
       ctx.output('manifest', manifest);
       ctx.output('path', path);
-      ctx.output('idempotencyKey', idempotencyKeyOf(ctx.input, res.kind));
+      ctx.output('idempotencyKey', res.idempotencyKey || idempotencyKeyOf(ctx.input, res.kind));
+      ctx.output('entityRef', res.entityRef);
       ctx.output('apiVersion', res.apiVersion);
       ctx.output('kind', res.kind);
     },

@@ -13,7 +13,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file osp/v1/claims.proto.
  */
 export const file_osp_v1_claims: GenFile = /*@__PURE__*/
-  fileDesc("ChNvc3AvdjEvY2xhaW1zLnByb3RvEgZvc3AudjEipwIKElJlbmRlckNsYWltUmVxdWVzdBIsCgpkZWZpbml0aW9uGAEgASgLMhgub3NwLnYxLkRlZmluaXRpb25Tb3VyY2USDAoEbmFtZRgCIAEoCRIRCgluYW1lc3BhY2UYAyABKAkSJwoGdmFsdWVzGAQgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBITCgt2YWx1ZXNfanNvbhgFIAEoCRINCgVvd25lchgGIAEoCRIUCgx0ZW1wbGF0ZV9yZWYYByABKAkSLgoLY29tcG9zaXRpb24YCCABKAsyGS5vc3AudjEuQ29tcG9zaXRpb25DaG9pY2USHgoGY2FsbGVyGAkgASgLMg4ub3NwLnYxLkNhbGxlchIPCgdjbHVzdGVyGAogASgJIvIBChFDb21wb3NpdGlvbkNob2ljZRIYChBjb21wb3NpdGlvbl9uYW1lGAEgASgJElAKFGNvbXBvc2l0aW9uX3NlbGVjdG9yGAIgAygLMjIub3NwLnYxLkNvbXBvc2l0aW9uQ2hvaWNlLkNvbXBvc2l0aW9uU2VsZWN0b3JFbnRyeRIVCg11cGRhdGVfcG9saWN5GAMgASgJEh4KFmNvbm5lY3Rpb25fc2VjcmV0X25hbWUYBCABKAkaOgoYQ29tcG9zaXRpb25TZWxlY3RvckVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEinwEKE1JlbmRlckNsYWltUmVzcG9uc2USIgoIbWFuaWZlc3QYASABKAsyEC5vc3AudjEuTWFuaWZlc3QSDAoEcGF0aBgCIAEoCRITCgthcGlfdmVyc2lvbhgDIAEoCRIMCgRraW5kGAQgASgJEhAKCGlzX2NsYWltGAUgASgIEiEKCHdhcm5pbmdzGAYgAygLMg8ub3NwLnYxLldhcm5pbmciUAoRQXBwbHlDbGFpbVJlcXVlc3QSKgoGcmVuZGVyGAEgASgLMhoub3NwLnYxLlJlbmRlckNsYWltUmVxdWVzdBIPCgdkcnlfcnVuGAIgASgIImYKEkFwcGx5Q2xhaW1SZXNwb25zZRIhCgdhcHBsaWVkGAEgASgLMhAub3NwLnYxLk1hbmlmZXN0Eg8KB2NsdXN0ZXIYAiABKAkSDwoHZHJ5X3J1bhgDIAEoCBILCgN1aWQYBCABKAkymwEKDENsYWltU2VydmljZRJGCgtSZW5kZXJDbGFpbRIaLm9zcC52MS5SZW5kZXJDbGFpbVJlcXVlc3QaGy5vc3AudjEuUmVuZGVyQ2xhaW1SZXNwb25zZRJDCgpBcHBseUNsYWltEhkub3NwLnYxLkFwcGx5Q2xhaW1SZXF1ZXN0Ghoub3NwLnYxLkFwcGx5Q2xhaW1SZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_struct, file_osp_v1_common]);
+  fileDesc("ChNvc3AvdjEvY2xhaW1zLnByb3RvEgZvc3AudjEipwIKElJlbmRlckNsYWltUmVxdWVzdBIsCgpkZWZpbml0aW9uGAEgASgLMhgub3NwLnYxLkRlZmluaXRpb25Tb3VyY2USDAoEbmFtZRgCIAEoCRIRCgluYW1lc3BhY2UYAyABKAkSJwoGdmFsdWVzGAQgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBITCgt2YWx1ZXNfanNvbhgFIAEoCRINCgVvd25lchgGIAEoCRIUCgx0ZW1wbGF0ZV9yZWYYByABKAkSLgoLY29tcG9zaXRpb24YCCABKAsyGS5vc3AudjEuQ29tcG9zaXRpb25DaG9pY2USHgoGY2FsbGVyGAkgASgLMg4ub3NwLnYxLkNhbGxlchIPCgdjbHVzdGVyGAogASgJIvIBChFDb21wb3NpdGlvbkNob2ljZRIYChBjb21wb3NpdGlvbl9uYW1lGAEgASgJElAKFGNvbXBvc2l0aW9uX3NlbGVjdG9yGAIgAygLMjIub3NwLnYxLkNvbXBvc2l0aW9uQ2hvaWNlLkNvbXBvc2l0aW9uU2VsZWN0b3JFbnRyeRIVCg11cGRhdGVfcG9saWN5GAMgASgJEh4KFmNvbm5lY3Rpb25fc2VjcmV0X25hbWUYBCABKAkaOgoYQ29tcG9zaXRpb25TZWxlY3RvckVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEizAEKE1JlbmRlckNsYWltUmVzcG9uc2USIgoIbWFuaWZlc3QYASABKAsyEC5vc3AudjEuTWFuaWZlc3QSDAoEcGF0aBgCIAEoCRITCgthcGlfdmVyc2lvbhgDIAEoCRIMCgRraW5kGAQgASgJEhAKCGlzX2NsYWltGAUgASgIEiEKCHdhcm5pbmdzGAYgAygLMg8ub3NwLnYxLldhcm5pbmcSFwoPaWRlbXBvdGVuY3lfa2V5GAcgASgJEhIKCmVudGl0eV9yZWYYCCABKAkiUAoRQXBwbHlDbGFpbVJlcXVlc3QSKgoGcmVuZGVyGAEgASgLMhoub3NwLnYxLlJlbmRlckNsYWltUmVxdWVzdBIPCgdkcnlfcnVuGAIgASgIImYKEkFwcGx5Q2xhaW1SZXNwb25zZRIhCgdhcHBsaWVkGAEgASgLMhAub3NwLnYxLk1hbmlmZXN0Eg8KB2NsdXN0ZXIYAiABKAkSDwoHZHJ5X3J1bhgDIAEoCBILCgN1aWQYBCABKAkymwEKDENsYWltU2VydmljZRJGCgtSZW5kZXJDbGFpbRIaLm9zcC52MS5SZW5kZXJDbGFpbVJlcXVlc3QaGy5vc3AudjEuUmVuZGVyQ2xhaW1SZXNwb25zZRJDCgpBcHBseUNsYWltEhkub3NwLnYxLkFwcGx5Q2xhaW1SZXF1ZXN0Ghoub3NwLnYxLkFwcGx5Q2xhaW1SZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_struct, file_osp_v1_common]);
 
 /**
  * RenderClaimRequest carries the form values of a Backstage template run.
@@ -160,7 +160,8 @@ export type RenderClaimResponse = Message<"osp.v1.RenderClaimResponse"> & {
   manifest?: Manifest | undefined;
 
   /**
-   * Suggested repository path for GitOps, from the configured layout.
+   * Suggested repository path for GitOps, from the configured layout (or
+   * the definition's `osp.dev/target-path` annotation).
    *
    * @generated from field: string path = 2;
    */
@@ -193,6 +194,28 @@ export type RenderClaimResponse = Message<"osp.v1.RenderClaimResponse"> & {
    * @generated from field: repeated osp.v1.Warning warnings = 6;
    */
   warnings: Warning[];
+
+  /**
+   * Stable key of the object, `claim/<cluster>/[<namespace>/]<kind lowercase>/<name>`
+   * (cluster `default` when none is given; no namespace segment for
+   * cluster-scoped kinds). Pass it to `CreatePullRequest.idempotency_key`:
+   * the same object always maps to the same branch and pull request.
+   *
+   * @generated from field: string idempotency_key = 7;
+   */
+  idempotencyKey: string;
+
+  /**
+   * Ref of the Backstage `Resource` entity the catalog will list the object
+   * as once it exists in its cluster, e.g.
+   * `resource:default/orders-db.postgresqlinstance.team-a.prod`
+   * (`<name>.<kind>[.<namespace>].<cluster>`, computed by the catalog's own
+   * naming function). Two objects contesting one name are the exception:
+   * the later one gets a hash suffix in the catalog.
+   *
+   * @generated from field: string entity_ref = 8;
+   */
+  entityRef: string;
 };
 
 /**

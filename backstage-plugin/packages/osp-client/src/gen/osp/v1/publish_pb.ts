@@ -2,8 +2,8 @@
 // @generated from file osp/v1/publish.proto (package osp.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Caller } from "./common_pb";
 import { file_osp_v1_common } from "./common_pb";
 import type { Message } from "@bufbuild/protobuf";
@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file osp/v1/publish.proto.
  */
 export const file_osp_v1_publish: GenFile = /*@__PURE__*/
-  fileDesc("ChRvc3AvdjEvcHVibGlzaC5wcm90bxIGb3NwLnYxIjsKCkZpbGVDaGFuZ2USDAoEcGF0aBgBIAEoCRIPCgdjb250ZW50GAIgASgJEg4KBmRlbGV0ZRgDIAEoCCKMAgoYQ3JlYXRlUHVsbFJlcXVlc3RSZXF1ZXN0EhIKCnJlcG9zaXRvcnkYASABKAkSEwoLYmFzZV9icmFuY2gYAiABKAkSIQoFZmlsZXMYAyADKAsyEi5vc3AudjEuRmlsZUNoYW5nZRINCgV0aXRsZRgEIAEoCRIMCgRib2R5GAUgASgJEg4KBmxhYmVscxgGIAMoCRIRCglyZXZpZXdlcnMYByADKAkSDQoFZHJhZnQYCCABKAgSFwoPaWRlbXBvdGVuY3lfa2V5GAkgASgJEh4KBmNhbGxlchgKIAEoCzIOLm9zcC52MS5DYWxsZXISHAoUdXBkYXRlX2t1c3RvbWl6YXRpb24YCyABKAgilwEKGUNyZWF0ZVB1bGxSZXF1ZXN0UmVzcG9uc2USCwoDdXJsGAEgASgJEg4KBm51bWJlchgCIAEoBBIOCgZicmFuY2gYAyABKAkSEgoKY29tbWl0X3NoYRgEIAEoCRIPCgdjcmVhdGVkGAUgASgIEhEKCXVuY2hhbmdlZBgGIAEoCBIVCg1yZXF1ZXN0X2NvdW50GAcgASgNMmoKDlB1Ymxpc2hTZXJ2aWNlElgKEUNyZWF0ZVB1bGxSZXF1ZXN0EiAub3NwLnYxLkNyZWF0ZVB1bGxSZXF1ZXN0UmVxdWVzdBohLm9zcC52MS5DcmVhdGVQdWxsUmVxdWVzdFJlc3BvbnNlYgZwcm90bzM", [file_osp_v1_common]);
+  fileDesc("ChRvc3AvdjEvcHVibGlzaC5wcm90bxIGb3NwLnYxIjsKCkZpbGVDaGFuZ2USDAoEcGF0aBgBIAEoCRIPCgdjb250ZW50GAIgASgJEg4KBmRlbGV0ZRgDIAEoCCKMAgoYQ3JlYXRlUHVsbFJlcXVlc3RSZXF1ZXN0EhIKCnJlcG9zaXRvcnkYASABKAkSEwoLYmFzZV9icmFuY2gYAiABKAkSIQoFZmlsZXMYAyADKAsyEi5vc3AudjEuRmlsZUNoYW5nZRINCgV0aXRsZRgEIAEoCRIMCgRib2R5GAUgASgJEg4KBmxhYmVscxgGIAMoCRIRCglyZXZpZXdlcnMYByADKAkSDQoFZHJhZnQYCCABKAgSFwoPaWRlbXBvdGVuY3lfa2V5GAkgASgJEh4KBmNhbGxlchgKIAEoCzIOLm9zcC52MS5DYWxsZXISHAoUdXBkYXRlX2t1c3RvbWl6YXRpb24YCyABKAgiwAEKGUNyZWF0ZVB1bGxSZXF1ZXN0UmVzcG9uc2USCwoDdXJsGAEgASgJEg4KBm51bWJlchgCIAEoBBIOCgZicmFuY2gYAyABKAkSEgoKY29tbWl0X3NoYRgEIAEoCRIPCgdjcmVhdGVkGAUgASgIEhEKCXVuY2hhbmdlZBgGIAEoCBIVCg1yZXF1ZXN0X2NvdW50GAcgASgNEicKC2NoYW5nZV9raW5kGAggASgOMhIub3NwLnYxLkNoYW5nZUtpbmQqewoKQ2hhbmdlS2luZBIbChdDSEFOR0VfS0lORF9VTlNQRUNJRklFRBAAEhwKGENIQU5HRV9LSU5EX1BVTExfUkVRVUVTVBABEhwKGENIQU5HRV9LSU5EX0xPQ0FMX0JSQU5DSBACEhQKEENIQU5HRV9LSU5EX05PTkUQAzJqCg5QdWJsaXNoU2VydmljZRJYChFDcmVhdGVQdWxsUmVxdWVzdBIgLm9zcC52MS5DcmVhdGVQdWxsUmVxdWVzdFJlcXVlc3QaIS5vc3AudjEuQ3JlYXRlUHVsbFJlcXVlc3RSZXNwb25zZWIGcHJvdG8z", [file_osp_v1_common]);
 
 /**
  * FileChange is one file to write or delete in the repository.
@@ -145,20 +145,22 @@ export const CreatePullRequestRequestSchema: GenMessage<CreatePullRequestRequest
   messageDesc(file_osp_v1_publish, 1);
 
 /**
- * CreatePullRequestResponse reports the pull request.
+ * CreatePullRequestResponse reports the change: a pull request on a forge,
+ * or a commit on a branch of a local Git target (see `change_kind`).
  *
  * @generated from message osp.v1.CreatePullRequestResponse
  */
 export type CreatePullRequestResponse = Message<"osp.v1.CreatePullRequestResponse"> & {
   /**
-   * Web URL of the pull request (for a local target, a `file://` URL of the repository).
+   * Web URL of the change (the pull request); empty when there is no web
+   * page for it (`CHANGE_KIND_LOCAL_BRANCH`, `CHANGE_KIND_NONE`).
    *
    * @generated from field: string url = 1;
    */
   url: string;
 
   /**
-   * Pull request number (0 for a local target).
+   * Pull request number (0 unless `change_kind` is `CHANGE_KIND_PULL_REQUEST`).
    *
    * @generated from field: uint64 number = 2;
    */
@@ -199,6 +201,14 @@ export type CreatePullRequestResponse = Message<"osp.v1.CreatePullRequestRespons
    * @generated from field: uint32 request_count = 7;
    */
   requestCount: number;
+
+  /**
+   * What kind of change was made: a pull request on a forge, a commit on a
+   * local branch, or nothing.
+   *
+   * @generated from field: osp.v1.ChangeKind change_kind = 8;
+   */
+  changeKind: ChangeKind;
 };
 
 /**
@@ -207,6 +217,50 @@ export type CreatePullRequestResponse = Message<"osp.v1.CreatePullRequestRespons
  */
 export const CreatePullRequestResponseSchema: GenMessage<CreatePullRequestResponse> = /*@__PURE__*/
   messageDesc(file_osp_v1_publish, 2);
+
+/**
+ * ChangeKind says what a publication left for people to review.
+ *
+ * @generated from enum osp.v1.ChangeKind
+ */
+export enum ChangeKind {
+  /**
+   * Not reported (a sidecar older than this field).
+   *
+   * @generated from enum value: CHANGE_KIND_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * A pull request on a forge (GitHub, GitHub Enterprise Server); `url` is
+   * its web page and `number` its number.
+   *
+   * @generated from enum value: CHANGE_KIND_PULL_REQUEST = 1;
+   */
+  PULL_REQUEST = 1,
+
+  /**
+   * A commit on `branch` of a local Git target; there is no web page, so
+   * `url` is empty and `number` 0. Pushing the branch is up to the operator.
+   *
+   * @generated from enum value: CHANGE_KIND_LOCAL_BRANCH = 2;
+   */
+  LOCAL_BRANCH = 2,
+
+  /**
+   * Nothing: the base branch already holds exactly these files, so no
+   * branch, commit or pull request was made.
+   *
+   * @generated from enum value: CHANGE_KIND_NONE = 3;
+   */
+  NONE = 3,
+}
+
+/**
+ * Describes the enum osp.v1.ChangeKind.
+ */
+export const ChangeKindSchema: GenEnum<ChangeKind> = /*@__PURE__*/
+  enumDesc(file_osp_v1_publish, 0);
 
 /**
  * PublishService delivers rendered manifests through GitOps: a pull request
