@@ -33,7 +33,8 @@ pub(crate) fn steps(
         }
         input.insert("composition".into(), c);
     }
-    input.insert("templateRef".into(), json!("${{ templateInfo.entityRef }}"));
+    // No `templateRef`: the template context has no `templateInfo`; the
+    // actions take the running task's template as provenance themselves.
     let kind = &def.target().kind;
     let repo = custom
         .repo_url
@@ -70,14 +71,32 @@ pub(crate) fn steps(
     ])
 }
 
-/// Output: the pull request, the catalog entity and the manifest.
+/// `changeKind` of a publish step that opened or updated a pull request.
+pub const CHANGE_PULL_REQUEST: &str = "pull-request";
+/// `changeKind` of a publish step that committed on a local Git branch.
+pub const CHANGE_LOCAL_BRANCH: &str = "local-branch";
+/// `changeKind` of a publish step that changed nothing (dry run, or the
+/// base branch already holds the manifest).
+pub const CHANGE_NONE: &str = "none";
+
+/// Output: the pull request (only when a forge opened one), the catalog
+/// entity, the local branch and commit (only for a local Git target) and the
+/// manifest. The scaffolder drops `links`/`text` entries whose `if` is false,
+/// so no link points nowhere; a skipped publish step (direct apply) leaves
+/// `changeKind` undefined and hides all three.
 pub(crate) fn output() -> Value {
+    let kind_is = |k: &str| format!("${{{{ steps.publish.output.changeKind == '{k}' }}}}");
     json!({
         "links": [
-            {"title": "Pull request", "icon": "github", "url": "${{ steps.publish.output.pullRequestUrl }}"},
-            {"title": "Open in catalog", "icon": "catalog", "entityRef": "resource:default/${{ parameters.name }}"},
+            {"title": "Pull request", "icon": "github", "url": "${{ steps.publish.output.changeUrl }}",
+             "if": kind_is(CHANGE_PULL_REQUEST)},
+            {"title": "Open in catalog", "icon": "catalog", "entityRef": "${{ steps.render.output.entityRef }}"},
         ],
         "text": [
+            {"title": "Local Git commit", "if": kind_is(CHANGE_LOCAL_BRANCH),
+             "content": "Committed `${{ steps.publish.output.commit }}` on branch `${{ steps.publish.output.branch }}` of the local Git repository. No pull request was opened: push the branch to your Git server to propose it."},
+            {"title": "Nothing published", "if": kind_is(CHANGE_NONE),
+             "content": "No change was made: this was a dry run, or the base branch already holds this manifest."},
             {"title": "Manifest", "content": "```yaml\n${{ steps.render.output.manifest }}\n```"},
         ],
     })

@@ -2,7 +2,8 @@
  * The real osp binary behind a real Backstage catalog and scaffolder, over
  * Backstage's own HTTP API.
  */
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import {
@@ -27,7 +28,33 @@ jest.setTimeout(120_000);
 const GET_SNAPSHOT = '/osp.v1.CatalogService/GetSnapshot';
 const GET_DELTA = '/osp.v1.CatalogService/GetDelta';
 const RENDER = '/osp.v1.ClaimService/RenderClaim';
-const implemented = implementedRpcs(fixtures, [GET_SNAPSHOT, GET_DELTA, RENDER]);
+const PUBLISH = '/osp.v1.PublishService/CreatePullRequest';
+const implemented = implementedRpcs(fixtures, [GET_SNAPSHOT, GET_DELTA, RENDER, PUBLISH]);
+/** The Resource the catalog will list `orders-db` in `team-a` of cluster `default` as. */
+const ORDERS_DB_RESOURCE = 'resource:default/orders-db.postgresqlinstance.team-a.default';
+/** The form values every run of the postgres Template uses. */
+const ORDERS_DB = {
+  name: 'orders-db',
+  namespace: 'team-a',
+  owner: 'group:default/team-a',
+  spec: { parameters: { storageGB: 25, version: '15' } },
+  repoUrl: 'github.com?owner=acme&repo=claims',
+};
+
+/** `git` in `cwd`, with an identity so commits work anywhere. */
+function git(cwd: string, ...args: string[]): string {
+  return execFileSync('git', args, {
+    cwd,
+    encoding: 'utf8',
+    env: {
+      ...process.env,
+      GIT_AUTHOR_NAME: 'test',
+      GIT_AUTHOR_EMAIL: 'test@example.com',
+      GIT_COMMITTER_NAME: 'test',
+      GIT_COMMITTER_EMAIL: 'test@example.com',
+    },
+  });
+}
 
 /** A case that needs these RPCs: skipped, with the reason printed, until the sidecar has them. */
 function itNeeds(rpcs: string[], name: string, fn: () => Promise<void>) {
@@ -43,6 +70,8 @@ function itNeeds(rpcs: string[], name: string, fn: () => Promise<void>) {
 
 describeWithSidecar('osp modules in a Backstage backend', () => {
   let dir: string;
+  /** The sidecar's local Git target for `acme/claims`. */
+  let gitops: string;
   let sidecar: Sidecar;
   let backend: Awaited<ReturnType<typeof startTestBackend>>;
   // The mock scheduler runs each task once at startup and then only when
@@ -81,7 +110,13 @@ describeWithSidecar('osp modules in a Backstage backend', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'osp-from-dir-'));
     copyFileSync(join(fixtures, 'xpostgresqlinstances.yaml'), join(dir, 'xpostgresqlinstances.yaml'));
-    sidecar = await startSidecar(dir);
+    // `acme/claims` is a local Git target: publishing commits on a branch there.
+    gitops = mkdtempSync(join(tmpdir(), 'osp-gitops-'));
+    git(gitops, 'init', '--quiet', '--initial-branch=main');
+    git(gitops, 'commit', '--quiet', '--allow-empty', '-m', 'init');
+    const config = join(mkdtempSync(join(tmpdir(), 'osp-config-')), 'osp.yaml');
+    writeFileSync(config, `publish:\n  local:\n    acme/claims: ${JSON.stringify(gitops)}\n`);
+    sidecar = await startSidecar(dir, undefined, ['--config', config]);
     backend = await startTestBackend({
       features: [
         import('@backstage/plugin-catalog-backend'),
@@ -106,6 +141,7 @@ describeWithSidecar('osp modules in a Backstage backend', () => {
     await backend?.stop();
     await sidecar?.stop();
     rmSync(dir, { recursive: true, force: true });
+    rmSync(gitops, { recursive: true, force: true });
   });
 
   itNeeds([GET_SNAPSHOT], 'serves the Templates and APIs the sidecar provides, with relations', async () => {
@@ -132,18 +168,7 @@ describeWithSidecar('osp modules in a Backstage backend', () => {
     const res = await request(backend.server)
       .post('/api/scaffolder/v2/dry-run')
       .set(auth)
-      .send({
-        template,
-        values: {
-          name: 'orders-db',
-          namespace: 'team-a',
-          owner: 'group:default/team-a',
-          spec: { parameters: { storageGB: 25, version: '15' } },
-          repoUrl: 'github.com?owner=acme&repo=claims',
-        },
-        secrets: {},
-        directoryContents: [],
-      });
+      .send({ template, values: ORDERS_DB, secrets: {}, directoryContents: [] });
     expect({ status: res.status, body: res.status === 200 ? 'ok' : res.body }).toEqual({
       status: 200,
       body: 'ok',
@@ -156,11 +181,65 @@ describeWithSidecar('osp modules in a Backstage backend', () => {
     expect(manifest!.content).toMatch(/name: orders-db/);
     expect(manifest!.content).toMatch(/namespace: team-a/);
     expect(manifest!.content).toMatch(/storageGB: 25/);
-    const links = res.body.output?.links as { title: string; url: string }[];
-    expect(links).toEqual(
-      expect.arrayContaining([expect.objectContaining({ url: 'https://github.com/acme/claims/pulls' })]),
-    );
+    // A dry run publishes nothing: no pull request link, and the catalog
+    // link names the Resource the catalog will list the claim as.
+    expect(res.body.output?.links).toEqual([
+      { title: 'Open in catalog', icon: 'catalog', entityRef: ORDERS_DB_RESOURCE },
+    ]);
   });
+
+  /** Runs a Template as a real task and returns its output once it completed. */
+  async function runTask(templateRef: string, values: object): Promise<{ links?: unknown[]; text?: unknown[] }> {
+    const created = await request(backend.server)
+      .post('/api/scaffolder/v2/tasks')
+      .set(auth)
+      .send({ templateRef, values });
+    expect({ status: created.status, body: created.status === 201 ? 'ok' : created.body }).toEqual({
+      status: 201,
+      body: 'ok',
+    });
+    const id: string = created.body.id;
+    const deadline = Date.now() + 60_000;
+    for (let after: number | undefined; Date.now() < deadline; ) {
+      const events = await request(backend.server)
+        .get(`/api/scaffolder/v2/tasks/${id}/events${after === undefined ? '' : `?after=${after}`}`)
+        .set(auth);
+      expect(events.status).toBe(200);
+      for (const e of events.body as { id: number; type: string; body: { message?: string; output?: object } }[]) {
+        after = e.id;
+        if (e.type === 'completion') {
+          const task = await request(backend.server).get(`/api/scaffolder/v2/tasks/${id}`).set(auth);
+          expect({ status: task.body.status, message: e.body.message }).toMatchObject({ status: 'completed' });
+          return e.body.output ?? {};
+        }
+      }
+    }
+    throw new Error(`task ${id} did not complete\n--- sidecar output ---\n${sidecar.output()}`);
+  }
+
+  itNeeds(
+    [GET_SNAPSHOT, RENDER, PUBLISH],
+    'runs the generated Template as a task to a local Git target: provenance, no bogus link',
+    async () => {
+      const template = byDefinition(await entities('template'), POSTGRES)!;
+      const templateRef = `template:${template.metadata.namespace ?? 'default'}/${template.metadata.name}`;
+      const output = await runTask(templateRef, ORDERS_DB);
+      // A local commit has no web page: no "Pull request" link at all.
+      expect(output.links).toEqual([{ title: 'Open in catalog', icon: 'catalog', entityRef: ORDERS_DB_RESOURCE }]);
+      const branches = git(gitops, 'for-each-ref', '--format=%(refname:short) %(objectname)', 'refs/heads/osp/')
+        .trim()
+        .split('\n');
+      expect(branches).toHaveLength(1);
+      const [branch, commit] = branches[0].split(' ');
+      const text = output.text as { title: string; content: string }[];
+      expect(text.map(t => t.title)).toEqual(['Local Git commit', 'Manifest']);
+      expect(text[0].content).toContain(`\`${commit}\` on branch \`${branch}\``);
+      // The task's template reached the sidecar and is written as provenance.
+      const manifest = git(gitops, 'show', `${branch}:default/team-a/postgresqlinstance/orders-db.yaml`);
+      expect(manifest).toContain(`osp.dev/template: ${templateRef}`);
+      expect(manifest).toMatch(/storageGB: 25/);
+    },
+  );
 
   itNeeds([GET_SNAPSHOT, RENDER], 'rejects invalid form values with errors naming the fields', async () => {
     const template = byDefinition(await entities('template'), POSTGRES)!;

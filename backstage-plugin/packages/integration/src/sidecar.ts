@@ -41,13 +41,16 @@ export interface Sidecar {
   stop(): Promise<void>;
 }
 
-/** Starts `osp serve --from-dir <dir>` and waits until it reports SERVING. */
-export async function startSidecar(fromDir: string, port?: number): Promise<Sidecar> {
+/**
+ * Starts `osp serve --from-dir <dir>` (plus `args`, e.g. `--config FILE`)
+ * and waits until it reports SERVING.
+ */
+export async function startSidecar(fromDir: string, port?: number, args: string[] = []): Promise<Sidecar> {
   const address = `127.0.0.1:${port ?? (await freePort())}`;
   let output = '';
   const child: ChildProcess = spawn(
     ospBin,
-    ['serve', '--listen', address, '--from-dir', fromDir],
+    ['serve', '--listen', address, '--from-dir', fromDir, ...args],
     { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } },
   );
   child.stdout!.on('data', d => (output += d));

@@ -11,7 +11,9 @@ import { Code, ConnectError } from '@connectrpc/connect';
 import {
   BadRequestSchema,
   CatalogService,
+  ChangeKind,
   ClaimService,
+  PublishService,
   type Entity as OspEntity,
 } from '@osp/backstage-client';
 import { Health, HealthCheckResponse_ServingStatus } from '@osp/backstage-client/src/gen/grpc/health/v1/health_pb';
@@ -57,9 +59,31 @@ const template: Entity = {
         },
       },
     ],
-    output: { links: [{ title: 'Pull request', url: '${{ steps.publish.output.pullRequestUrl }}' }] },
+    // Shaped like the output block of the Templates the sidecar generates
+    // (`src/template/steps.rs`), with no `templateRef` input.
+    output: {
+      links: [
+        {
+          title: 'Pull request',
+          icon: 'github',
+          url: '${{ steps.publish.output.changeUrl }}',
+          if: "${{ steps.publish.output.changeKind == 'pull-request' }}",
+        },
+        { title: 'Open in catalog', icon: 'catalog', entityRef: '${{ steps.render.output.entityRef }}' },
+      ],
+      text: [
+        {
+          title: 'Local Git commit',
+          if: "${{ steps.publish.output.changeKind == 'local-branch' }}",
+          content: 'Committed `${{ steps.publish.output.commit }}` on branch `${{ steps.publish.output.branch }}`.',
+        },
+      ],
+    },
   },
 };
+
+/** The Resource the fake sidecar says the catalog will list. */
+const resourceRef = (name: string) => `resource:default/${name}.fakedb.team-a.default`;
 
 const ospEntity = (entity: Entity): OspEntity =>
   ({ ref: `template:default/${entity.metadata.name}`, etag: '1', entity } as unknown as OspEntity);
@@ -68,6 +92,9 @@ describe('osp modules with a fake sidecar', () => {
   let entities: OspEntity[] = [ospEntity(template)];
   let failing = false;
   let lastCaller: unknown;
+  let lastTemplateRef: string | undefined;
+  /** What the fake's publish answers: a GitHub pull request or a local commit. */
+  let publishKind: ChangeKind = ChangeKind.PULL_REQUEST;
   let fake: Awaited<ReturnType<typeof serveRoutes>>;
   let backend: Awaited<ReturnType<typeof startTestBackend>>;
   const scheduler = mockServices.scheduler() as ReturnType<typeof mockServices.scheduler> & {
@@ -92,6 +119,7 @@ describe('osp modules with a fake sidecar', () => {
       router.service(ClaimService, {
         async renderClaim(req) {
           lastCaller = req.caller;
+          lastTemplateRef = req.templateRef;
           const values = JSON.parse(req.valuesJson || '{}');
           if (!(values.parameters?.size >= 1)) {
             throw new ConnectError('1 invalid field', Code.InvalidArgument, undefined, [
@@ -104,7 +132,23 @@ describe('osp modules with a fake sidecar', () => {
             ]);
           }
           const yaml = `apiVersion: example.org/v1\nkind: FakeDB\nmetadata:\n  name: ${req.name}\n  namespace: ${req.namespace}\nspec:\n  parameters:\n    size: ${values.parameters.size}\n`;
-          return { manifest: { yaml }, path: `team-a/fakedb/${req.name}.yaml`, apiVersion: 'example.org/v1', kind: 'FakeDB', isClaim: true };
+          return {
+            manifest: { yaml },
+            path: `team-a/fakedb/${req.name}.yaml`,
+            apiVersion: 'example.org/v1',
+            kind: 'FakeDB',
+            isClaim: true,
+            idempotencyKey: `claim/default/team-a/fakedb/${req.name}`,
+            entityRef: resourceRef(req.name),
+          };
+        },
+      });
+      router.service(PublishService, {
+        async createPullRequest(req) {
+          const branch = `osp/${req.idempotencyKey.replace(/\//g, '-')}`;
+          return publishKind === ChangeKind.PULL_REQUEST
+            ? { changeKind: publishKind, url: 'https://github.com/acme/claims/pull/7', number: 7n, branch, commitSha: 'c0ffee', created: true }
+            : { changeKind: publishKind, branch, commitSha: 'c0ffee', created: true };
         },
       });
     });
@@ -165,10 +209,61 @@ describe('osp modules with a fake sidecar', () => {
     }));
     expect(files).toEqual([expect.objectContaining({ path: 'team-a/fakedb/db1.yaml' })]);
     expect(files[0].content).toContain('size: 3');
+    // Nothing was published: no pull request link, only the catalog's.
     expect(res.body.output.links).toEqual([
-      expect.objectContaining({ url: 'https://github.com/acme/claims/pulls' }),
+      { title: 'Open in catalog', icon: 'catalog', entityRef: resourceRef('db1') },
     ]);
+    expect(res.body.output.text).toEqual([]);
     expect(lastCaller).toMatchObject({ userEntityRef: 'user:default/mock' });
+  });
+
+  /** Runs the stored Template as a real task and returns its output. */
+  async function runTask(values: object): Promise<{ links?: unknown[]; text?: unknown[] }> {
+    const created = await request(backend.server)
+      .post('/api/scaffolder/v2/tasks')
+      .set(auth)
+      .send({ templateRef: 'template:default/fake-db', values });
+    expect(created.status).toBe(201);
+    const id: string = created.body.id;
+    for (let after: number | undefined; ; ) {
+      const events = await request(backend.server)
+        .get(`/api/scaffolder/v2/tasks/${id}/events${after === undefined ? '' : `?after=${after}`}`)
+        .set(auth);
+      expect(events.status).toBe(200);
+      for (const e of events.body as { id: number; type: string; body: { message?: string; output?: object } }[]) {
+        after = e.id;
+        if (e.type === 'completion') {
+          const task = await request(backend.server).get(`/api/scaffolder/v2/tasks/${id}`).set(auth);
+          expect({ status: task.body.status, message: e.body.message }).toMatchObject({ status: 'completed' });
+          return e.body.output ?? {};
+        }
+      }
+    }
+  }
+
+  it('runs the template as a task: provenance reaches the sidecar, the pull request is linked', async () => {
+    await eventually(async () => (await templates()).find(e => e.metadata.name === 'fake-db'));
+    publishKind = ChangeKind.PULL_REQUEST;
+    lastTemplateRef = undefined;
+    const output = await runTask({ name: 'db2', spec: { parameters: { size: 3 } } });
+    expect(lastTemplateRef).toBe('template:default/fake-db');
+    expect(output.links).toEqual([
+      { title: 'Pull request', icon: 'github', url: 'https://github.com/acme/claims/pull/7' },
+      { title: 'Open in catalog', icon: 'catalog', entityRef: resourceRef('db2') },
+    ]);
+    expect(output.text).toEqual([]);
+  });
+
+  it('runs the template as a task against a local Git target: no link, the branch and commit as text', async () => {
+    publishKind = ChangeKind.LOCAL_BRANCH;
+    const output = await runTask({ name: 'db3', spec: { parameters: { size: 3 } } });
+    expect(output.links).toEqual([{ title: 'Open in catalog', icon: 'catalog', entityRef: resourceRef('db3') }]);
+    expect(output.text).toEqual([
+      {
+        title: 'Local Git commit',
+        content: 'Committed `c0ffee` on branch `osp/claim-default-team-a-fakedb-db3`.',
+      },
+    ]);
   });
 
   it('answers invalid values with an InputError naming the field', async () => {
