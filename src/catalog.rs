@@ -120,6 +120,129 @@ mod tests {
         );
     }
 
+    /// A claim or XR of `kind` for `def`, with URL-looking status fields
+    /// (only the absolute one may become a link).
+    fn object(def: &crate::definition::Definition, kind: &str) -> Value {
+        let mut metadata = json!({"name": format!("my-{}", kind.to_lowercase())});
+        if def.is_namespaced() || def.claim_names.as_ref().is_some_and(|c| c.kind == kind) {
+            metadata["namespace"] = json!("team-a");
+        }
+        json!({
+            "apiVersion": def.api_version(),
+            "kind": kind,
+            "metadata": metadata,
+            "spec": {},
+            "status": {
+                "endpoint": "https://db.example.org:5432/x",
+                "console": "/relative/console",
+                "broken": "http:// not a url",
+                "empty": "https://",
+            },
+        })
+    }
+
+    #[test]
+    fn every_link_is_an_absolute_url() {
+        struct Case {
+            reason: &'static str,
+            app_base_url: &'static str,
+            want_edit_prefix: &'static str,
+        }
+        let cases = [
+            Case {
+                reason: "Backstage's default app.baseUrl",
+                app_base_url: "http://localhost:3000",
+                want_edit_prefix: "http://localhost:3000/create/templates/default/",
+            },
+            Case {
+                reason: "an app under a path, written with a trailing slash",
+                app_base_url: "https://portal.example.org/backstage/",
+                want_edit_prefix: "https://portal.example.org/backstage/create/templates/default/",
+            },
+        ];
+        let examples = [
+            include_str!("../examples/postgres-xrd.yaml"),
+            include_str!("../examples/bucket-xrd.yaml"),
+            include_str!("../examples/network-xrd.yaml"),
+        ];
+        for c in cases {
+            let mut inputs = Vec::new();
+            let mut composites = std::collections::BTreeSet::new();
+            let converted: Vec<Converted> = examples
+                .iter()
+                .map(|y| {
+                    let doc = crate::document::from_yaml(y, Default::default()).expect("yaml");
+                    crate::convert::for_entities(&doc).expect("converts")
+                })
+                .collect();
+            for conv in &converted {
+                let d = &conv.definition;
+                composites.insert((d.group.clone(), d.names.kind.clone()));
+            }
+            for conv in &converted {
+                let def = &conv.definition;
+                for e in for_definition(conv, &["prod".to_string()]) {
+                    inputs.push(Input {
+                        key: format!("definition/{}", def.name),
+                        entity: Arc::new(e),
+                    });
+                }
+                let mut kinds = vec![def.names.kind.clone()];
+                kinds.extend(def.claim_names.as_ref().map(|n| n.kind.clone()));
+                for kind in kinds {
+                    let ctx = crate::resource::Context {
+                        cluster: "prod",
+                        definition: def,
+                        template_name: conv.template["metadata"]["name"].as_str().expect("name"),
+                        app_base_url: c.app_base_url,
+                        default_owner: "group:default/team-a",
+                        composites: &composites,
+                    };
+                    let e =
+                        crate::resource::for_resource(&object(def, &kind), &ctx).expect("resource");
+                    inputs.push(Input {
+                        key: format!("object/prod/{}/{kind}", def.group),
+                        entity: Arc::new(e),
+                    });
+                }
+            }
+            let set = for_catalog(inputs);
+            let mut kinds = std::collections::BTreeSet::new();
+            let (mut links, mut edits) = (0, 0);
+            for e in set.values() {
+                kinds.insert(e["kind"].as_str().unwrap_or_default().to_string());
+                for l in e["metadata"]["links"].as_array().into_iter().flatten() {
+                    let url = l["url"].as_str().unwrap_or_default();
+                    assert!(
+                        entity::is_absolute_url(url),
+                        "{}: `{url}` of {} is not absolute",
+                        c.reason,
+                        entity::ref_of(e)
+                    );
+                    links += 1;
+                    if l["type"] == "edit" {
+                        assert!(url.starts_with(c.want_edit_prefix), "{}: {url}", c.reason);
+                        edits += 1;
+                    }
+                }
+            }
+            assert_eq!(
+                kinds,
+                ["API", "Resource", "Template"].map(String::from).into(),
+                "{}: every kind of entity was checked",
+                c.reason
+            );
+            // Claims, and XRs without a claim, are edited: 1 + 1 + 1.
+            assert_eq!(edits, 3, "{}: the edit links are there", c.reason);
+            assert_eq!(
+                links,
+                edits + 4,
+                "{}: one status link per Resource, the others dropped",
+                c.reason
+            );
+        }
+    }
+
     #[test]
     fn long_contested_names_stay_valid() {
         let long = "n".repeat(63);

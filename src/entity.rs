@@ -56,6 +56,35 @@ pub fn ref_of(entity: &Value) -> String {
     format!("{kind}:{ns}/{name}")
 }
 
+/// True for an absolute `http://` or `https://` URL with a host: what
+/// Backstage's default `FieldFormatEntityPolicy` accepts in `links[].url`
+/// (it parses with WHATWG `new URL`, which refuses relative paths, an empty
+/// host and spaces).
+pub fn is_absolute_url(s: &str) -> bool {
+    let Some(rest) = s
+        .strip_prefix("https://")
+        .or_else(|| s.strip_prefix("http://"))
+    else {
+        return false;
+    };
+    if s.chars()
+        .any(|c| c.is_whitespace() || c.is_control() || c == '\\')
+    {
+        return false;
+    }
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let (host, port) = match host_port.strip_prefix('[') {
+        // An IPv6 literal: `[::1]` or `[::1]:8080`.
+        Some(v6) => match v6.split_once(']') {
+            Some((h, after)) => (h, after.strip_prefix(':').unwrap_or(after)),
+            None => return false,
+        },
+        None => host_port.split_once(':').unwrap_or((host_port, "")),
+    };
+    !host.is_empty() && port.chars().all(|c| c.is_ascii_digit())
+}
+
 /// Annotations every entity we emit carries.
 pub fn managed_annotations() -> Map<String, Value> {
     let mut m = Map::new();
@@ -104,5 +133,59 @@ mod tests {
         assert_eq!(n, name_for(&long), "shortening is deterministic");
         assert_ne!(n, name_for(&"a".repeat(101)), "different inputs differ");
         assert!(!name_for("///").is_empty(), "nothing valid still names");
+    }
+
+    #[test]
+    fn absolute_urls_are_recognised() {
+        struct Case {
+            reason: &'static str,
+            url: &'static str,
+            want: bool,
+        }
+        let cases = [
+            Case {
+                reason: "Backstage's default app.baseUrl",
+                url: "http://localhost:3000",
+                want: true,
+            },
+            Case {
+                reason: "https with a path and a query",
+                url: "https://portal.example.org/backstage/create?formData=%7B%7D",
+                want: true,
+            },
+            Case {
+                reason: "an IPv6 literal with a port",
+                url: "http://[::1]:7007/x",
+                want: true,
+            },
+            Case {
+                reason: "a relative link is what the catalog policy rejects",
+                url: "/create/templates/default/x",
+                want: false,
+            },
+            Case {
+                reason: "no host",
+                url: "https:///x",
+                want: false,
+            },
+            Case {
+                reason: "another scheme",
+                url: "ftp://example.org",
+                want: false,
+            },
+            Case {
+                reason: "a space inside",
+                url: "https://example.org/a b",
+                want: false,
+            },
+            Case {
+                reason: "a port that is not a number",
+                url: "http://example.org:http/",
+                want: false,
+            },
+        ];
+        for c in cases {
+            assert_eq!(is_absolute_url(c.url), c.want, "{}: `{}`", c.reason, c.url);
+        }
     }
 }

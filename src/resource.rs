@@ -58,6 +58,9 @@ pub struct Context<'a> {
     pub definition: &'a Definition,
     /// `metadata.name` of the definition's Template (for the edit link).
     pub template_name: &'a str,
+    /// Backstage's `app.baseUrl` (e.g. `https://portal.example.org`): the
+    /// catalog rejects entities whose `links[].url` is not absolute.
+    pub app_base_url: &'a str,
     /// Owner when the object names none.
     pub default_owner: &'a str,
     /// `(group, kind)` of every known XR kind, so nested XRs in
@@ -172,9 +175,14 @@ pub fn for_resource(obj: &Value, ctx: &Context) -> Result<Value, Error> {
         _ => true,
     };
     if editable && !ctx.template_name.is_empty() {
-        let url = for_edit_url(ctx.template_name, &for_form_data(def, obj, &owner));
-        put("osp.dev/edit-url", &url);
-        links.push(json!({"url": url, "title": "Edit", "icon": "edit", "type": "edit"}));
+        let path = for_edit_url(ctx.template_name, &for_form_data(def, obj, &owner));
+        // The annotation keeps the in-app path (it works behind any base URL);
+        // the link must be absolute or the catalog rejects the entity.
+        put("osp.dev/edit-url", &path);
+        let url = format!("{}{path}", ctx.app_base_url.trim_end_matches('/'));
+        if entity::is_absolute_url(&url) {
+            links.push(json!({"url": url, "title": "Edit", "icon": "edit", "type": "edit"}));
+        }
     }
     links.extend(status_links(obj));
 
@@ -251,7 +259,8 @@ fn connection_secret(obj: &Value) -> Option<String> {
     })
 }
 
-/// Top-level `status` fields holding an http(s) URL become links.
+/// Top-level `status` fields holding an absolute http(s) URL become links
+/// (anything else would get the entity rejected).
 fn status_links(obj: &Value) -> Vec<Value> {
     let Some(status) = obj.get("status").and_then(Value::as_object) else {
         return Vec::new();
@@ -260,8 +269,7 @@ fn status_links(obj: &Value) -> Vec<Value> {
         .iter()
         .filter_map(|(k, v)| {
             let url = v.as_str()?;
-            (url.starts_with("https://") || url.starts_with("http://"))
-                .then(|| json!({"url": url, "title": k}))
+            entity::is_absolute_url(url).then(|| json!({"url": url, "title": k}))
         })
         .collect()
 }

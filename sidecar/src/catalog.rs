@@ -39,6 +39,8 @@ pub struct Settings {
     pub sync_timeout: Duration,
     /// Owner of Resources whose object names none; else the Template's owner.
     pub default_owner: Option<String>,
+    /// Backstage's `app.baseUrl`: entity links are absolute under it.
+    pub app_base_url: String,
 }
 
 impl Default for Settings {
@@ -47,6 +49,7 @@ impl Default for Settings {
             clusters: Vec::new(),
             sync_timeout: DEFAULT_SYNC_TIMEOUT,
             default_owner: None,
+            app_base_url: crate::config::DEFAULT_APP_BASE_URL.to_string(),
         }
     }
 }

@@ -17,6 +17,11 @@ pub const MAX_DOCUMENT_DEPTH: usize = if cfg!(debug_assertions) { 64 } else { 12
 /// network namespace with Backstage.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:50051";
 
+/// Default Backstage app base URL: Backstage's own default `app.baseUrl`
+/// (what `npx @backstage/create-app` writes into `app-config.yaml`), so links
+/// work in a new app; set it to the app's public URL in production.
+pub const DEFAULT_APP_BASE_URL: &str = "http://localhost:3000";
+
 /// Log output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
@@ -85,6 +90,9 @@ pub struct ServeArgs {
     /// Kubeconfig context to watch, as a cluster of the same name; repeatable.
     #[arg(long = "context", env = "OSP_CONTEXTS", value_delimiter = ',')]
     pub contexts: Vec<String>,
+    /// Backstage's `app.baseUrl`; entity links are absolute under it [default: http://localhost:3000].
+    #[arg(long, env = "OSP_APP_BASE_URL")]
+    pub app_base_url: Option<String>,
 }
 
 /// The optional YAML file. Keys are camelCase; unknown keys are errors so a
@@ -189,6 +197,8 @@ pub struct Config {
     pub apply: crate::apply::ApplyConfig,
     /// Catalog sources (file section plus `--kubeconfig`/`--context`).
     pub catalog: crate::discovery::CatalogConfig,
+    /// Backstage's `app.baseUrl`, without a trailing `/`.
+    pub app_base_url: String,
 }
 
 /// Errors from resolving configuration.
@@ -219,6 +229,11 @@ pub enum Error {
         "refusing to listen on non-loopback address `{listen}` without a token: set `--token-file` (or `OSP_TOKEN`), or pass `--insecure` to accept unauthenticated callers"
     )]
     InsecureListen { listen: SocketAddr },
+    /// An app base URL the catalog would reject in entity links.
+    #[error(
+        "invalid app base url `{value}`: expected an absolute `http://` or `https://` URL, Backstage's `app.baseUrl` (`--app-base-url`, `OSP_APP_BASE_URL`, `catalog.appBaseUrl`)"
+    )]
+    AppBaseUrl { value: String },
 }
 
 impl Config {
@@ -252,6 +267,8 @@ impl Config {
         if token.is_none() && !listen.ip().is_loopback() && !insecure {
             return Err(Error::InsecureListen { listen });
         }
+        let catalog = file.catalog.unwrap_or_default();
+        let app_base_url = app_base_url(args, &catalog)?;
         Ok(Self {
             listen,
             token,
@@ -277,12 +294,31 @@ impl Config {
             publish: file.publish.unwrap_or_default(),
             apply: file.apply.unwrap_or_default(),
             catalog: crate::discovery::CatalogConfig::with_flags(
-                file.catalog.unwrap_or_default(),
+                catalog,
                 args.kubeconfig.as_deref(),
                 &args.contexts,
             ),
+            app_base_url,
         })
     }
+}
+
+/// Flag (or env), else `catalog.appBaseUrl`, else Backstage's default;
+/// checked here so a typo stops the start instead of every entity.
+fn app_base_url(
+    args: &ServeArgs,
+    catalog: &crate::discovery::CatalogConfig,
+) -> Result<String, Error> {
+    let value = args
+        .app_base_url
+        .clone()
+        .or_else(|| catalog.app_base_url.clone())
+        .unwrap_or_else(|| DEFAULT_APP_BASE_URL.to_string());
+    let trimmed = value.trim().trim_end_matches('/');
+    if !osp::entity::is_absolute_url(trimmed) || trimmed.contains(['?', '#']) {
+        return Err(Error::AppBaseUrl { value });
+    }
+    Ok(trimmed.to_string())
 }
 
 /// Flag (or env), else file, else the core's default, per limit.
@@ -483,6 +519,66 @@ mod tests {
             let got = Config::resolve(&args, None).expect(c.reason);
             assert_eq!(got.document_limits, c.want_document, "{}", c.reason);
             assert_eq!(got.cel_limits, c.want_cel, "{}", c.reason);
+        }
+    }
+
+    #[test]
+    fn app_base_url_takes_flag_then_file_then_default() {
+        struct Case {
+            reason: &'static str,
+            flag: Option<&'static str>,
+            file: &'static str,
+            want: Result<&'static str, &'static str>,
+        }
+        let cases = [
+            Case {
+                reason: "Backstage's default app.baseUrl when nothing is set",
+                flag: None,
+                file: "",
+                want: Ok("http://localhost:3000"),
+            },
+            Case {
+                reason: "the catalog section's key, trailing slash dropped",
+                flag: None,
+                file: "catalog: {appBaseUrl: 'https://portal.example.org/backstage/'}\n",
+                want: Ok("https://portal.example.org/backstage"),
+            },
+            Case {
+                reason: "the flag (or its env variable) wins over the file",
+                flag: Some("https://flag.example.org"),
+                file: "catalog: {appBaseUrl: 'https://file.example.org'}\n",
+                want: Ok("https://flag.example.org"),
+            },
+            Case {
+                reason: "a relative URL would be rejected by the catalog: refused at start",
+                flag: Some("/portal"),
+                file: "",
+                want: Err("invalid app base url `/portal`"),
+            },
+            Case {
+                reason: "a query would end up inside every link's path",
+                flag: Some("https://portal.example.org/?x=1"),
+                file: "",
+                want: Err("invalid app base url `https://portal.example.org/?x=1`"),
+            },
+        ];
+        let dir = tempfile::tempdir().expect("tempdir");
+        for (i, c) in cases.into_iter().enumerate() {
+            let path = dir.path().join(format!("config-{i}.yaml"));
+            std::fs::write(&path, c.file).expect("write config");
+            let args = ServeArgs {
+                config: (!c.file.is_empty()).then_some(path),
+                app_base_url: c.flag.map(str::to_string),
+                ..Default::default()
+            };
+            let got = Config::resolve(&args, None)
+                .map(|c| c.app_base_url)
+                .map_err(|e| e.to_string());
+            match (got, c.want) {
+                (Ok(g), Ok(w)) => assert_eq!(g, w, "{}", c.reason),
+                (Err(g), Err(w)) => assert!(g.starts_with(w), "{}: {g}", c.reason),
+                (g, w) => panic!("{}: got {g:?}, want {w:?}", c.reason),
+            }
         }
     }
 

@@ -44,6 +44,9 @@ pub struct CatalogConfig {
     /// synced ones, in milliseconds [default: 60000].
     #[serde(default)]
     pub sync_timeout_ms: Option<u64>,
+    /// See [`crate::config::ServeArgs::app_base_url`].
+    #[serde(default)]
+    pub app_base_url: Option<String>,
 }
 
 /// One watched cluster.
@@ -105,6 +108,7 @@ pub fn settings(config: &Config) -> Settings {
             .sync_timeout_ms
             .map_or(DEFAULT_SYNC_TIMEOUT, Duration::from_millis),
         default_owner: config.catalog.default_owner.clone(),
+        app_base_url: config.app_base_url.clone(),
     }
 }
 

@@ -6,7 +6,8 @@ use serde_json::{Map, Value, json};
 use crate::definition::Definition;
 use crate::template::reserved_fields;
 
-/// Backstage path of a Template's form, prefilled with `form_data`.
+/// Backstage path of a Template's form, prefilled with `form_data`, relative
+/// to the app's base URL.
 pub fn for_edit_url(template_name: &str, form_data: &Value) -> String {
     format!(
         "/create/templates/default/{}?formData={}",

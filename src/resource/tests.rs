@@ -61,6 +61,7 @@ fn claim_entity() {
         cluster: "prod",
         definition: &def,
         template_name: "xpostgresqlinstances.database.example.org",
+        app_base_url: "http://localhost:3000",
         default_owner: "group:default/platform-team",
         composites: &composites,
     };
@@ -110,6 +111,7 @@ fn resources_by_role() {
         cluster: "prod",
         definition: &def,
         template_name: "t",
+        app_base_url: "http://localhost:3000",
         default_owner: "group:default/platform-team",
         composites: &composites,
     };
@@ -155,6 +157,7 @@ fn rejects_foreign_kinds_and_nameless_objects() {
         cluster: "c",
         definition: &def,
         template_name: "",
+        app_base_url: "http://localhost:3000",
         default_owner: "group:default/x",
         composites: &composites,
     };
@@ -176,6 +179,7 @@ fn never_leaks_secret_values() {
         cluster: "c",
         definition: &def,
         template_name: "t",
+        app_base_url: "http://localhost:3000",
         default_owner: "group:default/x",
         composites: &composites,
     };

@@ -216,6 +216,15 @@ async fn from_dir_snapshot_and_deltas() -> Result<()> {
             ),
         "edit link: {e}"
     );
+    assert!(
+        e["metadata"]["links"][0]["url"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with(
+                "http://localhost:3000/create/templates/default/xpostgresqlinstances.database.example.org?formData="
+            ),
+        "the link is absolute under the default app base URL: {e}"
+    );
 
     let status = c
         .get_resource_status(pb::GetResourceStatusRequest {

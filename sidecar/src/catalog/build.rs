@@ -169,6 +169,7 @@ pub fn entities(
                             template_name: converted.template["metadata"]["name"]
                                 .as_str()
                                 .unwrap_or_default(),
+                            app_base_url: &settings.app_base_url,
                             default_owner: &owner,
                             composites: &cache.composites,
                         };

@@ -34,6 +34,7 @@ fn catalog(clusters: &[&str], timeout: Duration) -> Catalog {
         clusters: clusters.iter().map(|s| s.to_string()).collect(),
         sync_timeout: timeout,
         default_owner: None,
+        ..Settings::default()
     });
     c
 }
@@ -128,4 +129,58 @@ fn resources_follow_objects_and_definitions() {
         refs(&c).is_empty(),
         "without their definition, objects are no entities"
     );
+}
+
+/// The XRD of [`known`] and one claim, as a `--from-dir` file.
+const FILES: &str = "apiVersion: apiextensions.crossplane.io/v1
+kind: CompositeResourceDefinition
+metadata: {name: xdbs.example.org}
+spec:
+  group: example.org
+  names: {kind: XDb, plural: xdbs}
+  claimNames: {kind: Db, plural: dbs}
+  versions: [{name: v1, served: true, referenceable: true, schema: {openAPIV3Schema: {type: object}}}]
+---
+apiVersion: example.org/v1
+kind: Db
+metadata: {name: from-file, namespace: team-a}
+spec: {}
+";
+
+#[test]
+fn links_are_absolute_from_dir_and_from_clusters() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let c = Catalog::new(Store::default(), 5);
+    c.configure(Settings {
+        clusters: vec![crate::store::FROM_DIR_CLUSTER.into(), "prod".into()],
+        sync_timeout: Duration::from_secs(3600),
+        app_base_url: "https://portal.example.org/backstage".into(),
+        ..Settings::default()
+    });
+    std::fs::write(dir.path().join("defs.yaml"), FILES).expect("write");
+    let mut scanner =
+        crate::discovery::dir::Scanner::new(dir.path().to_path_buf(), Default::default());
+    scanner.scan(&c).expect("scan");
+    c.store().replace_cluster("prod", vec![known("prod")]);
+    c.replace_objects("prod", "dbs", vec![claim("live")]);
+    c.set_state("prod", true, false, "");
+    c.rebuild();
+    let snapshot = c.snapshot().expect("ready");
+    let edits: Vec<(String, String)> = snapshot
+        .entities
+        .iter()
+        .filter_map(|(r, e)| {
+            let url = e.entity["metadata"]["links"][0]["url"]
+                .as_str()?
+                .to_string();
+            Some((r.clone(), url))
+        })
+        .collect();
+    assert_eq!(edits.len(), 2, "one claim from each source: {edits:?}");
+    for (r, url) in edits {
+        assert!(
+            url.starts_with("https://portal.example.org/backstage/create/templates/default/"),
+            "{r}: {url}"
+        );
+    }
 }

@@ -38,6 +38,7 @@ fn service(claims: usize) -> Catalog {
         clusters: vec!["a".into()],
         sync_timeout: Duration::from_secs(3600),
         default_owner: None,
+        ..Settings::default()
     });
     state.store.replace_cluster("a", vec![known()]);
     let objects: Vec<Value> = (0..claims).map(|i| claim(&format!("c{i}"))).collect();
