@@ -361,6 +361,57 @@ mod tests {
     }
 
     #[test]
+    fn a_cel_violation_reads_once() {
+        let xrd = serde_json::json!({
+            "apiVersion": "apiextensions.crossplane.io/v2",
+            "kind": "CompositeResourceDefinition",
+            "metadata": {"name": "xapps.example.org"},
+            "spec": {"group": "example.org", "scope": "Namespaced",
+                "names": {"kind": "XApp", "plural": "xapps"},
+                "versions": [{"name": "v1", "served": true, "referenceable": true,
+                    "schema": {"openAPIV3Schema": {"type": "object", "properties": {"spec": {
+                        "type": "object", "properties": {"parameters": {
+                            "type": "object",
+                            "properties": {"size": {"type": "string"}, "replicas": {"type": "integer"}},
+                            "x-kubernetes-validations": [{
+                                "rule": "self.size != 'small' || self.replicas <= 5",
+                                "message": "small apps run at most 5 replicas"}]}}}}}}}]}
+        });
+        let def = osp::definition::for_document(&xrd).expect("valid XRD");
+        let input = osp::claim::ClaimInput {
+            name: "shop".into(),
+            namespace: Some("team-a".into()),
+            values: serde_json::json!({"parameters": {"size": "small", "replicas": 9}}),
+            ..Default::default()
+        };
+        let err = osp::claim::for_claim(&def, &input).expect_err("9 replicas are too many");
+        let status = Status::from(Error::Claim(err));
+        let details = status.get_error_details();
+        let violations: Vec<String> = details
+            .bad_request()
+            .map(|b| {
+                b.field_violations
+                    .iter()
+                    .map(|v| format!("{}: {}", v.field, v.description))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let text = "small apps run at most 5 replicas";
+        assert_eq!(
+            status.message().matches(text).count(),
+            1,
+            "the message names the violation once: {}",
+            status.message()
+        );
+        assert_eq!(
+            violations.iter().filter(|v| v.contains(text)).count(),
+            1,
+            "one field violation: {violations:?}"
+        );
+        insta::assert_yaml_snapshot!((status.code() as i32, status.message(), violations));
+    }
+
+    #[test]
     fn apply_errors_are_never_internal() {
         use crate::apply::Error as A;
         struct Case {

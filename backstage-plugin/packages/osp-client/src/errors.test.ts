@@ -52,6 +52,32 @@ describe('toBackstageError', () => {
     );
   });
 
+  const once: { reason: string; message: string; want: string }[] = [
+    {
+      reason: 'a violation the sidecar message names is not repeated',
+      message: 'claim is invalid: spec.parameters: small apps run at most 5 replicas',
+      want: 'osp sidecar ClaimService.RenderClaim: claim is invalid: spec.parameters: small apps run at most 5 replicas',
+    },
+    {
+      reason: 'a violation the message does not name is added',
+      message: '1 invalid field',
+      want: 'osp sidecar ClaimService.RenderClaim: 1 invalid field (spec.parameters: small apps run at most 5 replicas)',
+    },
+  ];
+  it.each(once)('$reason', ({ message, want }) => {
+    const details = create(BadRequestSchema, {
+      fieldViolations: [
+        { field: 'spec.parameters', description: 'small apps run at most 5 replicas' },
+      ],
+    });
+    const cause = new ConnectError(message, Code.InvalidArgument, undefined, [
+      { desc: BadRequestSchema, value: details },
+    ]);
+    const err = toBackstageError(cause, 'ClaimService.RenderClaim');
+    expect(err.message).toBe(want);
+    expect(err.message.split('small apps run at most 5 replicas')).toHaveLength(2);
+  });
+
   it('passes errors that are not gRPC failures through', () => {
     const plain = new TypeError('nope');
     expect(toBackstageError(plain, 'x')).toBe(plain);

@@ -64,9 +64,13 @@ export function toBackstageError(error: unknown, method: string): Error {
         .flatMap(d => d.fieldViolations)
         .map(v => ({ field: v.field, description: v.description }));
       // The message names every field, because Backstage serializes only
-      // name and message of an error to the browser.
+      // name and message of an error to the browser. The sidecar's message
+      // usually names them already (`claim is invalid: spec.x: ...`): only
+      // the ones it does not name (e.g. cut off by its length bound) are
+      // added, so no violation reads twice.
       const detail = violations
         .map(v => `${v.field}: ${v.description}`)
+        .filter(text => !error.rawMessage.includes(text))
         .join('; ');
       const input = new InputError(detail ? `${message} (${detail})` : message);
       Object.defineProperty(input, violationsKey, {
