@@ -6,8 +6,19 @@
 /// key (the slug alone is lossy: `a/b` and `a-b` share it).
 pub const DEFAULT_PATTERN: &str = "osp/{key-slug}-{hash}";
 
-/// Longest slug kept in a branch name; long keys stay distinct through the hash.
-const MAX_SLUG: usize = 48;
+/// Slugs up to this length are used whole (so the branches of keys this
+/// short never changed); longer ones shorten everything before the name.
+const SHORT_SLUG: usize = 48;
+
+/// Longest claim name kept: a DNS label, the longest name osp renders.
+const MAX_NAME: usize = 63;
+
+/// Hex digits of the hash that stands for a shortened prefix.
+const PREFIX_HASH: usize = 6;
+
+/// Longest slug: a name of [`MAX_NAME`] behind a prefix hash. Git has no
+/// length limit, but each ref component is a file name on the server.
+pub const MAX_SLUG: usize = MAX_NAME + 1 + PREFIX_HASH;
 
 /// Errors from naming a branch.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -68,25 +79,50 @@ pub fn for_branch(key: &str, pattern: &Pattern) -> Result<String, Error> {
     Ok(name)
 }
 
-/// Lowercase ASCII letters and digits, every other run of characters one `-`.
+/// Lowercase ASCII letters and digits, every other run of characters one
+/// `-`. The key's last `/` segment (the claim's name) is always kept whole
+/// (up to [`MAX_NAME`]); when the slug would exceed [`SHORT_SLUG`], the
+/// segments before it are cut and followed by a hash of what they said.
 pub fn slug(key: &str) -> String {
-    let mut out = String::with_capacity(key.len().min(MAX_SLUG));
-    for c in key.chars() {
-        if out.len() >= MAX_SLUG {
-            break;
-        }
+    let parts: Vec<String> = key
+        .split('/')
+        .map(|p| cut(&words(p), MAX_NAME))
+        .filter(|p| !p.is_empty())
+        .collect();
+    let Some((name, rest)) = parts.split_last() else {
+        return "change".to_owned();
+    };
+    if rest.is_empty() {
+        return name.clone();
+    }
+    let prefix = rest.join("-");
+    if prefix.len() + 1 + name.len() <= SHORT_SLUG {
+        return format!("{prefix}-{name}");
+    }
+    let tag = &hash(&prefix)[..PREFIX_HASH];
+    let room = SHORT_SLUG.saturating_sub(name.len() + PREFIX_HASH + 2);
+    match cut(&prefix, room) {
+        head if head.is_empty() => format!("{tag}-{name}"),
+        head => format!("{head}-{tag}-{name}"),
+    }
+}
+
+/// `s` folded to `[a-z0-9]` words joined by single `-`.
+fn words(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
         if c.is_ascii_alphanumeric() {
             out.push(c.to_ascii_lowercase());
         } else if !out.is_empty() && !out.ends_with('-') {
             out.push('-');
         }
     }
-    let trimmed = out.trim_end_matches('-');
-    if trimmed.is_empty() {
-        "change".to_owned()
-    } else {
-        trimmed.to_owned()
-    }
+    out.trim_end_matches('-').to_owned()
+}
+
+/// The first `max` bytes of an ASCII slug, without a trailing `-`.
+fn cut(s: &str, max: usize) -> String {
+    s[..s.len().min(max)].trim_end_matches('-').to_owned()
 }
 
 /// First 8 hex digits of the FNV-1a 64 hash of the key: stable across
@@ -185,6 +221,64 @@ mod tests {
     }
 
     #[test]
+    fn long_keys_keep_the_claim_name() {
+        struct Case {
+            reason: &'static str,
+            key: String,
+            want: String,
+        }
+        let name63 = "n".repeat(63);
+        let cases = [
+            Case {
+                reason: "a short key is used whole, as before",
+                key: "claim/prod/team-a/postgresqlinstance/orders-db".into(),
+                want: "claim-prod-team-a-postgresqlinstance-orders-db".into(),
+            },
+            Case {
+                reason: "a long prefix is cut and hashed, the name stays whole",
+                key: "claim/prod-eu-west-1/team-payments/postgresqlinstance/orders-db".into(),
+                want: format!(
+                    "claim-prod-eu-west-1-team-payme-{}-orders-db",
+                    &hash("claim-prod-eu-west-1-team-payments-postgresqlinstance")[..6]
+                ),
+            },
+            Case {
+                reason: "the key that lost `-db` when cut at 48 characters keeps it",
+                key: "claim/default/team-a/postgresqlinstance/orders-db".into(),
+                want: format!(
+                    "claim-default-team-a-postgresql-{}-orders-db",
+                    &hash("claim-default-team-a-postgresqlinstance")[..6]
+                ),
+            },
+            Case {
+                reason: "a 63-character claim name (the longest DNS label) is kept whole",
+                key: format!("claim/prod/team-a/postgresqlinstance/{name63}"),
+                want: format!(
+                    "{}-{name63}",
+                    &hash("claim-prod-team-a-postgresqlinstance")[..6]
+                ),
+            },
+            Case {
+                reason: "a name longer than a DNS label keeps its first 63 characters",
+                key: format!("claim/prod/{}", "m".repeat(200)),
+                want: format!("{}-{}", &hash("claim-prod")[..6], "m".repeat(63)),
+            },
+            Case {
+                reason: "a key without `/` is all name",
+                key: "Orders DB".into(),
+                want: "orders-db".into(),
+            },
+        ];
+        for c in cases {
+            let got = slug(&c.key);
+            assert_eq!(got, c.want, "{}", c.reason);
+            assert!(got.len() <= MAX_SLUG, "{}: `{got}` is too long", c.reason);
+            let branch = for_branch(&c.key, &Pattern::default()).expect(c.reason);
+            assert!(check_ref(&branch).is_ok(), "{}: `{branch}`", c.reason);
+        }
+    }
+
+    #[test]
     fn rejects_bad_patterns() {
         struct Case {
             reason: &'static str,
@@ -230,6 +324,14 @@ mod tests {
             prop_assert!(check_ref(&a).is_ok());
             prop_assert_eq!(&a, &for_branch(&key, &p).expect("branch"));
             prop_assert!(a.len() <= "osp/".len() + MAX_SLUG + 1 + 8);
+        }
+
+        #[test]
+        fn slug_ends_with_the_name(prefix in "[a-z0-9/-]{0,120}", name in "[a-z][a-z0-9-]{0,61}[a-z0-9]") {
+            let key = format!("{prefix}/{name}");
+            let s = slug(&key);
+            prop_assert!(s.ends_with(&name.split('-').filter(|w| !w.is_empty()).collect::<Vec<_>>().join("-")), "`{}` lost `{}`", s, name);
+            prop_assert!(s.len() <= MAX_SLUG);
         }
 
         #[test]
