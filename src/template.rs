@@ -25,7 +25,10 @@ pub const PUBLISH_ACTION: &str = "osp:claim:publish";
 /// Name of the scaffolder action that applies the claim directly.
 pub const APPLY_ACTION: &str = "osp:claim:apply";
 
-/// Default owner of generated entities.
+/// Owner of generated entities when neither the definition nor the
+/// operator (`Options::default_owner`, the sidecar's `catalog.defaultOwner`)
+/// names one. A new Backstage catalog has no such group, so the sidecar
+/// warns at start while it is in use.
 pub const DEFAULT_OWNER: &str = "group:default/platform-team";
 
 /// What the operator configures, beyond the definition itself.

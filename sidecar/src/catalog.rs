@@ -277,6 +277,12 @@ impl Catalog {
             .collect()
     }
 
+    /// `catalog.defaultOwner`, if configured: also the owner of Templates
+    /// and APIs whose definition names none.
+    pub fn default_owner(&self) -> Option<String> {
+        self.settings().default_owner
+    }
+
     fn settings(&self) -> Settings {
         self.inner
             .settings

@@ -36,8 +36,9 @@ pub struct CatalogConfig {
     /// Clusters to watch, in lookup order.
     #[serde(default)]
     pub clusters: Vec<ClusterSource>,
-    /// Owner of Resources whose object has no `osp.dev/owner` annotation
-    /// [default: the Template's owner].
+    /// Owner of Templates and APIs whose definition names none, and of
+    /// Resources whose object has no `osp.dev/owner` annotation [default:
+    /// the Template's owner, else `group:default/platform-team`].
     #[serde(default)]
     pub default_owner: Option<String>,
     /// How long to wait for every cluster's first sync before serving the
@@ -112,16 +113,35 @@ pub fn settings(config: &Config) -> Settings {
     }
 }
 
+/// Why the built-in owner is a problem, when it is in use: a new Backstage
+/// catalog has no such group, so ownership relations would dangle.
+pub(crate) fn owner_warning(config: &Config) -> Option<String> {
+    if config.catalog.default_owner.is_some() {
+        return None;
+    }
+    Some(format!(
+        "`catalog.defaultOwner` is not set: Templates, APIs and Resources whose definition or object names no owner are owned by `{}`, which a new Backstage catalog does not have; set `catalog.defaultOwner` to an existing group (or annotate definitions with `osp.dev/owner`)",
+        osp::template::DEFAULT_OWNER
+    ))
+}
+
 /// Configures the catalog, loads `--from-dir` once (so definitions are
 /// known when this returns), then starts the watchers and the catalog
 /// builder in the background. Returns the number of definitions loaded from
 /// the directory.
 pub async fn start(config: &Config, catalog: &Catalog) -> Result<usize, Error> {
+    if let Some(w) = owner_warning(config) {
+        tracing::warn!(owner = osp::template::DEFAULT_OWNER, "{w}");
+    }
     catalog.configure(settings(config));
     let mut loaded = 0;
     if let Some(d) = config.from_dir.clone() {
         let c = catalog.clone();
-        let mut scanner = dir::Scanner::new(d.clone(), config.document_limits);
+        let options = osp::convert::Options {
+            default_owner: config.catalog.default_owner.clone(),
+            ..Default::default()
+        };
+        let mut scanner = dir::Scanner::new(d.clone(), config.document_limits, options);
         let (scanner, scanned) = tokio::task::spawn_blocking(move || {
             let n = scanner.scan(&c);
             (scanner, n)
@@ -142,4 +162,99 @@ pub async fn start(config: &Config, catalog: &Catalog) -> Result<usize, Error> {
     }
     tokio::spawn(catalog.clone().run());
     Ok(loaded)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ServeArgs;
+
+    #[test]
+    fn the_built_in_owner_is_warned_about() {
+        struct Case {
+            reason: &'static str,
+            file: &'static str,
+            want_warning: bool,
+        }
+        let cases = [
+            Case {
+                reason: "no catalog section: the built-in owner is in use",
+                file: "",
+                want_warning: true,
+            },
+            Case {
+                reason: "a catalog section without defaultOwner: still in use",
+                file: "catalog: {syncTimeoutMs: 5}\n",
+                want_warning: true,
+            },
+            Case {
+                reason: "a configured owner replaces it",
+                file: "catalog: {defaultOwner: 'group:default/devs'}\n",
+                want_warning: false,
+            },
+        ];
+        let dir = tempfile::tempdir().expect("tempdir");
+        for (i, c) in cases.into_iter().enumerate() {
+            let path = dir.path().join(format!("config-{i}.yaml"));
+            std::fs::write(&path, c.file).expect("write config");
+            let args = ServeArgs {
+                config: (!c.file.is_empty()).then_some(path),
+                ..Default::default()
+            };
+            let config = Config::resolve(&args, None).expect(c.reason);
+            let got = owner_warning(&config);
+            assert_eq!(got.is_some(), c.want_warning, "{}: {got:?}", c.reason);
+            if let Some(w) = got {
+                assert!(
+                    w.contains("`catalog.defaultOwner`"),
+                    "{}: names the setting",
+                    c.reason
+                );
+                assert!(
+                    w.contains(osp::template::DEFAULT_OWNER),
+                    "{}: names the owner",
+                    c.reason
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn from_dir_templates_take_the_configured_owner() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let xrd = |name: &str, owner: &str| {
+            format!(
+                "apiVersion: apiextensions.crossplane.io/v2\nkind: CompositeResourceDefinition\nmetadata: {{name: {name}, annotations: {{{owner}}}}}\nspec:\n  group: example.org\n  names: {{kind: X{name}, plural: {name}}}\n  versions: [{{name: v1, served: true, referenceable: true, schema: {{openAPIV3Schema: {{type: object}}}}}}]\n"
+            )
+        };
+        std::fs::write(dir.path().join("a.yaml"), xrd("as.example.org", "")).expect("write");
+        std::fs::write(
+            dir.path().join("b.yaml"),
+            xrd("bs.example.org", "osp.dev/owner: 'group:default/team-b'"),
+        )
+        .expect("write");
+        let catalog = Catalog::default();
+        let options = osp::convert::Options {
+            default_owner: Some("group:default/devs".into()),
+            ..Default::default()
+        };
+        let mut scanner = dir::Scanner::new(dir.path().to_path_buf(), Default::default(), options);
+        scanner.scan(&catalog).expect("scan");
+        for (name, want, reason) in [
+            (
+                "as.example.org",
+                "group:default/devs",
+                "no owner named: the configured one",
+            ),
+            (
+                "bs.example.org",
+                "group:default/team-b",
+                "the definition's own owner wins",
+            ),
+        ] {
+            let k = catalog.store().get(name).expect(reason);
+            assert_eq!(k.converted.template["spec"]["owner"], want, "{reason}");
+            assert_eq!(k.converted.api["spec"]["owner"], want, "{reason}");
+        }
+    }
 }

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
-use osp::convert::Converted;
+use osp::convert::{Converted, Options};
 use osp::document::{self, Limits};
 use serde_json::Value;
 
@@ -156,7 +156,7 @@ pub fn load_dir(dir: &Path, limits: Limits) -> std::io::Result<(Vec<Known>, Vec<
 
 /// Like [`load_dir`], also keeping the other objects (claims, XRs, ...).
 pub fn load_dir_all(dir: &Path, limits: Limits) -> std::io::Result<Loaded> {
-    load_dir_cached(dir, limits, &mut DirCache::default())
+    load_dir_cached(dir, limits, &Options::default(), &mut DirCache::default())
 }
 
 /// A file's identity for [`DirCache`]: modification time and size.
@@ -170,10 +170,12 @@ pub struct DirCache {
     files: HashMap<PathBuf, (Stamp, Loaded)>,
 }
 
-/// Like [`load_dir_all`], reusing what `cache` holds for unchanged files.
+/// Like [`load_dir_all`], converting with `options` (the same for every
+/// call with one `cache`) and reusing what `cache` holds for unchanged files.
 pub fn load_dir_cached(
     dir: &Path,
     limits: Limits,
+    options: &Options,
     cache: &mut DirCache,
 ) -> std::io::Result<Loaded> {
     let mut out = Loaded::default();
@@ -188,7 +190,7 @@ pub fn load_dir_cached(
         let stamp = (meta.modified().ok(), meta.len());
         let loaded = match cache.files.remove(&file) {
             Some((s, l)) if s == stamp => l,
-            _ => match load_file(&file, meta.len(), limits)? {
+            _ => match load_file(&file, meta.len(), limits, options)? {
                 Some(l) => l,
                 None => continue,
             },
@@ -203,7 +205,12 @@ pub fn load_dir_cached(
 }
 
 /// One file's documents; `None` when it disappeared.
-fn load_file(file: &Path, size: u64, limits: Limits) -> std::io::Result<Option<Loaded>> {
+fn load_file(
+    file: &Path,
+    size: u64,
+    limits: Limits,
+    options: &Options,
+) -> std::io::Result<Option<Loaded>> {
     let mut out = Loaded::default();
     let file = file.to_path_buf();
     // Refuse oversized files before reading them into memory.
@@ -247,7 +254,7 @@ fn load_file(file: &Path, size: u64, limits: Limits) -> std::io::Result<Option<L
             }
             continue;
         }
-        match osp::convert::for_entities(&doc) {
+        match osp::convert::for_entities_with(&doc, options) {
             Ok(c) => out.known.push(Known {
                 cluster: FROM_DIR_CLUSTER.into(),
                 file: Some(file.clone()),

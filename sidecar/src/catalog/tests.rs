@@ -158,8 +158,11 @@ fn links_are_absolute_from_dir_and_from_clusters() {
         ..Settings::default()
     });
     std::fs::write(dir.path().join("defs.yaml"), FILES).expect("write");
-    let mut scanner =
-        crate::discovery::dir::Scanner::new(dir.path().to_path_buf(), Default::default());
+    let mut scanner = crate::discovery::dir::Scanner::new(
+        dir.path().to_path_buf(),
+        Default::default(),
+        Default::default(),
+    );
     scanner.scan(&c).expect("scan");
     c.store().replace_cluster("prod", vec![known("prod")]);
     c.replace_objects("prod", "dbs", vec![claim("live")]);

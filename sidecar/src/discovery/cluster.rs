@@ -415,6 +415,7 @@ impl Cluster {
                     _ => {
                         let options = Options {
                             compositions: comps.clone(),
+                            default_owner: self.catalog.default_owner(),
                             ..Options::default()
                         };
                         match osp::convert::for_entities_with(doc, &options) {

@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
+use osp::convert::Options;
 use osp::document::Limits;
 
 use crate::catalog::Catalog;
@@ -33,15 +34,18 @@ fn fingerprint(dir: &Path) -> std::io::Result<Fingerprint> {
 pub struct Scanner {
     dir: PathBuf,
     limits: Limits,
+    options: Options,
     cache: store::DirCache,
 }
 
 impl Scanner {
-    /// A scanner of `dir` reading each file under `limits`.
-    pub fn new(dir: PathBuf, limits: Limits) -> Self {
+    /// A scanner of `dir` reading each file under `limits` and converting
+    /// definitions with `options`.
+    pub fn new(dir: PathBuf, limits: Limits, options: Options) -> Self {
         Self {
             dir,
             limits,
+            options,
             cache: store::DirCache::default(),
         }
     }
@@ -49,7 +53,8 @@ impl Scanner {
     /// Reads the directory into the store and the catalog; returns the
     /// number of definitions. On error nothing changes.
     pub fn scan(&mut self, catalog: &Catalog) -> std::io::Result<usize> {
-        let loaded = store::load_dir_cached(&self.dir, self.limits, &mut self.cache)?;
+        let loaded =
+            store::load_dir_cached(&self.dir, self.limits, &self.options, &mut self.cache)?;
         for r in &loaded.rejected {
             tracing::warn!(file = %r.file.display(), document = r.index, reason = %r.reason, "definition rejected");
         }

@@ -117,7 +117,11 @@ pub fn resolve(
                     source,
                 }
             })?;
-            osp::convert::for_entities(&doc)
+            let options = osp::convert::Options {
+                default_owner: state.catalog.default_owner(),
+                ..Default::default()
+            };
+            osp::convert::for_entities_with(&doc, &options)
                 .map(std::sync::Arc::new)
                 .map_err(|source| Error::Convert {
                     field: field.into(),
