@@ -66,6 +66,10 @@ pub struct ClaimInput {
     pub composition: CompositionChoice,
     /// Target cluster name for the repository path; `default` when unset.
     pub cluster: Option<String>,
+    /// Repository folder the default path layout is placed under (the
+    /// sidecar's `publish.base`), so the suggested path is one publishing
+    /// accepts; none when unset.
+    pub base: Option<String>,
 }
 
 /// A non-fatal note about input accepted with a change.

@@ -71,7 +71,9 @@ pub async fn serve(config: Config, shutdown: impl Future<Output = ()> + Send) ->
     .max_decoding_message_size(max)
     .max_encoding_message_size(max);
     let claims = pb::claim_service_server::ClaimServiceServer::new(
-        claims::Claims::new(state.clone()).with_apply(&config.apply),
+        claims::Claims::new(state.clone())
+            .with_apply(&config.apply)
+            .with_base(&config.publish.base),
     )
     .max_decoding_message_size(max)
     .max_encoding_message_size(max);

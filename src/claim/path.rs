@@ -13,8 +13,10 @@ const NAMESPACED: &str = "{cluster}/{namespace}/{kind}/{name}.yaml";
 /// Layout for cluster-scoped kinds.
 const CLUSTER: &str = "{cluster}/{kind}/{name}.yaml";
 
-/// The suggested repository path. An annotation pattern not ending in
-/// `.yaml`/`.yml` names a directory; the file is `{name}.yaml` inside it.
+/// The suggested repository path: the layout under [`ClaimInput::base`], or
+/// a definition's annotation pattern as written (it names the whole path).
+/// A pattern not ending in `.yaml`/`.yml` names a directory; the file is
+/// `{name}.yaml` inside it.
 pub fn repository_path(def: &Definition, input: &ClaimInput) -> Result<String, Error> {
     let custom = TARGET_PATH_ANNOTATIONS
         .iter()
@@ -25,9 +27,14 @@ pub fn repository_path(def: &Definition, input: &ClaimInput) -> Result<String, E
         } else {
             CLUSTER
         };
-        return expand(layout, def, input).map_err(|message| Error::TargetPath {
+        let path = expand(layout, def, input).map_err(|message| Error::TargetPath {
             annotation: String::new(),
             message,
+        })?;
+        // The base is a literal folder, never a pattern.
+        return Ok(match given(&input.base).map(|b| b.trim_matches('/')) {
+            Some(base) if !base.is_empty() => format!("{base}/{path}"),
+            _ => path,
         });
     };
     let pattern = if pattern.ends_with(".yaml") || pattern.ends_with(".yml") {

@@ -148,6 +148,67 @@ fn renders_a_v2_xr_with_composition_under_spec_crossplane() {
 }
 
 #[test]
+fn default_paths_lie_under_the_publish_base() {
+    struct Case {
+        reason: &'static str,
+        yaml: &'static str,
+        base: Option<&'static str>,
+        want: &'static str,
+    }
+    let cases = [
+        Case {
+            reason: "no base: the layout as before",
+            yaml: V1_CLAIM_XRD,
+            base: None,
+            want: "default/team-a/postgresqlinstance/orders-db.yaml",
+        },
+        Case {
+            reason: "the documented `publish.base: clusters`",
+            yaml: V1_CLAIM_XRD,
+            base: Some("clusters"),
+            want: "clusters/default/team-a/postgresqlinstance/orders-db.yaml",
+        },
+        Case {
+            reason: "slashes around the base are not segments",
+            yaml: V1_CLAIM_XRD,
+            base: Some("/gitops/clusters/"),
+            want: "gitops/clusters/default/team-a/postgresqlinstance/orders-db.yaml",
+        },
+        Case {
+            reason: "an empty base means anywhere",
+            yaml: V1_CLAIM_XRD,
+            base: Some(""),
+            want: "default/team-a/postgresqlinstance/orders-db.yaml",
+        },
+        Case {
+            reason: "a definition's pattern is the whole path, not put under the base again",
+            yaml: V2_XR_XRD,
+            base: Some("clusters"),
+            want: "clusters/default/apps/team-a/orders-db.yaml",
+        },
+    ];
+    for c in cases {
+        let d = def(c.yaml);
+        let values = if c.yaml == V1_CLAIM_XRD {
+            json!({"parameters": {"storageGB": 20}})
+        } else {
+            Value::Null
+        };
+        let mut i = input("orders-db", Some("team-a"), values);
+        i.base = c.base.map(str::to_string);
+        let r = for_claim(&d, &i).expect(c.reason);
+        assert_eq!(r.path, c.want, "{}", c.reason);
+        let base = c.base.unwrap_or_default().trim_matches('/');
+        assert!(
+            crate::publish::path::for_path(&r.path, base).is_ok(),
+            "{}: publishing under `{base}` accepts `{}`",
+            c.reason,
+            r.path
+        );
+    }
+}
+
+#[test]
 fn renders_a_cluster_scoped_xr_without_namespace() {
     let d = def(V2_CLUSTER_XRD);
     let r = for_claim(&d, &input("core", None, Value::Null)).expect("valid");

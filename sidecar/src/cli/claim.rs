@@ -36,6 +36,9 @@ pub struct RenderArgs {
     /// Target cluster, for the suggested repository path.
     #[arg(long)]
     pub cluster: Option<String>,
+    /// Folder the suggested repository path is placed under (as `publish.base`).
+    #[arg(long)]
+    pub base: Option<String>,
     /// Composition name (`compositionRef.name`).
     #[arg(long)]
     pub composition: Option<String>,
@@ -82,6 +85,7 @@ fn render(args: RenderArgs) -> ExitCode {
             connection_secret_name: args.connection_secret,
         },
         cluster: args.cluster,
+        base: args.base,
     };
     match osp::claim::for_claim(&def, &input) {
         Ok(r) => {

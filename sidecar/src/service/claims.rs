@@ -12,6 +12,8 @@ use crate::pb::{self, claim_service_server::ClaimService};
 pub struct Claims {
     state: State,
     applier: Applier,
+    /// `publish.base`: suggested paths lie under it, so publishing accepts them.
+    base: String,
 }
 
 impl Claims {
@@ -20,7 +22,14 @@ impl Claims {
         Self {
             state,
             applier: Applier::default(),
+            base: String::new(),
         }
+    }
+
+    /// Suggests paths under `base` (the `publish.base` setting).
+    pub fn with_base(mut self, base: &str) -> Self {
+        self.base = base.to_string();
+        self
     }
 
     /// Enables apply as the `apply:` configuration says.
@@ -66,7 +75,8 @@ impl Claims {
     fn render(&self, req: &pb::RenderClaimRequest) -> Result<pb::RenderClaimResponse, Error> {
         let converted = templates::resolve(&self.state, req.definition.as_ref())?;
         let def = &converted.definition;
-        let input = input(req, self.state.document_limits)?;
+        let mut input = input(req, self.state.document_limits)?;
+        input.base = Some(self.base.clone());
         if let Some(caller) = &req.caller {
             tracing::info!(
                 user = %caller.user_entity_ref,
@@ -138,6 +148,7 @@ pub fn input(
             connection_secret_name: opt(&choice.connection_secret_name),
         },
         cluster: opt(&req.cluster),
+        base: None,
     })
 }
 
@@ -205,6 +216,59 @@ spec:
             namespace: "team-a".into(),
             values_json: values_json.into(),
             ..Default::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn suggested_paths_follow_the_publish_base() {
+        struct Case {
+            reason: &'static str,
+            base: &'static str,
+            want: &'static str,
+        }
+        let cases = [
+            Case {
+                reason: "no base: the layout alone",
+                base: "",
+                want: "default/team-a/db/orders.yaml",
+            },
+            Case {
+                reason: "the documented `publish.base: clusters` gets a path it accepts",
+                base: "clusters",
+                want: "clusters/default/team-a/db/orders.yaml",
+            },
+        ];
+        for c in cases {
+            let config = crate::service::publish::PublishConfig {
+                base: c.base.into(),
+                ..Default::default()
+            };
+            let svc = Claims::new(State::default()).with_base(&config.base);
+            let got = svc
+                .render_claim(Request::new(request(
+                    r#"{"parameters": {"storageGB": 20}}"#,
+                )))
+                .await
+                .expect(c.reason)
+                .into_inner();
+            assert_eq!(got.path, c.want, "{}", c.reason);
+            let publisher =
+                crate::service::publish::Publisher::new(&config).expect("a valid config");
+            let request = osp::publish::Request {
+                changes: vec![osp::publish::Change {
+                    path: got.path.clone(),
+                    content: Some("x: 1\n".into()),
+                }],
+                idempotency_key: got.idempotency_key.clone(),
+                ..Default::default()
+            };
+            assert!(
+                osp::publish::for_plan(&request, publisher.layout()).is_ok(),
+                "{}: `{}` is inside base `{}`",
+                c.reason,
+                got.path,
+                c.base
+            );
         }
     }
 
