@@ -95,13 +95,22 @@ impl Store {
             .collect()
     }
 
-    /// Replaces everything that came from `cluster` with `items`.
-    pub fn replace_cluster(&self, cluster: &str, items: Vec<Known>) {
-        let defs = items
-            .into_iter()
-            .map(|k| (k.converted.definition.name.clone(), k))
-            .collect();
+    /// Replaces everything that came from `cluster` with `items`. When two
+    /// items share a definition name the first wins (for a directory: the
+    /// first file in path order, then the first document), with a warning
+    /// naming both; the ignored ones are returned.
+    pub fn replace_cluster(&self, cluster: &str, items: Vec<Known>) -> Vec<Shadowed> {
+        let (defs, shadowed) = first_of_each(items);
+        for s in &shadowed {
+            tracing::warn!(
+                definition = %s.name,
+                kept = %s.kept,
+                ignored = %s.ignored,
+                "definition defined twice; the first source in path order wins"
+            );
+        }
         self.write().clusters.insert(cluster.to_string(), defs);
+        shadowed
     }
 
     /// Adds or replaces one definition of `cluster`.
@@ -131,6 +140,46 @@ impl Store {
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, Inner> {
         self.inner.write().unwrap_or_else(|e| e.into_inner())
     }
+}
+
+/// A definition ignored because an earlier source has the same name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shadowed {
+    /// The definition name.
+    pub name: String,
+    /// The source that is used ([`Known::source`]).
+    pub kept: String,
+    /// The source that is ignored.
+    pub ignored: String,
+}
+
+impl Known {
+    /// Where it came from, for messages: its file, else its cluster.
+    pub fn source(&self) -> String {
+        match &self.file {
+            Some(f) => format!("file `{}`", f.display()),
+            None => format!("cluster `{}`", self.cluster),
+        }
+    }
+}
+
+/// `items` by definition name, the first of each name kept.
+fn first_of_each(items: Vec<Known>) -> (BTreeMap<String, Known>, Vec<Shadowed>) {
+    let mut defs: BTreeMap<String, Known> = BTreeMap::new();
+    let mut shadowed = Vec::new();
+    for k in items {
+        match defs.entry(k.converted.definition.name.clone()) {
+            std::collections::btree_map::Entry::Vacant(slot) => {
+                slot.insert(k);
+            }
+            std::collections::btree_map::Entry::Occupied(first) => shadowed.push(Shadowed {
+                name: first.key().clone(),
+                kept: first.get().source(),
+                ignored: k.source(),
+            }),
+        }
+    }
+    (defs, shadowed)
 }
 
 fn ordered(inner: &Inner) -> impl Iterator<Item = (&str, &BTreeMap<String, Known>)> {
@@ -315,6 +364,44 @@ mod tests {
     }
 
     const XRD: &str = "apiVersion: apiextensions.crossplane.io/v2\nkind: CompositeResourceDefinition\nmetadata: {name: xapps.example.org}\nspec:\n  group: example.org\n  names: {kind: XApp, plural: xapps}\n  versions: [{name: v1, served: true, referenceable: true, schema: {openAPIV3Schema: {type: object}}}]\n";
+
+    #[test]
+    fn the_first_file_in_path_order_wins_a_name() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let with_title = |t: &str| {
+            XRD.replace(
+                "metadata: {name: xapps.example.org}",
+                &format!("metadata: {{name: xapps.example.org, annotations: {{backstage.io/title: {t}}}}}"),
+            )
+        };
+        // Written in the other order: modification time must not matter.
+        std::fs::create_dir(dir.path().join("b")).expect("mkdir");
+        std::fs::write(dir.path().join("b/x.yaml"), with_title("Second")).expect("write");
+        std::fs::write(dir.path().join("a.yaml"), with_title("First")).expect("write");
+        let loaded = load_dir_all(dir.path(), Limits::default()).expect("load");
+        let store = Store::default();
+        let shadowed = store.replace_cluster(FROM_DIR_CLUSTER, loaded.known);
+        let k = store.get("xapps.example.org").expect("known");
+        assert_eq!(
+            k.converted.template["metadata"]["title"], "First",
+            "the first file in path order is used"
+        );
+        assert_eq!(
+            shadowed,
+            vec![Shadowed {
+                name: "xapps.example.org".into(),
+                kept: format!("file `{}`", dir.path().join("a.yaml").display()),
+                ignored: format!("file `{}`", dir.path().join("b/x.yaml").display()),
+            }],
+            "the warning names both files"
+        );
+        let again = load_dir_all(dir.path(), Limits::default()).expect("load");
+        assert_eq!(
+            store.replace_cluster(FROM_DIR_CLUSTER, again.known),
+            shadowed,
+            "a rescan decides the same way"
+        );
+    }
 
     #[test]
     fn looks_up_in_cluster_order() {

@@ -26,6 +26,8 @@ struct CachedDefinition {
     converted: Arc<Converted>,
     clusters: Vec<String>,
     entities: [Arc<Value>; 2],
+    /// Sources whose copy differs from the one used (warned about once).
+    differing: Vec<String>,
 }
 
 #[derive(Debug)]
@@ -61,29 +63,50 @@ pub fn kinds_of(def: &osp::definition::Definition) -> Vec<(String, String)> {
     kinds
 }
 
-/// The entity set of every definition and object.
-pub fn entities(
-    defs: &[(String, BTreeMap<String, Known>)],
-    data: &Data,
-    settings: &Settings,
-    cache: &mut Cache,
-) -> BTreeMap<String, Arc<Value>> {
-    let mut inputs = Vec::new();
+/// The sources of `copies` (same name, configuration order) whose API
+/// entity differs from the first's: a different schema or presentation,
+/// merged under the first one's Template. Compositions may differ per
+/// cluster and do not count.
+pub(crate) fn differing(copies: &[&Known]) -> Vec<String> {
+    let Some((first, rest)) = copies.split_first() else {
+        return Vec::new();
+    };
+    rest.iter()
+        .filter(|k| {
+            !Arc::ptr_eq(&k.converted, &first.converted) && k.converted.api != first.converted.api
+        })
+        .map(|k| k.source())
+        .collect()
+}
 
-    // Templates and APIs: one per definition name, from the first cluster
-    // (configuration order) that has it, listing every cluster that does.
-    let mut by_name: BTreeMap<&str, (&Known, Vec<String>)> = BTreeMap::new();
+/// Templates and APIs: one per definition name, from the first cluster
+/// (configuration order) that has it, listing every cluster that does.
+fn definition_inputs(
+    defs: &[(String, BTreeMap<String, Known>)],
+    cache: &mut Cache,
+    inputs: &mut Vec<Input>,
+) {
+    let mut by_name: BTreeMap<&str, (Vec<&Known>, Vec<String>)> = BTreeMap::new();
     for (cluster, known) in defs {
         for (name, k) in known {
-            by_name
-                .entry(name)
-                .or_insert_with(|| (k, Vec::new()))
-                .1
-                .push(cluster.clone());
+            let (copies, clusters) = by_name.entry(name).or_default();
+            copies.push(k);
+            clusters.push(cluster.clone());
         }
     }
     let mut definitions = HashMap::new();
-    for (name, (known, clusters)) in by_name {
+    for (name, (copies, clusters)) in by_name {
+        let known = copies[0];
+        let differing = differing(&copies);
+        let warned = cache.definitions.get(name).map(|c| &c.differing);
+        if !differing.is_empty() && warned != Some(&differing) {
+            tracing::warn!(
+                definition = %name,
+                kept = %known.source(),
+                differing = %differing.join(", "),
+                "definition differs between sources; the Template and API follow the first source in configuration order"
+            );
+        }
         let entities = match cache.definitions.remove(name) {
             Some(c) if Arc::ptr_eq(&c.converted, &known.converted) && c.clusters == clusters => {
                 c.entities
@@ -102,10 +125,23 @@ pub fn entities(
                 converted: known.converted.clone(),
                 clusters,
                 entities,
+                differing,
             },
         );
     }
     cache.definitions = definitions;
+}
+
+/// The entity set of every definition and object.
+pub fn entities(
+    defs: &[(String, BTreeMap<String, Known>)],
+    data: &Data,
+    settings: &Settings,
+    cache: &mut Cache,
+) -> BTreeMap<String, Arc<Value>> {
+    let mut inputs = Vec::new();
+
+    definition_inputs(defs, cache, &mut inputs);
 
     let composites: BTreeSet<(String, String)> = defs
         .iter()

@@ -187,3 +187,64 @@ fn links_are_absolute_from_dir_and_from_clusters() {
         );
     }
 }
+
+#[test]
+fn same_name_from_two_clusters_follows_the_first_and_names_the_differences() {
+    struct Case {
+        reason: &'static str,
+        second_title: Option<&'static str>,
+        want_differing: Vec<&'static str>,
+    }
+    let cases = [
+        Case {
+            reason: "the same definition in two clusters is one Template, no warning",
+            second_title: None,
+            want_differing: vec![],
+        },
+        Case {
+            reason: "a different copy is named; the first cluster's is used",
+            second_title: Some("Other"),
+            want_differing: vec!["cluster `b`"],
+        },
+    ];
+    for c in cases {
+        let mut second = known("b");
+        if let Some(t) = c.second_title {
+            let mut conv = (*second.converted).clone();
+            conv.api["metadata"]["title"] = json!(t);
+            conv.template["metadata"]["title"] = json!(t);
+            second.converted = Arc::new(conv);
+        }
+        let first = known("a");
+        assert_eq!(
+            build::differing(&[&first, &second]),
+            c.want_differing,
+            "{}",
+            c.reason
+        );
+        let cat = catalog(&["a", "b"], Duration::from_secs(3600));
+        // Reported in the other order: configuration order decides.
+        cat.store().replace_cluster("b", vec![second]);
+        cat.store().replace_cluster("a", vec![first.clone()]);
+        cat.set_state("a", true, false, "");
+        cat.set_state("b", true, false, "");
+        cat.rebuild();
+        let snapshot = cat.snapshot().expect("ready");
+        let template = snapshot
+            .entities
+            .iter()
+            .find(|(r, _)| r == "template:default/xdbs.example.org")
+            .map(|(_, e)| e.entity.clone())
+            .expect("one Template");
+        assert_eq!(
+            template["metadata"]["title"], first.converted.template["metadata"]["title"],
+            "{}",
+            c.reason
+        );
+        assert_eq!(
+            template["metadata"]["annotations"]["osp.dev/clusters"], "a,b",
+            "{}",
+            c.reason
+        );
+    }
+}
