@@ -193,8 +193,9 @@ async function shot(page, name) {
   if (SHOTS) await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
 }
 
-test('a user creates a claim in the browser; the task completes and its links resolve', async () => {
+test('a user creates a claim in the browser; the task completes and its links resolve', async t => {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  t.after(() => shot(page, 'last').catch(() => {}));
   page.setDefaultTimeout(30_000);
   await page.goto(`${BASE}/`);
   await page.getByRole('button', { name: 'Enter' }).click();
@@ -208,21 +209,23 @@ test('a user creates a claim in the browser; the task completes and its links re
   await page.goto(`${BASE}/create/templates/${pg.metadata.namespace ?? 'default'}/${pg.metadata.name}`);
   await page.getByLabel(/name/i).first().fill('orders-db');
   await shot(page, 'form');
-  // Walk the pages: fill what is required and empty, then Next until Review.
-  for (let i = 0; i < 8; i++) {
-    const ns = page.getByLabel(/^namespace/i);
-    if (await ns.count() && !(await ns.first().inputValue())) await ns.first().fill('team-a');
-    const owner = page.getByLabel(/^owner/i);
-    if (await owner.count() && !(await owner.first().inputValue())) await owner.first().fill('repo');
-    const repo = page.getByLabel(/^repository$/i);
-    if (await repo.count()) await repo.first().fill('gitops');
-    const create = page.getByRole('button', { name: 'Create' });
-    if (await create.count()) break;
-    await page.getByRole('button', { name: /Next|Review/ }).first().click();
+  // Page 1: metadata. The owner is Backstage's OwnerPicker (free text allowed).
+  const owner = page.getByLabel(/^Owner/);
+  await owner.fill('group:default/guests');
+  await owner.press('Enter');
+  // Next through the pages; on Delivery, RepoUrlPicker names the local target.
+  for (let i = 0; i < 8 && !(await page.getByRole('button', { name: 'Create' }).count()); i++) {
+    const repo = page.getByLabel(/^Repository/);
+    if (await repo.count()) {
+      await page.getByLabel(/^Owner/).fill('local');
+      await repo.fill('gitops');
+    }
+    await page.getByRole('button', { name: /^(Next|Review)$/ }).click();
   }
+  await shot(page, 'review');
   const t0 = Date.now();
   await page.getByRole('button', { name: 'Create' }).click();
-  await page.getByText(/Pull request|Open in catalog|Manifest/).first().waitFor({ timeout: 60_000 });
+  await page.getByRole('link', { name: 'Open in catalog' }).waitFor({ timeout: 60_000 });
   figure('task_submit_to_completed_ms', Date.now() - t0);
   await shot(page, 'task-finished');
   const branch = await until('the claim branch in the GitOps repository', () =>
