@@ -5,4 +5,4 @@
  * @packageDocumentation
  */
 export { catalogModuleOsp as default, DEFAULT_SCHEDULE } from './module';
-export { OspEntityProvider } from './provider';
+export { OspEntityProvider, type OspWatchOptions } from './provider';

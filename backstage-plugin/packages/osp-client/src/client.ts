@@ -1,4 +1,4 @@
-import { createClient, type Client, type Transport } from '@connectrpc/connect';
+import { createClient, type CallOptions, type Client, type Transport } from '@connectrpc/connect';
 import { createGrpcTransport } from '@connectrpc/connect-node';
 import type { DescService } from '@bufbuild/protobuf';
 import { CatalogService } from './gen/osp/v1/catalog_pb';
@@ -14,9 +14,14 @@ import { bearerToken, retryUnavailable, traceContext } from './interceptors';
 import { baseUrlOf, type OspClientOptions } from './options';
 
 /**
- * The sidecar's services. Every call has a deadline, is retried on
+ * The sidecar's services. Every unary call has a deadline, is retried on
  * UNAVAILABLE, carries the bearer token and the trace context, and fails
  * with a Backstage error (`InputError` with field violations, …).
+ *
+ * Streaming calls (`catalog.watchChanges`) are long-lived: they get no
+ * deadline unless the caller passes `timeoutMs`, are not retried (the
+ * caller reconnects, from the last revision it saw), and end when the
+ * caller's `signal` aborts. Their errors are Backstage errors too.
  */
 export interface OspClient {
   templates: Client<typeof TemplateService>;
@@ -37,6 +42,11 @@ export function createOspClient(options: OspClientOptions): OspClient {
     baseUrl: baseUrlOf(options.address),
     defaultTimeoutMs: options.timeoutMs,
     interceptors,
+    // A change stream may be silent for hours: HTTP/2 pings while a stream
+    // is open notice a dead connection (the stream then fails and the
+    // caller reconnects) instead of waiting forever.
+    pingIntervalMs: 30_000,
+    pingTimeoutMs: 10_000,
   });
   return ospClientOver(transport);
 }
@@ -60,6 +70,9 @@ export function ospClientOver(transport: Transport): OspClient {
   };
 }
 
+/** A per-call `timeoutMs` of 0 (or less) means no deadline to connect. */
+const NO_DEADLINE = 0;
+
 /** Wraps every method so failures surface as Backstage errors. */
 function mapErrors<S extends DescService>(service: S, client: Client<S>): Client<S> {
   const wrapped: Record<string, unknown> = {};
@@ -75,8 +88,13 @@ function mapErrors<S extends DescService>(service: S, client: Client<S>): Client
         }
       };
     } else {
-      wrapped[method.localName] = (...args: unknown[]) =>
-        mapStreamErrors(call(...args) as AsyncIterable<unknown>, name);
+      // The transport's default deadline is meant for unary calls; a
+      // stream that outlived it would be cut every `timeoutMs`.
+      wrapped[method.localName] = (input: unknown, options?: CallOptions) =>
+        mapStreamErrors(
+          call(input, { ...options, timeoutMs: options?.timeoutMs ?? NO_DEADLINE }) as AsyncIterable<unknown>,
+          name,
+        );
     }
   }
   return wrapped as Client<S>;
