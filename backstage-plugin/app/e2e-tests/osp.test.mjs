@@ -142,8 +142,25 @@ before(async () => {
   const want = sidecarCount();
   await until(`all ${want} osp entities in the catalog`, async () => (await ospEntities()).length === want, 120_000, 100);
   figure('backend_start_to_all_entities_ms', Date.now() - t0);
+  if (process.env.OSP_E2E_DEMO) await demo();
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
 });
+
+/** `app-e2e.sh --demo`: leave the app and the sidecar running until Ctrl-C. */
+async function demo() {
+  console.log(
+    [
+      `demo: Backstage on ${BASE} (sign in as guest; Create lists the osp Templates)`,
+      `demo: osp serve on ${SIDECAR}, definitions from ${source} (add or edit YAML there)`,
+      `demo: GitOps target local/gitops = ${gitops} (merge an osp/* branch to see its Resource)`,
+      'demo: Ctrl-C stops both',
+    ].join('\n'),
+  );
+  await new Promise(resolve => process.once('SIGINT', resolve));
+  for (const { child } of children.reverse()) child.kill('SIGTERM');
+  fs.rmSync(work, { recursive: true, force: true });
+  process.exit(0);
+}
 
 after(async () => {
   await browser?.close();
@@ -167,9 +184,12 @@ test('every entity the sidecar serves passes the default policies and has no pro
 });
 
 test('a change in the watched source is visible in the catalog within seconds', async () => {
+  // The provider's poll runs every 5 minutes here (app-config.yaml), so
+  // anything faster is the change stream.
   const xrd = fs.readFileSync(path.join(source, 'network-xrd.yaml'), 'utf8');
+  const samples = Number(process.env.OSP_E2E_CHANGE_SAMPLES ?? 20);
   const times = [];
-  for (let i = 0; i < 10; i++) {
+  for (let i = 0; i < samples; i++) {
     const name = `e2enet${i}s.platform.example.org`;
     const doc = xrd
       .replace('name: networks.platform.example.org', `name: ${name}`)
@@ -180,13 +200,17 @@ test('a change in the watched source is visible in the catalog within seconds', 
     await until(`template for ${name}`, async () => {
       const q = new URLSearchParams({ filter: 'kind=template', fields: 'metadata.name' });
       return (await api(`/api/catalog/entities?${q}`)).some(e => e.metadata.name.includes(`e2enet${i}`));
-    }, 30_000, 20);
+    }, 60_000, 20);
     times.push(Date.now() - t0);
   }
   times.sort((a, b) => a - b);
-  figure('change_to_visible_p50_ms', times[Math.floor(times.length / 2)]);
+  const pct = p => times[Math.min(times.length - 1, Math.ceil((p / 100) * times.length) - 1)];
+  figure('change_to_visible_samples', times.length);
+  figure('change_to_visible_p50_ms', pct(50));
+  figure('change_to_visible_p99_ms', pct(99));
   figure('change_to_visible_max_ms', times[times.length - 1]);
-  assert.ok(times[times.length - 1] < 30_000);
+  // Far below the 5-minute poll: every change came through the stream.
+  assert.ok(times[times.length - 1] < 60_000);
 });
 
 async function shot(page, name) {
