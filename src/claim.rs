@@ -64,7 +64,8 @@ pub struct ClaimInput {
     pub template_ref: Option<String>,
     /// Composition choice.
     pub composition: CompositionChoice,
-    /// Target cluster name for the repository path; `default` when unset.
+    /// Target cluster name for the repository path, key and Resource ref;
+    /// `default` when unset (the sidecar passes the definition's cluster).
     pub cluster: Option<String>,
     /// Repository folder the default path layout is placed under (the
     /// sidecar's `publish.base`), so the suggested path is one publishing

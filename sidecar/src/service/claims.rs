@@ -73,10 +73,16 @@ impl Claims {
     }
 
     fn render(&self, req: &pb::RenderClaimRequest) -> Result<pb::RenderClaimResponse, Error> {
-        let converted = templates::resolve(&self.state, req.definition.as_ref())?;
+        let (converted, source) =
+            templates::resolve_with_source(&self.state, req.definition.as_ref())?;
         let def = &converted.definition;
         let mut input = input(req, self.state.document_limits)?;
         input.base = Some(self.base.clone());
+        // The claim goes where its definition is served: the path and the
+        // Resource ref name that cluster unless the caller chose one.
+        if input.cluster.as_deref().is_none_or(str::is_empty) {
+            input.cluster = source;
+        }
         if let Some(caller) = &req.caller {
             tracing::info!(
                 user = %caller.user_entity_ref,
@@ -269,6 +275,58 @@ spec:
                 got.path,
                 c.base
             );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_stored_definition_renders_for_its_own_cluster() {
+        struct Case {
+            reason: &'static str,
+            cluster: &'static str,
+            want_path: &'static str,
+            want_ref: &'static str,
+        }
+        let cases = [
+            Case {
+                reason: "no cluster asked: the one serving the definition",
+                cluster: "",
+                want_path: "prod/team-a/db/orders.yaml",
+                want_ref: "resource:default/orders.db.team-a.prod",
+            },
+            Case {
+                reason: "the caller's choice wins",
+                cluster: "staging",
+                want_path: "staging/team-a/db/orders.yaml",
+                want_ref: "resource:default/orders.db.team-a.staging",
+            },
+        ];
+        let state = State::default();
+        let doc = osp::document::from_yaml(XRD, state.document_limits).expect("parses");
+        state.store.replace_cluster(
+            "prod",
+            vec![crate::store::Known {
+                cluster: "prod".into(),
+                file: None,
+                converted: std::sync::Arc::new(osp::convert::for_entities(&doc).expect("converts")),
+            }],
+        );
+        let svc = Claims::new(state);
+        for c in cases {
+            let mut req = request(r#"{"parameters": {"storageGB": 20}}"#);
+            req.definition = Some(pb::DefinitionSource {
+                source: Some(pb::definition_source::Source::Name(
+                    "xdbs.example.org".into(),
+                )),
+                cluster: String::new(),
+            });
+            req.cluster = c.cluster.into();
+            let got = svc
+                .render_claim(Request::new(req))
+                .await
+                .expect(c.reason)
+                .into_inner();
+            assert_eq!(got.path, c.want_path, "{}", c.reason);
+            assert_eq!(got.entity_ref, c.want_ref, "{}", c.reason);
         }
     }
 

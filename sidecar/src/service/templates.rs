@@ -99,12 +99,21 @@ pub fn resolve(
     state: &State,
     source: Option<&pb::DefinitionSource>,
 ) -> Result<std::sync::Arc<osp::convert::Converted>, Error> {
+    resolve_with_source(state, source).map(|(converted, _)| converted)
+}
+
+/// Like [`resolve`], with the cluster (or `from-dir`) a stored definition
+/// came from; an inline definition has none.
+pub fn resolve_with_source(
+    state: &State,
+    source: Option<&pb::DefinitionSource>,
+) -> Result<(std::sync::Arc<osp::convert::Converted>, Option<String>), Error> {
     use pb::definition_source::Source as S;
     match source.and_then(|s| s.source.as_ref()) {
         Some(S::Name(name)) if !name.is_empty() => state
             .store
             .get(name)
-            .map(|k| k.converted)
+            .map(|k| (k.converted, Some(k.cluster)))
             .ok_or_else(|| Error::NotFound {
                 what: "definition",
                 name: name.clone(),
@@ -122,7 +131,7 @@ pub fn resolve(
                 ..Default::default()
             };
             osp::convert::for_entities_with(&doc, &options)
-                .map(std::sync::Arc::new)
+                .map(|c| (std::sync::Arc::new(c), None))
                 .map_err(|source| Error::Convert {
                     field: field.into(),
                     source,

@@ -31,7 +31,7 @@ const RENDER = '/osp.v1.ClaimService/RenderClaim';
 const PUBLISH = '/osp.v1.PublishService/CreatePullRequest';
 const implemented = implementedRpcs(fixtures, [GET_SNAPSHOT, GET_DELTA, RENDER, PUBLISH]);
 /** The Resource the catalog will list `orders-db` in `team-a` of cluster `default` as. */
-const ORDERS_DB_RESOURCE = 'resource:default/orders-db.postgresqlinstance.team-a.default';
+const ORDERS_DB_RESOURCE = 'resource:default/orders-db.postgresqlinstance.team-a.from-dir';
 /** The form values every run of the postgres Template uses. */
 const ORDERS_DB = {
   name: 'orders-db',

@@ -88,7 +88,9 @@ export type RenderClaimRequest = Message<"osp.v1.RenderClaimRequest"> & {
   caller?: Caller | undefined;
 
   /**
-   * Target cluster name, used for the suggested repository path.
+   * Target cluster name: the suggested repository path, the idempotency key
+   * and the Resource ref name it. Defaults to the cluster serving the
+   * definition (`from-dir` for `--from-dir` definitions), else `default`.
    *
    * @generated from field: string cluster = 10;
    */
@@ -197,7 +199,7 @@ export type RenderClaimResponse = Message<"osp.v1.RenderClaimResponse"> & {
 
   /**
    * Stable key of the object, `claim/<cluster>/[<namespace>/]<kind lowercase>/<name>`
-   * (cluster `default` when none is given; no namespace segment for
+   * (cluster as in `RenderClaimRequest.cluster`; no namespace segment for
    * cluster-scoped kinds). Pass it to `CreatePullRequest.idempotency_key`:
    * the same object always maps to the same branch and pull request.
    *
