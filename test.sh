@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The one test command: installs what a fresh machine lacks (grpcurl, buf,
 # Node 22 + npm packages for the Backstage plugin, the Go test API server),
-# then runs fmt, clippy, buf lint, every Rust test and the TypeScript tests.
+# then runs fmt, clippy, buf lint, every Rust test, the TypeScript tests and
+# the real Backstage app end to end (built app, osp serve, headless Chromium).
 # Caches live outside the repository: ${OSP_CACHE_DIR:-$HOME/.cache/osp}.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -50,6 +51,11 @@ cargo test --workspace --locked
 if [ -x backstage-plugin/scripts/test.sh ]; then
   step "Backstage plugin tests"
   backstage-plugin/scripts/test.sh
+fi
+
+if [ -x backstage-plugin/scripts/app-e2e.sh ]; then
+  step "Backstage app end to end (built app + osp serve + headless Chromium)"
+  backstage-plugin/scripts/app-e2e.sh
 fi
 
 step "all tests passed"

@@ -239,6 +239,9 @@ test('a user creates a claim in the browser; the task completes and its links re
   await owner.press('Enter');
   // Next through the pages; on Delivery, RepoUrlPicker names the local target.
   for (let i = 0; i < 8 && !(await page.getByRole('button', { name: 'Create' }).count()); i++) {
+    // The PostgreSQL example's one required field without a default.
+    const storage = page.getByLabel(/^Storage GB/);
+    if (await storage.count()) await storage.fill('20');
     const repo = page.getByLabel(/^Repository/);
     if (await repo.count()) {
       await page.getByLabel(/^Owner/).fill('local');
@@ -269,6 +272,8 @@ test('a user creates a claim in the browser; the task completes and its links re
   for (const l of resource.metadata.links ?? []) assert.match(l.url, /^https?:\/\//);
   await catalogLink.click();
   await page.getByText(resource.metadata.name).first().waitFor();
+  // The entity page's cards load after its header.
+  await page.waitForLoadState('networkidle').catch(() => {});
   await shot(page, 'resource-page');
   await page.close();
 });
