@@ -59,7 +59,12 @@ fn serve(args: ServeArgs) -> ExitCode {
         }
     };
     let _telemetry = runtime.block_on(async { crate::telemetry::init(config.log_format) });
-    match runtime.block_on(crate::server::serve(config, shutdown_signal())) {
+    let served = runtime.block_on(crate::server::serve(config, shutdown_signal()));
+    // Dropping the runtime would wait for every blocking task, and one stuck
+    // in a system call (a file on a hung mount) would keep the process alive
+    // after the drain; every answer is written by now.
+    runtime.shutdown_timeout(BLOCKING_TASKS_GRACE);
+    match served {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!(error = %e, "server stopped");
@@ -68,6 +73,10 @@ fn serve(args: ServeArgs) -> ExitCode {
         }
     }
 }
+
+/// How long `osp serve` waits at exit for background blocking work (a
+/// conversion whose caller timed out, a directory scan) before leaving it.
+const BLOCKING_TASKS_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Resolves on SIGTERM (Kubernetes) or SIGINT (Ctrl-C).
 pub async fn shutdown_signal() {

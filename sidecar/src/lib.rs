@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod discovery;
 pub mod errors;
+pub mod files;
 pub mod github;
 pub mod gitlocal;
 pub mod pb;

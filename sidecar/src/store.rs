@@ -9,6 +9,8 @@ use osp::convert::{Converted, Options};
 use osp::document::{self, Limits};
 use serde_json::Value;
 
+use crate::files::Stamp;
+
 /// Name of the pseudo-cluster that `--from-dir` definitions belong to.
 pub const FROM_DIR_CLUSTER: &str = "from-dir";
 
@@ -43,8 +45,11 @@ pub struct Loaded {
     /// Every other document with a `kind` and a `metadata.name`; shared
     /// with the catalog, so a rescan's cache holds no second copy.
     pub objects: Vec<Arc<Value>>,
-    /// Broken documents.
+    /// Broken documents, and files that could not be read.
     pub rejected: Vec<Rejected>,
+    /// Entries of the directory that were not read at all (not regular
+    /// files, unreadable subdirectories, symlink loops).
+    pub skipped: Vec<crate::files::Skipped>,
 }
 
 #[derive(Debug, Default)]
@@ -208,9 +213,6 @@ pub fn load_dir_all(dir: &Path, limits: Limits) -> std::io::Result<Loaded> {
     load_dir_cached(dir, limits, &Options::default(), &mut DirCache::default())
 }
 
-/// A file's identity for [`DirCache`]: modification time and size.
-type Stamp = (Option<std::time::SystemTime>, u64);
-
 /// What each file held when last read, so a rescan reads and converts only
 /// the files that changed (and unchanged definitions keep their identity,
 /// which lets the catalog reuse their entities).
@@ -221,25 +223,31 @@ pub struct DirCache {
 
 /// Like [`load_dir_all`], converting with `options` (the same for every
 /// call with one `cache`) and reusing what `cache` holds for unchanged files.
+/// Only an unreadable `dir` is an error: a file that cannot be read is
+/// [rejected](Loaded::rejected) and the others are served.
 pub fn load_dir_cached(
     dir: &Path,
     limits: Limits,
     options: &Options,
     cache: &mut DirCache,
 ) -> std::io::Result<Loaded> {
-    let mut out = Loaded::default();
+    let listing = crate::files::list(dir)?;
+    let mut out = Loaded {
+        skipped: listing.skipped,
+        ..Loaded::default()
+    };
     let mut seen = HashMap::new();
-    for file in files(dir)? {
-        let meta = match std::fs::metadata(&file) {
-            Ok(m) => m,
+    for file in listing.files {
+        let stamp = match std::fs::metadata(&file) {
+            Ok(m) => crate::files::stamp(&m),
             // Removed between listing and reading: the next scan sees it gone.
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(e),
+            // Read (and rejected with the reason) below, never cached.
+            Err(_) => Stamp::default(),
         };
-        let stamp = (meta.modified().ok(), meta.len());
         let loaded = match cache.files.remove(&file) {
-            Some((s, l)) if s == stamp => l,
-            _ => match load_file(&file, meta.len(), limits, options)? {
+            Some((s, l)) if s == stamp && s != Stamp::default() => l,
+            _ => match load_file(&file, limits, options) {
                 Some(l) => l,
                 None => continue,
             },
@@ -253,42 +261,30 @@ pub fn load_dir_cached(
     Ok(out)
 }
 
-/// One file's documents; `None` when it disappeared.
-fn load_file(
-    file: &Path,
-    size: u64,
-    limits: Limits,
-    options: &Options,
-) -> std::io::Result<Option<Loaded>> {
+/// One file's documents; `None` when it disappeared. A file that cannot be
+/// read (permissions, not a regular file, too large, not UTF-8) is one
+/// rejection, never an error for the whole directory.
+fn load_file(file: &Path, limits: Limits, options: &Options) -> Option<Loaded> {
     let mut out = Loaded::default();
     let file = file.to_path_buf();
-    // Refuse oversized files before reading them into memory.
-    if size > limits.max_bytes as u64 {
-        out.rejected.push(Rejected {
-            reason: document::Error::TooLarge {
-                size: usize::try_from(size).unwrap_or(usize::MAX),
-                limit: limits.max_bytes,
-            }
-            .to_string(),
-            file,
-            index: 0,
-        });
-        return Ok(Some(out));
-    }
-    let text = match std::fs::read_to_string(&file) {
+    let reject = |reason: String| Rejected {
+        file: file.clone(),
+        index: 0,
+        reason,
+    };
+    let text = match crate::files::read_text(&file, limits.max_bytes) {
         Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e),
+        Err(e) if e.is_not_found() => return None,
+        Err(e) => {
+            out.rejected.push(reject(unread_reason(e)));
+            return Some(out);
+        }
     };
     let docs = match document::from_yaml_stream(&text, limits) {
         Ok(d) => d,
         Err(e) => {
-            out.rejected.push(Rejected {
-                file,
-                index: 0,
-                reason: e.to_string(),
-            });
-            return Ok(Some(out));
+            out.rejected.push(reject(e.to_string()));
+            return Some(out);
         }
     };
     for (index, doc) in docs.into_iter().enumerate() {
@@ -316,15 +312,24 @@ fn load_file(
             }),
         }
     }
-    Ok(Some(out))
+    Some(out)
 }
 
-/// The YAML/JSON files below `dir`, sorted.
-pub fn files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
-    let mut files = Vec::new();
-    walk(dir, &mut files)?;
-    files.sort();
-    Ok(files)
+/// Why a file was not read, worded like the same limit on a request.
+fn unread_reason(e: crate::files::Error) -> String {
+    match e {
+        crate::files::Error::TooLarge { size, limit, .. } => document::Error::TooLarge {
+            size: usize::try_from(size).unwrap_or(usize::MAX),
+            limit,
+        }
+        .to_string(),
+        e => e.to_string(),
+    }
+}
+
+/// The YAML/JSON files below `dir`, sorted, and the entries skipped.
+pub fn files(dir: &Path) -> std::io::Result<crate::files::Listing> {
+    crate::files::list(dir)
 }
 
 /// True for kinds the converter handles.
@@ -333,21 +338,6 @@ pub fn is_definition(doc: &serde_json::Value) -> bool {
         doc.get("kind").and_then(|k| k.as_str()),
         Some("CompositeResourceDefinition" | "ResourceGraphDefinition" | "Promise")
     )
-}
-
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    for entry in std::fs::read_dir(dir)? {
-        let path = entry?.path();
-        if path.is_dir() {
-            walk(&path, out)?;
-        } else if matches!(
-            path.extension().and_then(|e| e.to_str()),
-            Some("yaml" | "yml" | "json")
-        ) {
-            out.push(path);
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -400,6 +390,65 @@ mod tests {
             store.replace_cluster(FROM_DIR_CLUSTER, again.known),
             shadowed,
             "a rescan decides the same way"
+        );
+    }
+
+    /// The campaign's directory faults: each costs only its own entry.
+    #[cfg(unix)]
+    #[test]
+    fn a_bad_entry_costs_only_itself() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = |s: &str| dir.path().join(s);
+        std::fs::write(p("a.yaml"), XRD).expect("write");
+        std::os::unix::fs::symlink("/proc/self/mem", p("mem.yaml")).expect("symlink");
+        let fifo = std::process::Command::new("mkfifo")
+            .arg(p("fifo.yaml"))
+            .status()
+            .expect("mkfifo");
+        assert!(fifo.success());
+        std::fs::write(p("locked.yaml"), XRD.replace("xapps", "xlocked")).expect("write");
+        std::fs::set_permissions(
+            p("locked.yaml"),
+            std::os::unix::fs::PermissionsExt::from_mode(0o000),
+        )
+        .expect("chmod");
+        // Root reads a mode-000 file anyway; /proc/self/mem fails for everyone.
+        let locked_readable = std::fs::File::open(p("locked.yaml")).is_ok();
+        std::os::unix::fs::symlink(dir.path(), p("loop")).expect("symlink");
+
+        let loaded = load_dir_all(dir.path(), Limits::default()).expect("a bad entry is no error");
+        let names: Vec<&str> = loaded
+            .known
+            .iter()
+            .map(|k| k.converted.definition.name.as_str())
+            .collect();
+        let want: &[&str] = if locked_readable {
+            &["xapps.example.org", "xlocked.example.org"]
+        } else {
+            &["xapps.example.org"]
+        };
+        assert_eq!(names, want, "the readable definitions are served");
+        let rejected: Vec<(&Path, &str)> = loaded
+            .rejected
+            .iter()
+            .map(|r| (r.file.as_path(), r.reason.as_str()))
+            .collect();
+        assert!(
+            rejected
+                .iter()
+                .any(|(f, r)| *f == p("mem.yaml") && r.contains("cannot read")),
+            "the unreadable file is rejected with its path: {rejected:?}"
+        );
+        assert_eq!(
+            rejected.iter().any(|(f, _)| *f == p("locked.yaml")),
+            !locked_readable,
+            "a mode-000 file is rejected unless we are root: {rejected:?}"
+        );
+        let skipped: Vec<&Path> = loaded.skipped.iter().map(|s| s.path.as_path()).collect();
+        assert_eq!(
+            skipped,
+            [p("fifo.yaml"), p("loop")],
+            "the FIFO is never opened, the loop never walked"
         );
     }
 

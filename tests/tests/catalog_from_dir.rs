@@ -325,3 +325,82 @@ async fn a_restarted_sidecar_asks_for_a_resync() -> Result<()> {
     );
     Ok(())
 }
+
+fn mkfifo(path: &Path) -> Result<()> {
+    let status = std::process::Command::new("mkfifo").arg(path).status()?;
+    if !status.success() {
+        bail!("mkfifo {}: {status}", path.display());
+    }
+    Ok(())
+}
+
+/// The campaign's `--from-dir` findings: a FIFO named `*.yaml`, a file that
+/// cannot be read and directory symlink loops, present at start and added
+/// while running. Each costs only itself: the services become SERVING, the
+/// other definitions are served, the log names the entry, SIGTERM stops.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_entries_cost_only_themselves() -> Result<()> {
+    let dir = TempDir::new("hostile")?;
+    let p = |s: &str| dir.0.join(s);
+    copy(
+        &fixtures().join("xpostgresqlinstances.yaml"),
+        &dir.0,
+        "pg.yaml",
+    )?;
+    mkfifo(&p("fifo.yaml"))?;
+    // Fails to read for root too (a mode-000 file would not).
+    std::os::unix::fs::symlink("/proc/self/mem", p("unreadable.yaml"))?;
+    std::fs::create_dir(p("sub"))?;
+    std::os::unix::fs::symlink(&dir.0, p("sub/root"))?;
+    std::os::unix::fs::symlink("..", p("sub/up"))?;
+
+    let mut server = OspServer::start(&["--from-dir", &dir.0.display().to_string()])?;
+    let mut c = client(&server).await?;
+    let snap = snapshot(&mut c).await?;
+    let refs: Vec<&str> = snap.entities.iter().map(|e| e.r#ref.as_str()).collect();
+    assert_eq!(
+        refs,
+        [POSTGRES_API, POSTGRES_TEMPLATE],
+        "the good file is served"
+    );
+    let channel = Channel::from_shared(format!("http://{}", server.target()))?
+        .connect()
+        .await?;
+    let mut health = HealthClient::new(channel);
+    for service in ["osp.v1.TemplateService", "osp.v1.CatalogService"] {
+        let status = health
+            .check(HealthCheckRequest {
+                service: service.into(),
+            })
+            .await?
+            .into_inner()
+            .status;
+        assert_eq!(status, ServingStatus::Serving as i32, "{service}");
+    }
+    let log = server.log();
+    for entry in ["fifo.yaml", "unreadable.yaml"] {
+        assert!(
+            log.lines()
+                .any(|l| l.contains("WARN") && l.contains(&p(entry).display().to_string())),
+            "a warning names `{entry}`:\n{log}"
+        );
+    }
+
+    // Added while running: the directory is still rescanned.
+    mkfifo(&p("sub/late-fifo.yaml"))?;
+    std::os::unix::fs::symlink(&dir.0, p("sub/late-loop"))?;
+    copy(&fixtures().join("xbuckets.yaml"), &dir.0, "buckets.yaml")?;
+    until(&mut c, snap.revision, |up, _| {
+        up.iter().any(|r| r == BUCKET_TEMPLATE)
+    })
+    .await?;
+
+    let status = server.terminate()?;
+    assert!(
+        status.success(),
+        "SIGTERM stops it: {status}\n{}",
+        server.log()
+    );
+    Ok(())
+}

@@ -3,7 +3,7 @@
 //! modification times) rather than watched with inotify, so it also works
 //! on ConfigMap volumes, whose updates swap a symlink.
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use osp::convert::Options;
 use osp::document::Limits;
@@ -14,16 +14,17 @@ use crate::store::{self, FROM_DIR_CLUSTER};
 /// Source name of the objects read from files.
 pub const SOURCE: &str = "files";
 
-type Fingerprint = Vec<(PathBuf, Option<SystemTime>, u64)>;
+type Fingerprint = Vec<(PathBuf, Option<crate::files::Stamp>)>;
 
+/// What a change check compares: the listed files and their stamps (never
+/// opened, so a FIFO or an unreadable file cannot block or fail it).
 fn fingerprint(dir: &Path) -> std::io::Result<Fingerprint> {
     Ok(store::files(dir)?
+        .files
         .into_iter()
         .map(|f| {
-            let meta = std::fs::metadata(&f).ok();
-            let modified = meta.as_ref().and_then(|m| m.modified().ok());
-            let len = meta.map_or(0, |m| m.len());
-            (f, modified, len)
+            let stamp = std::fs::metadata(&f).ok().map(|m| crate::files::stamp(&m));
+            (f, stamp)
         })
         .collect())
 }
@@ -57,6 +58,13 @@ impl Scanner {
             store::load_dir_cached(&self.dir, self.limits, &self.options, &mut self.cache)?;
         for r in &loaded.rejected {
             tracing::warn!(file = %r.file.display(), document = r.index, reason = %r.reason, "definition rejected");
+        }
+        for s in &loaded.skipped {
+            if s.seen_before {
+                tracing::debug!(path = %s.path.display(), reason = %s.reason, "entry skipped");
+            } else {
+                tracing::warn!(path = %s.path.display(), reason = %s.reason, "entry skipped");
+            }
         }
         tracing::info!(
             definitions = loaded.known.len(),
