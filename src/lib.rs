@@ -12,6 +12,8 @@ pub mod convert;
 pub mod definition;
 pub mod document;
 pub mod entity;
+pub mod options;
 pub mod publish;
 pub mod resource;
 pub mod template;
+pub mod warning;

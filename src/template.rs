@@ -4,10 +4,10 @@
 //! annotated page), advanced settings, delivery.
 use serde_json::{Map, Value, json};
 
-use crate::annotations::{self, Customisation};
-use crate::convert::Warning;
+use crate::annotations::Customisation;
 use crate::definition::{Definition, Error, Source};
 use crate::entity;
+use crate::warning::Warning;
 
 mod form;
 mod layout;
@@ -25,27 +25,7 @@ pub const PUBLISH_ACTION: &str = "osp:claim:publish";
 /// Name of the scaffolder action that applies the claim directly.
 pub const APPLY_ACTION: &str = "osp:claim:apply";
 
-/// Owner of generated entities when neither the definition nor the
-/// operator (`Options::default_owner`, the sidecar's `catalog.defaultOwner`)
-/// names one. A new Backstage catalog has no such group, so the sidecar
-/// warns at start while it is in use.
-pub const DEFAULT_OWNER: &str = "group:default/platform-team";
-
-/// What the operator configures, beyond the definition itself.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Options {
-    /// Names of the Compositions known for this definition (offered as a
-    /// choice; free text when empty).
-    pub compositions: Vec<String>,
-    /// Offer "apply directly" next to the pull request.
-    pub direct_apply: bool,
-    /// Repository every pull request goes to; no picker then.
-    pub repo_url: Option<String>,
-    /// Hosts the repository picker allows (`github.com` when empty).
-    pub allowed_hosts: Vec<String>,
-    /// Owner when the definition names none.
-    pub default_owner: Option<String>,
-}
+use crate::options::Options;
 
 /// A generated Template and what was noticed on the way.
 #[derive(Debug, Clone, PartialEq)]
@@ -56,18 +36,14 @@ pub struct Generated {
     pub warnings: Vec<Warning>,
 }
 
-/// Builds the Template entity for a definition with default options. A
-/// schema that cannot be mapped yields a minimal template; use
-/// [`for_template_with`] to see the error.
-pub fn for_template(def: &Definition) -> Value {
-    for_template_with(def, &Options::default())
-        .map(|g| g.template)
-        .unwrap_or_else(|_| json!({}))
-}
-
-/// Builds the Template entity for a definition.
-pub fn for_template_with(def: &Definition, opts: &Options) -> Result<Generated, Error> {
-    let (custom, mut warnings) = annotations::for_customisation(def);
+/// Builds the Template entity for a definition and its customisation
+/// (read once by the caller, with its warnings).
+pub fn for_template(
+    def: &Definition,
+    custom: &Customisation,
+    opts: &Options,
+) -> Result<Generated, Error> {
+    let mut warnings = Vec::new();
     let spec = match def.schema.pointer("/properties/spec") {
         None => json!({"type": "object"}),
         Some(s) if s.is_object() => s.clone(),
@@ -79,7 +55,7 @@ pub fn for_template_with(def: &Definition, opts: &Options) -> Result<Generated, 
         }
     };
     let spec = layout::without_reserved(def, &spec, &mut warnings);
-    let mut mapper = form::Mapper::new(&custom);
+    let mut mapper = form::Mapper::new(custom);
     let mut mapped = mapper.node(&spec, None, "spec")?;
     warnings.append(&mut mapper.warnings);
     if let Value::Object(m) = mapped {
@@ -98,7 +74,7 @@ pub fn for_template_with(def: &Definition, opts: &Options) -> Result<Generated, 
 
     let mut parameters = vec![pages::metadata(def)];
     parameters.push(json!({
-        "title": title(def, &custom),
+        "title": title(def, custom),
         "type": "object",
         "properties": {"spec": main.schema},
     }));
@@ -114,12 +90,12 @@ pub fn for_template_with(def: &Definition, opts: &Options) -> Result<Generated, 
     ) {
         parameters.push(a);
     }
-    if let Some(d) = pages::delivery(&custom, opts) {
+    if let Some(d) = pages::delivery(custom, opts) {
         parameters.push(d);
     }
     let others: Vec<&layout::Part> = parts.iter().chain(adv.as_ref()).collect();
     let values = layout::values(&main, &others);
-    let steps = steps::steps(def, &custom, opts, values, pages::has_compositions(def));
+    let steps = steps::steps(def, custom, opts, values, pages::has_compositions(def));
 
     let mut annotations = entity::managed_annotations();
     annotations.insert("osp.dev/definition".into(), json!(def.name));
@@ -135,9 +111,9 @@ pub fn for_template_with(def: &Definition, opts: &Options) -> Result<Generated, 
     }
     let mut metadata = Map::new();
     metadata.insert("name".into(), json!(entity::name_for(&def.name)));
-    metadata.insert("title".into(), json!(title(def, &custom)));
-    metadata.insert("description".into(), json!(description(def, &custom)));
-    metadata.insert("tags".into(), json!(tags(def, &custom)));
+    metadata.insert("title".into(), json!(title(def, custom)));
+    metadata.insert("description".into(), json!(description(def, custom)));
+    metadata.insert("tags".into(), json!(tags(def, custom)));
     metadata.insert("annotations".into(), Value::Object(annotations));
     if let Some(v) = def.labels.get("openportal.dev/version") {
         metadata.insert("labels".into(), json!({"openportal.dev/version": v}));
@@ -147,7 +123,7 @@ pub fn for_template_with(def: &Definition, opts: &Options) -> Result<Generated, 
         "kind": "Template",
         "metadata": metadata,
         "spec": {
-            "owner": owner(&custom, opts),
+            "owner": opts.owner_for(custom),
             "type": template_type(def),
             "parameters": parameters,
             "steps": steps,
@@ -165,15 +141,6 @@ pub fn template_type(def: &Definition) -> &'static str {
         _ if def.is_claim() => "crossplane-claim",
         _ => "crossplane-xr",
     }
-}
-
-/// Owner of the generated entities.
-pub fn owner(custom: &Customisation, opts: &Options) -> String {
-    custom
-        .owner
-        .clone()
-        .or_else(|| opts.default_owner.clone())
-        .unwrap_or_else(|| DEFAULT_OWNER.into())
 }
 
 fn title(def: &Definition, custom: &Customisation) -> String {

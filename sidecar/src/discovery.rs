@@ -121,7 +121,7 @@ pub(crate) fn owner_warning(config: &Config) -> Option<String> {
     }
     Some(format!(
         "`catalog.defaultOwner` is not set: Templates, APIs and Resources whose definition or object names no owner are owned by `{}`, which a new Backstage catalog does not have; set `catalog.defaultOwner` to an existing group (or annotate definitions with `osp.dev/owner`)",
-        osp::template::DEFAULT_OWNER
+        osp::options::DEFAULT_OWNER
     ))
 }
 
@@ -131,7 +131,7 @@ pub(crate) fn owner_warning(config: &Config) -> Option<String> {
 /// the directory.
 pub async fn start(config: &Config, catalog: &Catalog) -> Result<usize, Error> {
     if let Some(w) = owner_warning(config) {
-        tracing::warn!(owner = osp::template::DEFAULT_OWNER, "{w}");
+        tracing::warn!(owner = osp::options::DEFAULT_OWNER, "{w}");
     }
     catalog.configure(settings(config));
     let mut loaded = 0;
@@ -211,7 +211,7 @@ mod tests {
                     c.reason
                 );
                 assert!(
-                    w.contains(osp::template::DEFAULT_OWNER),
+                    w.contains(osp::options::DEFAULT_OWNER),
                     "{}: names the owner",
                     c.reason
                 );

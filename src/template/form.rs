@@ -6,8 +6,8 @@
 use serde_json::{Map, Value, json};
 
 use crate::annotations::Customisation;
-use crate::convert::Warning;
 use crate::definition::Error;
+use crate::warning::Warning;
 
 /// `ui:field` of free-form (`x-kubernetes-preserve-unknown-fields`) values:
 /// a YAML/JSON editor the Backstage module registers. Without it the form

@@ -6,8 +6,8 @@
 use serde_json::{Map, Value, json};
 
 use super::form::prune_required;
-use crate::convert::Warning;
 use crate::definition::{Definition, Scope, Source};
+use crate::warning::Warning;
 
 /// Fields Crossplane injects into a claim's `spec`.
 const CLAIM_RESERVED: [&str; 11] = [

@@ -2,9 +2,9 @@
 //! and delivery last. The service's own pages come from `layout`.
 use serde_json::{Map, Value, json};
 
-use super::Options;
 use crate::annotations::Customisation;
 use crate::definition::{Definition, Source};
+use crate::options::Options;
 
 /// DNS-1123 label: what Kubernetes accepts as a name.
 pub const DNS_LABEL: &str = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";

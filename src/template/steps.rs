@@ -2,9 +2,10 @@
 //! request or (when enabled) apply; and the output links.
 use serde_json::{Map, Value, json};
 
-use super::{APPLY_ACTION, Options, PUBLISH_ACTION, RENDER_ACTION};
+use super::{APPLY_ACTION, PUBLISH_ACTION, RENDER_ACTION};
 use crate::annotations::Customisation;
 use crate::definition::Definition;
+use crate::options::Options;
 
 /// Steps of the Template. `values` is the render input built by `layout`.
 pub(crate) fn steps(

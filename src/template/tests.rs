@@ -5,7 +5,6 @@ use serde_json::{Value, json};
 
 use super::*;
 use crate::convert::for_entities_with;
-use crate::definition::for_document;
 use crate::document::{Limits, from_yaml};
 
 fn doc(yaml: &str) -> Value {
@@ -13,12 +12,9 @@ fn doc(yaml: &str) -> Value {
 }
 
 fn template(yaml: &str) -> Value {
-    for_template_with(
-        &for_document(&doc(yaml)).expect("valid definition"),
-        &Options::default(),
-    )
-    .expect("template")
-    .template
+    for_entities_with(&doc(yaml), &Options::default())
+        .expect("template")
+        .template
 }
 
 /// The service page's `spec` schema.
@@ -297,13 +293,12 @@ properties:
         "  name: xdatabases.example.org\n",
         "  name: xdatabases.example.org\n  annotations:\n    osp.dev/pages: '{Network: [network, parameters.vpc-id]}'\n    osp.dev/ui: '{spec.network.cidr: {ui:placeholder: 10.0.0.0/16}}'\n",
     );
-    let def = for_document(&doc(&y)).expect("valid");
     let opts = Options {
         compositions: vec!["aws".into(), "gcp".into()],
         direct_apply: true,
         ..Options::default()
     };
-    let g = for_template_with(&def, &opts).expect("template");
+    let g = for_entities_with(&doc(&y), &opts).expect("template");
     insta::assert_yaml_snapshot!(g.template["spec"]);
 }
 

@@ -186,7 +186,7 @@ pub fn entities(
                 let owner = settings.default_owner.clone().unwrap_or_else(|| {
                     converted.template["spec"]["owner"]
                         .as_str()
-                        .unwrap_or(osp::template::DEFAULT_OWNER)
+                        .unwrap_or(osp::options::DEFAULT_OWNER)
                         .to_string()
                 });
                 let id = (cluster.clone(), key.clone());
