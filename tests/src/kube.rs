@@ -217,7 +217,7 @@ pub fn crossplane_crds() -> Option<PathBuf> {
     if dir.is_dir() {
         Some(dir)
     } else {
-        eprintln!("skipping: no Crossplane CRDs at `{}`", dir.display());
+        crate::missing(&format!("no Crossplane CRDs at `{}`", dir.display()));
         None
     }
 }

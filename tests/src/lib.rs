@@ -15,8 +15,21 @@ pub fn repo_root() -> PathBuf {
         .unwrap_or_default()
 }
 
+/// Whether missing test prerequisites (the corpus, the test API server)
+/// fail the run: under CI (`CI=true`) they must be there, locally a test
+/// without them is skipped with a message.
+pub fn prerequisites_required() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+/// Reports a missing prerequisite: a panic under CI, else a printed skip.
+pub fn missing(what: &str) {
+    assert!(!prerequisites_required(), "{what}, and CI=true requires it");
+    eprintln!("skipping: {what}");
+}
+
 /// The shared corpus (`../shared/corpus` next to the repository, or
-/// `OSP_CORPUS`), or `None` with a message when it is absent.
+/// `OSP_CORPUS`), or `None` when it is absent (see [`missing`]).
 pub fn corpus_dir() -> Option<PathBuf> {
     let dir = std::env::var_os("OSP_CORPUS")
         .map(PathBuf::from)
@@ -24,11 +37,33 @@ pub fn corpus_dir() -> Option<PathBuf> {
     if dir.is_dir() {
         Some(dir)
     } else {
-        eprintln!(
-            "skipping: corpus not found at `{}` (set OSP_CORPUS)",
+        missing(&format!(
+            "corpus not found at `{}` (set OSP_CORPUS)",
             dir.display()
-        );
+        ));
         None
+    }
+}
+
+/// Every `.yaml`/`.yml` file below `dir`, in path order.
+pub fn yaml_files(dir: &std::path::Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    walk(dir, &mut out);
+    out
+}
+
+fn walk(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut entries: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            walk(&p, out);
+        } else if p.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+            out.push(p);
+        }
     }
 }
 

@@ -2,34 +2,11 @@
 //! needs no user input (no required `spec` field without a default) renders
 //! a defaults-only claim or XR that validates, and the rendered manifest
 //! validates again unchanged. Prints the counts.
-use std::path::{Path, PathBuf};
 
 use osp::claim::{self, ClaimInput};
 use osp::definition;
 use osp::document::{self, Limits};
 use serde_json::Value;
-
-fn corpus() -> Option<PathBuf> {
-    let dir = std::env::var_os("OSP_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus"));
-    dir.is_dir().then_some(dir)
-}
-
-fn files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    let mut entries: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    entries.sort();
-    for p in entries {
-        if p.is_dir() {
-            files(&p, out);
-        } else if p.extension().is_some_and(|e| e == "yaml" || e == "yml") {
-            out.push(p);
-        }
-    }
-}
 
 #[derive(Debug, Default)]
 struct Counts {
@@ -43,13 +20,11 @@ struct Counts {
 
 #[test]
 fn defaults_only_claims_render_and_validate() {
-    let Some(root) = corpus() else {
-        eprintln!("skipping: corpus not found (set OSP_CORPUS)");
+    let Some(root) = osp_tests::corpus_dir() else {
         return;
     };
     for folder in ["xrd", "rgd", "promise"] {
-        let mut paths = Vec::new();
-        files(&root.join(folder), &mut paths);
+        let paths = osp_tests::yaml_files(&root.join(folder));
         let mut c = Counts::default();
         for path in &paths {
             let rel = path

@@ -4,7 +4,6 @@
 //! a one-line reason naming the file, the document and the field. Only the
 //! documents listed in `EXPECTED_REJECTIONS` may be rejected; each is
 //! genuinely invalid (see docs/templates.md).
-use std::path::{Path, PathBuf};
 
 use osp::convert::{self, Converted};
 use osp::document::{self, Limits};
@@ -32,28 +31,6 @@ const EXPECTED_REJECTIONS: &[&str] = &[
     // A Promise without `spec.api` offers nothing to request.
     "promise/public/syntasso__kratix__config__samples__nil-api-promise.yaml#0: spec.api",
 ];
-
-fn corpus() -> Option<PathBuf> {
-    let dir = std::env::var_os("OSP_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus"));
-    dir.is_dir().then_some(dir)
-}
-
-fn files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    let mut entries: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    entries.sort();
-    for p in entries {
-        if p.is_dir() {
-            files(&p, out);
-        } else if p.extension().is_some_and(|e| e == "yaml" || e == "yml") {
-            out.push(p);
-        }
-    }
-}
 
 const KINDS: [&str; 3] = [
     "CompositeResourceDefinition",
@@ -126,13 +103,12 @@ fn regex_lite(v: &Value) -> bool {
 
 #[test]
 fn every_corpus_definition_converts_or_is_rejected_with_a_reason() {
-    let Some(root) = corpus() else {
-        println!("corpus not found (set OSP_CORPUS or check ../shared/corpus); skipping");
+    let Some(root) = osp_tests::corpus_dir() else {
         return;
     };
     let mut paths = Vec::new();
     for sub in ["xrd", "rgd", "promise"] {
-        files(&root.join(sub), &mut paths);
+        paths.extend(osp_tests::yaml_files(&root.join(sub)));
     }
     let (mut converted, mut rejected, mut skipped, mut broken) =
         (0, Vec::new(), Vec::new(), Vec::new());

@@ -24,7 +24,7 @@ pub fn binary() -> anyhow::Result<Option<Binary>> {
     match found {
         Ok(Some(b)) => Ok(Some(b.clone())),
         Ok(None) => {
-            eprintln!("skipping: no osp-test-apiserver (set OSP_TEST_APISERVER or install Go)");
+            crate::missing("no osp-test-apiserver (set OSP_TEST_APISERVER or install Go)");
             Ok(None)
         }
         Err(e) => Err(anyhow::anyhow!("{e}")),

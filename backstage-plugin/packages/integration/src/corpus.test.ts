@@ -20,7 +20,7 @@ import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
 import { validate as jsonschemaValidate } from 'jsonschema';
 import { parseAllDocuments } from 'yaml';
-import { hasOspBin, ospBin } from './sidecar';
+import { describeOrSkip, hasOspBin, ospBin } from './sidecar';
 
 const corpus = process.env.OSP_CORPUS ?? resolve(__dirname, '../../../../../shared/corpus');
 const dirs = ['xrd', 'rgd', 'promise'];
@@ -101,15 +101,11 @@ async function problemsOf(entity: Entity): Promise<string[]> {
   return problems;
 }
 
-const available = hasOspBin && existsSync(corpus);
-if (!available) {
-  // eslint-disable-next-line no-console
-  console.warn(
-    `SKIPPED corpus validation: ${hasOspBin ? `corpus not found at ${corpus} (set OSP_CORPUS)` : `osp binary not found at ${ospBin}`}`,
-  );
-}
-
-(available ? describe : describe.skip)('templates generated from the corpus', () => {
+describeOrSkip(
+  hasOspBin && existsSync(corpus),
+  hasOspBin ? `corpus not found at ${corpus} (set OSP_CORPUS)` : `osp binary not found at ${ospBin}`,
+  'templates generated from the corpus',
+  () => {
   jest.setTimeout(300_000);
 
   it.each(dirs.filter(d => existsSync(join(corpus, d))))(
@@ -127,4 +123,5 @@ if (!available) {
       expect(problems).toEqual([]);
     },
   );
-});
+  },
+);
