@@ -110,14 +110,19 @@ fn render(args: RenderArgs) -> ExitCode {
     }
 }
 
+/// The file (or stdin for `-`), its size checked before reading and never
+/// more than the document limit + 1 byte read.
 fn read(path: &Path) -> Result<String, String> {
-    if path == Path::new("-") {
-        let mut s = String::new();
-        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
-            .map_err(|e| format!("cannot read stdin: {e}"))?;
-        return Ok(s);
-    }
-    std::fs::read_to_string(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))
+    let limit = Limits::default().max_bytes;
+    let text = if path == Path::new("-") {
+        crate::files::read_capped(std::io::stdin().lock(), Path::new("<stdin>"), limit)
+    } else {
+        crate::files::read_text(path, limit)
+    };
+    text.map_err(|e| match e {
+        e @ crate::files::Error::TooLarge { .. } => format!("{}: {}", path.display(), e.reason()),
+        e => e.to_string(),
+    })
 }
 
 fn definition(path: &Path) -> Result<osp::definition::Definition, String> {
