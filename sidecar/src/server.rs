@@ -122,6 +122,9 @@ pub async fn serve(config: Config, shutdown: impl Future<Output = ()> + Send) ->
         .layer(tower::util::MapResponseLayer::new(
             crate::errors::respond::oversized::<tonic::body::Body>,
         ))
+        .layer(tower::util::MapResponseLayer::new(
+            crate::errors::respond::undecodable::<tonic::body::Body>,
+        ))
         .into_inner();
     let router = Server::builder()
         .timeout(config.request_timeout)

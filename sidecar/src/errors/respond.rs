@@ -139,6 +139,74 @@ pub fn oversized<B>(mut response: http::Response<B>) -> http::Response<B> {
     response
 }
 
+/// Rewrites tonic's answer to a request that is not valid protobuf
+/// (`INTERNAL` "failed to decode Protobuf message: ...", e.g. a string
+/// field holding invalid UTF-8) to `INVALID_ARGUMENT` with a field
+/// violation naming the field: the request is the problem, and retrying it
+/// cannot succeed. Installed as a response map in front of every service.
+pub fn undecodable<B>(mut response: http::Response<B>) -> http::Response<B> {
+    // Cheap check first: this runs on every response.
+    if response.headers().get("grpc-status").map(|v| v.as_bytes()) != Some(b"13") {
+        return response;
+    }
+    let Some(status) = Status::from_header_map(response.headers()) else {
+        return response;
+    };
+    let Some(rest) = status
+        .message()
+        .strip_prefix("failed to decode Protobuf message: ")
+    else {
+        return response;
+    };
+    let (field, reason) = decode_path(rest);
+    let violation = Violation {
+        field: field.clone(),
+        description: format!("cannot be decoded: {reason}"),
+    };
+    let message = bounded(
+        format!("request is not a valid protobuf message: `{field}`: {reason}"),
+        MAX_MESSAGE_BYTES,
+    );
+    let headers = response.headers_mut();
+    for h in ["grpc-status", "grpc-message", "grpc-status-details-bin"] {
+        headers.remove(h);
+    }
+    if bad_request(&message, &[violation])
+        .add_header(headers)
+        .is_err()
+    {
+        headers.insert("grpc-status", http::HeaderValue::from_static("3"));
+    }
+    response
+}
+
+/// prost's error text after its prefix, `Inner.field: Outer.field: reason`
+/// (innermost first), as the field path from the request (`outer.inner`)
+/// and the reason.
+fn decode_path(rest: &str) -> (String, &str) {
+    let mut fields = Vec::new();
+    let mut reason = rest;
+    while let Some((head, tail)) = reason.split_once(": ") {
+        let Some((message, field)) = head.split_once('.') else {
+            break;
+        };
+        let ident =
+            |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !ident(message) || !ident(field) {
+            break;
+        }
+        fields.push(field);
+        reason = tail;
+    }
+    fields.reverse();
+    let field = if fields.is_empty() {
+        "request".to_string()
+    } else {
+        fields.join(".")
+    };
+    (field, reason)
+}
+
 /// GitHub failures: the status GitHub answered, in gRPC terms. Conflicts
 /// and exhausted rate limits carry `google.rpc.RetryInfo`.
 fn github(err: crate::github::Error, message: &str) -> Status {
@@ -366,6 +434,62 @@ mod tests {
             for &code in c.codes {
                 assert_eq!(log_level(code), c.want, "{}: {code:?}", c.reason);
             }
+        }
+    }
+
+    #[test]
+    fn undecodable_requests_are_invalid_argument_with_the_field() {
+        struct Case {
+            reason: &'static str,
+            status: Status,
+            want_code: Code,
+            want_field: Option<&'static str>,
+        }
+        let cases = [
+            Case {
+                reason: "invalid UTF-8 in inline_yaml (prost names the oneof)",
+                status: Status::internal(
+                    "failed to decode Protobuf message: DefinitionSource.source: ConvertDefinitionRequest.definition: invalid string value: data is not UTF-8 encoded",
+                ),
+                want_code: Code::InvalidArgument,
+                want_field: Some("definition.source"),
+            },
+            Case {
+                reason: "a top-level field",
+                status: Status::internal(
+                    "failed to decode Protobuf message: RenderClaimRequest.name: invalid string value: data is not UTF-8 encoded",
+                ),
+                want_code: Code::InvalidArgument,
+                want_field: Some("name"),
+            },
+            Case {
+                reason: "no path: the request as a whole",
+                status: Status::internal("failed to decode Protobuf message: invalid varint"),
+                want_code: Code::InvalidArgument,
+                want_field: Some("request"),
+            },
+            Case {
+                reason: "other internal errors are the server's and stay INTERNAL",
+                status: Status::internal("something broke"),
+                want_code: Code::Internal,
+                want_field: None,
+            },
+        ];
+        for c in cases {
+            let response = undecodable(c.status.into_http::<tonic::body::Body>());
+            let got = Status::from_header_map(response.headers()).expect("a status");
+            assert_eq!(got.code(), c.want_code, "{}: {}", c.reason, got.message());
+            let fields: Vec<String> = got
+                .get_details_bad_request()
+                .map(|b| b.field_violations.into_iter().map(|v| v.field).collect())
+                .unwrap_or_default();
+            assert_eq!(
+                fields.first().map(String::as_str),
+                c.want_field,
+                "{}: {}",
+                c.reason,
+                got.message()
+            );
         }
     }
 
