@@ -10,8 +10,14 @@ use super::{Error, Violation};
 /// header bigger than the peer's limit (16 KiB in most clients) makes it
 /// drop the whole connection, failing every call that shares it.
 const MAX_MESSAGE_BYTES: usize = 1024;
-/// Budget for all field violations of one status, for the same reason.
-const MAX_DETAILS_BYTES: usize = 8 * 1024;
+/// Budget for all field violations of one status, for the same reason:
+/// with the message (sent twice: `grpc-message` and inside the
+/// base64-encoded details) the whole status stays under the 8 KiB of
+/// metadata grpc-core clients accept by default.
+const MAX_DETAILS_BYTES: usize = 2 * 1024;
+/// What each violation adds to the encoded details besides its text
+/// (protobuf tags and lengths).
+const VIOLATION_OVERHEAD_BYTES: usize = 8;
 
 impl From<Error> for Status {
     fn from(err: Error) -> Self {
@@ -355,7 +361,7 @@ fn bad_request(message: &str, violations: &[Violation]) -> Status {
     for (i, v) in violations.iter().enumerate() {
         let field = bounded(v.field.clone(), 256);
         let description = bounded(v.description.clone(), 512);
-        let size = field.len() + description.len();
+        let size = field.len() + description.len() + VIOLATION_OVERHEAD_BYTES;
         if size > budget {
             details.add_bad_request_violation(
                 "",
@@ -490,6 +496,63 @@ mod tests {
                 c.reason,
                 got.message()
             );
+        }
+    }
+
+    /// grpc-core (Python, C++, Ruby clients) refuses trailers over 8 KiB by
+    /// default (`grpc.max_metadata_size`), counting each entry as name +
+    /// value + 32 bytes; a bigger status reached those callers as
+    /// RESOURCE_EXHAUSTED instead of INVALID_ARGUMENT.
+    #[test]
+    fn statuses_fit_grpc_cores_metadata_limit() {
+        struct Case {
+            reason: &'static str,
+            violations: Vec<Violation>,
+        }
+        let many = |n: usize, field: &str, description: &str| {
+            (0..n)
+                .map(|i| Violation {
+                    field: format!("spec.parameters.{field}{i}"),
+                    description: description.to_string(),
+                })
+                .collect::<Vec<_>>()
+        };
+        let cases = [
+            Case {
+                reason: "thousands of short violations (the campaign's case)",
+                violations: many(5000, "f", "is required"),
+            },
+            Case {
+                reason: "long non-ASCII fields and descriptions (percent-encoded, base64)",
+                violations: many(1000, &"é".repeat(500), &"ü€".repeat(500)),
+            },
+            Case {
+                reason: "a few ordinary violations",
+                violations: many(3, "size", "must be at least `1`"),
+            },
+        ];
+        for c in cases {
+            let shown = c.violations.len();
+            let status = Status::from(Error::InvalidRequest {
+                violations: c.violations,
+            });
+            let response = status.into_http::<tonic::body::Body>();
+            let size: usize = response
+                .headers()
+                .iter()
+                .map(|(k, v)| k.as_str().len() + v.len() + 32)
+                .sum();
+            eprintln!("{}: {size} bytes of metadata", c.reason);
+            assert!(size <= 8 * 1024, "{}: {size} bytes of metadata", c.reason);
+            let back = Status::from_header_map(response.headers()).expect("status");
+            let details = back.get_error_details();
+            let kept = details
+                .bad_request()
+                .map_or(0, |b| b.field_violations.len());
+            assert!(kept > 0, "{}: violations are kept", c.reason);
+            if shown <= 3 {
+                assert_eq!(kept, shown, "{}: all shown", c.reason);
+            }
         }
     }
 
