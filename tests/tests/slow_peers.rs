@@ -238,10 +238,19 @@ async fn attack(
 }
 
 /// Streams whose message has started take a permit (that is the limit), but
-/// health is answered outside the limit, so a kubelet probe still passes.
+/// health is answered outside the limit, so a kubelet probe still passes;
+/// a message that never completes gives its permit back after the
+/// first-message timeout, not the request timeout.
 #[test]
 fn health_is_answered_at_the_concurrency_limit() -> Result<()> {
-    let server = OspServer::start(&["--from-dir", &examples(), "--concurrency-limit", "4"])?;
+    let server = OspServer::start(&[
+        "--from-dir",
+        &examples(),
+        "--concurrency-limit",
+        "4",
+        "--first-message-timeout-ms",
+        "2000",
+    ])?;
     runtime()?.block_on(async {
         let mut peer = Peer::connect(server.addr).await?;
         peer.open(server.addr, 4, Slow::PartialBody).await?;
@@ -268,6 +277,14 @@ fn health_is_answered_at_the_concurrency_limit() -> Result<()> {
             ServingStatus::Serving as i32,
             "health is answered outside the limit"
         );
+        for response in std::mem::take(&mut peer.responses) {
+            assert_eq!(
+                grpc_status(response).await?,
+                (Code::DeadlineExceeded as i32).to_string(),
+                "an incomplete first message is answered after the first-message timeout"
+            );
+        }
+        assert_eq!(list(&ch).await, Code::Ok, "the permits are back");
         drop(peer);
         anyhow::Ok(())
     })

@@ -100,7 +100,8 @@ where
         let wait = self.layer.first_message_timeout;
         Box::pin(async move {
             let (parts, mut body) = req.into_parts();
-            let Ok(first) = tokio::time::timeout(wait, body.frame()).await else {
+            let deadline = tokio::time::Instant::now() + wait;
+            let Ok(first) = tokio::time::timeout_at(deadline, body.frame()).await else {
                 return Ok(no_message(wait).into_http());
             };
             let Ok(permit) = permits.try_acquire_owned() else {
@@ -109,7 +110,7 @@ where
                 );
                 return Ok(status.into_http());
             };
-            let body = Body::new(Replay { first, rest: body });
+            let body = Body::new(Replay::new(first, body, deadline, wait));
             let response = inner.call(http::Request::from_parts(parts, body)).await;
             drop(permit);
             response
@@ -138,16 +139,81 @@ impl<S> Guard<S> {
 /// The answer to a stream whose request message never came.
 fn no_message(wait: Duration) -> Status {
     Status::deadline_exceeded(format!(
-        "no request message arrived within `{}` ms of the headers: raise `--first-message-timeout-ms` (`OSP_FIRST_MESSAGE_TIMEOUT_MS`, `firstMessageTimeoutMs`)",
+        "the first request message did not arrive within `{}` ms of the headers: raise `--first-message-timeout-ms` (`OSP_FIRST_MESSAGE_TIMEOUT_MS`, `firstMessageTimeoutMs`)",
         wait.as_millis()
     ))
 }
 
 /// A request body whose first frame was already read (to know the message
-/// has started arriving), handed on unchanged.
+/// has started arriving), handed on unchanged, except that the first
+/// message must be complete by the deadline: a peer that starts a message
+/// and never finishes it (a slow body) holds its permit no longer than a
+/// half-open stream waits.
 struct Replay {
     first: Option<Result<Frame<Bytes>, Status>>,
     rest: Body,
+    first_message: Option<FirstMessage>,
+}
+
+/// Progress of the first gRPC message: its 5-byte prefix (flag, length),
+/// then its length in bytes.
+struct FirstMessage {
+    prefix: Vec<u8>,
+    remaining: usize,
+    deadline: Pin<Box<tokio::time::Sleep>>,
+    wait: Duration,
+}
+
+impl FirstMessage {
+    /// Counts `data`; true once the message is complete.
+    fn complete_after(&mut self, mut data: &[u8]) -> bool {
+        if self.prefix.len() < 5 {
+            let take = (5 - self.prefix.len()).min(data.len());
+            self.prefix.extend_from_slice(&data[..take]);
+            data = &data[take..];
+            if self.prefix.len() < 5 {
+                return false;
+            }
+            let mut len = [0u8; 4];
+            len.copy_from_slice(&self.prefix[1..5]);
+            self.remaining = u32::from_be_bytes(len) as usize;
+        }
+        self.remaining = self.remaining.saturating_sub(data.len());
+        self.remaining == 0
+    }
+}
+
+impl Replay {
+    fn new(
+        first: Option<Result<Frame<Bytes>, Status>>,
+        rest: Body,
+        deadline: tokio::time::Instant,
+        wait: Duration,
+    ) -> Self {
+        Self {
+            first,
+            rest,
+            first_message: Some(FirstMessage {
+                prefix: Vec::with_capacity(5),
+                remaining: 0,
+                deadline: Box::pin(tokio::time::sleep_until(deadline)),
+                wait,
+            }),
+        }
+    }
+
+    /// Tracks the first message through `frame`; the end of the body, an
+    /// error or trailers end the tracking (the decoder reports those).
+    fn track(&mut self, frame: &Option<Result<Frame<Bytes>, Status>>) {
+        let done = match (frame, self.first_message.as_mut()) {
+            (_, None) => return,
+            (Some(Ok(f)), Some(m)) => f.data_ref().is_none_or(|d| m.complete_after(d)),
+            _ => true,
+        };
+        if done {
+            self.first_message = None;
+        }
+    }
 }
 
 impl http_body::Body for Replay {
@@ -158,9 +224,28 @@ impl http_body::Body for Replay {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Status>>> {
-        match self.first.take() {
+        let polled = match self.first.take() {
             Some(frame) => Poll::Ready(Some(frame)),
             None => Pin::new(&mut self.rest).poll_frame(cx),
+        };
+        match polled {
+            Poll::Ready(frame) => {
+                self.track(&frame);
+                Poll::Ready(frame)
+            }
+            Poll::Pending => {
+                let expired = self
+                    .first_message
+                    .as_mut()
+                    .and_then(|m| m.deadline.as_mut().poll(cx).is_ready().then_some(m.wait));
+                match expired {
+                    Some(wait) => {
+                        self.first_message = None;
+                        Poll::Ready(Some(Err(no_message(wait))))
+                    }
+                    None => Poll::Pending,
+                }
+            }
         }
     }
 
