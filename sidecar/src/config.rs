@@ -22,6 +22,17 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:50051";
 /// work in a new app; set it to the app's public URL in production.
 pub const DEFAULT_APP_BASE_URL: &str = "http://localhost:3000";
 
+/// Default `--max-streams-per-connection`: what one connection may have
+/// open at once. Backstage shares one connection between all its callers,
+/// so it is half the default concurrency limit: enough for them, while a
+/// single hostile connection cannot hold more (h2's own default is no limit).
+pub const DEFAULT_MAX_STREAMS_PER_CONNECTION: u32 = 128;
+
+/// Default `--first-message-timeout-ms`: how long a stream may wait after
+/// its headers for its first request message. Real callers send both at
+/// once; a half-open stream is answered after this and frees its slot.
+pub const DEFAULT_FIRST_MESSAGE_TIMEOUT_MS: u64 = 10_000;
+
 /// Log output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
@@ -60,6 +71,12 @@ pub struct ServeArgs {
     /// Requests served at once before new ones get RESOURCE_EXHAUSTED [default: 256].
     #[arg(long, env = "OSP_CONCURRENCY_LIMIT")]
     pub concurrency_limit: Option<usize>,
+    /// Streams one HTTP/2 connection may have open at once (advertised to the client) [default: 128].
+    #[arg(long, env = "OSP_MAX_STREAMS_PER_CONNECTION")]
+    pub max_streams_per_connection: Option<u32>,
+    /// Time a call may take after its headers to send its first request message, in milliseconds [default: 10000].
+    #[arg(long, env = "OSP_FIRST_MESSAGE_TIMEOUT_MS")]
+    pub first_message_timeout_ms: Option<u64>,
     /// Largest gRPC message accepted or sent, in bytes [default: 16777216].
     #[arg(long, env = "OSP_MAX_MESSAGE_BYTES")]
     pub max_message_bytes: Option<usize>,
@@ -114,6 +131,10 @@ pub struct FileConfig {
     pub request_timeout_ms: Option<u64>,
     /// See [`ServeArgs::concurrency_limit`].
     pub concurrency_limit: Option<usize>,
+    /// See [`ServeArgs::max_streams_per_connection`].
+    pub max_streams_per_connection: Option<u32>,
+    /// See [`ServeArgs::first_message_timeout_ms`].
+    pub first_message_timeout_ms: Option<u64>,
     /// See [`ServeArgs::max_message_bytes`].
     pub max_message_bytes: Option<usize>,
     /// Serve gRPC reflection [default: true].
@@ -183,6 +204,10 @@ pub struct Config {
     pub request_timeout: Duration,
     /// Requests served at once.
     pub concurrency_limit: usize,
+    /// Streams open at once on one connection.
+    pub max_streams_per_connection: u32,
+    /// Wait for a call's first request message after its headers.
+    pub first_message_timeout: Duration,
     /// Largest gRPC message in bytes.
     pub max_message_bytes: usize,
     /// Whether reflection is served.
@@ -219,6 +244,12 @@ pub enum Error {
     /// The token file could not be read or is empty.
     #[error("cannot read token file `{path}`: {message}")]
     ReadToken { path: PathBuf, message: String },
+    /// `OSP_TOKEN` set to nothing usable: it would be a token anyone can
+    /// send (`Bearer ` plus spaces), and it lifts the loopback-only rule.
+    #[error(
+        "`OSP_TOKEN` is empty or whitespace only: set the token callers must send, or unset it to run without one (loopback only)"
+    )]
+    EmptyToken,
     /// A document depth the thread stacks cannot take.
     #[error(
         "`--max-document-depth` is `{value}`, over the `{max}` levels this build can parse without overflowing its stack"
@@ -253,7 +284,7 @@ impl Config {
             .map_err(|_| Error::ParseListen { value: listen_raw })?;
         let token = match args.token_file.clone().or(file.token_file) {
             Some(path) => Some(read_token(&path)?),
-            None => env_token.filter(|t| !t.is_empty()).map(Secret::new),
+            None => env_token.as_deref().map(env_token_secret).transpose()?,
         };
         let insecure = args.insecure || file.insecure.unwrap_or(false);
         let limits = file.limits.clone().unwrap_or_default();
@@ -284,6 +315,16 @@ impl Config {
                 .or(file.concurrency_limit)
                 .unwrap_or(256)
                 .max(1),
+            max_streams_per_connection: args
+                .max_streams_per_connection
+                .or(file.max_streams_per_connection)
+                .unwrap_or(DEFAULT_MAX_STREAMS_PER_CONNECTION)
+                .max(1),
+            first_message_timeout: Duration::from_millis(
+                args.first_message_timeout_ms
+                    .or(file.first_message_timeout_ms)
+                    .unwrap_or(DEFAULT_FIRST_MESSAGE_TIMEOUT_MS),
+            ),
             max_message_bytes: args
                 .max_message_bytes
                 .or(file.max_message_bytes)
@@ -369,6 +410,15 @@ fn read_file(path: &Path) -> Result<FileConfig, Error> {
     })
 }
 
+/// The token from `OSP_TOKEN`, surrounding whitespace dropped as from a
+/// token file (HTTP drops it from header values too).
+fn env_token_secret(value: &str) -> Result<Secret, Error> {
+    match value.trim() {
+        "" => Err(Error::EmptyToken),
+        token => Ok(Secret::new(token)),
+    }
+}
+
 fn read_token(path: &Path) -> Result<Secret, Error> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::ReadToken {
         path: path.to_path_buf(),
@@ -378,7 +428,7 @@ fn read_token(path: &Path) -> Result<Secret, Error> {
     if token.is_empty() {
         return Err(Error::ReadToken {
             path: path.to_path_buf(),
-            message: "file is empty".into(),
+            message: "file is empty or whitespace only".into(),
         });
     }
     Ok(Secret::new(token))
@@ -523,6 +573,73 @@ mod tests {
     }
 
     #[test]
+    fn connection_limits_take_flags_then_file_then_defaults() {
+        struct Case {
+            reason: &'static str,
+            args: ServeArgs,
+            file: &'static str,
+            want_streams: u32,
+            want_first_message: Duration,
+        }
+        let cases = [
+            Case {
+                reason: "defaults",
+                args: ServeArgs::default(),
+                file: "",
+                want_streams: DEFAULT_MAX_STREAMS_PER_CONNECTION,
+                want_first_message: Duration::from_millis(DEFAULT_FIRST_MESSAGE_TIMEOUT_MS),
+            },
+            Case {
+                reason: "the file's keys apply",
+                args: ServeArgs::default(),
+                file: "maxStreamsPerConnection: 8\nfirstMessageTimeoutMs: 500\n",
+                want_streams: 8,
+                want_first_message: Duration::from_millis(500),
+            },
+            Case {
+                reason: "flags (or their env variables) win over the file, per setting",
+                args: ServeArgs {
+                    max_streams_per_connection: Some(4),
+                    ..Default::default()
+                },
+                file: "maxStreamsPerConnection: 8\nfirstMessageTimeoutMs: 500\n",
+                want_streams: 4,
+                want_first_message: Duration::from_millis(500),
+            },
+            Case {
+                reason: "zero streams would make the server useless: at least one",
+                args: ServeArgs {
+                    max_streams_per_connection: Some(0),
+                    ..Default::default()
+                },
+                file: "",
+                want_streams: 1,
+                want_first_message: Duration::from_millis(DEFAULT_FIRST_MESSAGE_TIMEOUT_MS),
+            },
+        ];
+        let dir = tempfile::tempdir().expect("tempdir");
+        for (i, c) in cases.into_iter().enumerate() {
+            let path = dir.path().join(format!("config-{i}.yaml"));
+            std::fs::write(&path, c.file).expect("write config");
+            let args = ServeArgs {
+                config: (!c.file.is_empty()).then_some(path),
+                ..c.args
+            };
+            let got = Config::resolve(&args, None).expect(c.reason);
+            assert_eq!(
+                got.max_streams_per_connection, c.want_streams,
+                "{}",
+                c.reason
+            );
+            assert_eq!(
+                got.first_message_timeout, c.want_first_message,
+                "{}",
+                c.reason
+            );
+        }
+    }
+
+    #[test]
     fn app_base_url_takes_flag_then_file_then_default() {
         struct Case {
             reason: &'static str,
@@ -614,6 +731,80 @@ mod tests {
         };
         let err = Config::resolve(&args, None).expect_err("a typo is an error");
         assert!(err.to_string().contains("maxDocumentByte"), "{err}");
+    }
+
+    #[test]
+    fn empty_tokens_are_refused() {
+        struct Case {
+            reason: &'static str,
+            env: Option<&'static str>,
+            file: Option<&'static str>,
+            want: Result<Option<&'static str>, &'static str>,
+        }
+        let cases = [
+            Case {
+                reason: "no token at all: auth off (loopback only)",
+                env: None,
+                file: None,
+                want: Ok(None),
+            },
+            Case {
+                reason: "an empty OSP_TOKEN is a mistake, not a way to turn auth off",
+                env: Some(""),
+                file: None,
+                want: Err("`OSP_TOKEN` is empty or whitespace only"),
+            },
+            Case {
+                reason: "a whitespace-only OSP_TOKEN would accept `Bearer ` plus spaces",
+                env: Some(" \t\n"),
+                file: None,
+                want: Err("`OSP_TOKEN` is empty or whitespace only"),
+            },
+            Case {
+                reason: "surrounding whitespace is dropped, as from a file",
+                env: Some(" s3cret\n"),
+                file: None,
+                want: Ok(Some("s3cret")),
+            },
+            Case {
+                reason: "a whitespace-only token file is refused",
+                env: None,
+                file: Some(" \n\t "),
+                want: Err("file is empty or whitespace only"),
+            },
+            Case {
+                reason: "an empty token file is refused",
+                env: None,
+                file: Some(""),
+                want: Err("file is empty or whitespace only"),
+            },
+            Case {
+                reason: "a token file wins over OSP_TOKEN",
+                env: Some(" "),
+                file: Some("from-file\n"),
+                want: Ok(Some("from-file")),
+            },
+        ];
+        let dir = tempfile::tempdir().expect("tempdir");
+        for (i, c) in cases.into_iter().enumerate() {
+            let token_file = c.file.map(|text| {
+                let path = dir.path().join(format!("token-{i}"));
+                std::fs::write(&path, text).expect("write token");
+                path
+            });
+            let args = ServeArgs {
+                token_file,
+                ..Default::default()
+            };
+            let got = Config::resolve(&args, c.env.map(str::to_string))
+                .map(|c| c.token.map(|t| t.expose().to_string()))
+                .map_err(|e| e.to_string());
+            match (got, c.want) {
+                (Ok(g), Ok(w)) => assert_eq!(g.as_deref(), w, "{}", c.reason),
+                (Err(g), Err(w)) => assert!(g.contains(w), "{}: {g}", c.reason),
+                (g, w) => panic!("{}: got {g:?}, want {w:?}", c.reason),
+            }
+        }
     }
 
     #[test]

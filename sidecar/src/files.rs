@@ -26,7 +26,7 @@ pub enum Error {
     },
     /// Not a regular file (FIFO, socket, device, directory): opening a
     /// FIFO blocks until a writer comes, a device may never end.
-    #[error("`{path}` is not a regular file but a {kind}; skipped")]
+    #[error("`{path}` is not a regular file but a {kind}")]
     NotRegular { path: PathBuf, kind: &'static str },
     /// The file could not be opened.
     #[error("cannot open `{path}`: {source}")]
@@ -61,6 +61,19 @@ pub enum Error {
 }
 
 impl Error {
+    /// The reason in the words of the same limit on a request ("document
+    /// is `N` bytes, over the limit of `M` bytes"), else the message.
+    pub(crate) fn reason(&self) -> String {
+        match self {
+            Self::TooLarge { size, limit, .. } => osp::document::Error::TooLarge {
+                size: usize::try_from(*size).unwrap_or(usize::MAX),
+                limit: *limit,
+            }
+            .to_string(),
+            e => e.to_string(),
+        }
+    }
+
     /// True when the file vanished between listing and reading: the next
     /// scan sees it gone, so it is neither served nor reported.
     pub(crate) fn is_not_found(&self) -> bool {
@@ -88,9 +101,16 @@ pub(crate) fn read_text(path: &Path, limit: usize) -> Result<String, Error> {
         source,
     })?;
     check(path, &file.metadata().map_err(inspect)?, limit)?;
+    read_capped(file, path, limit)
+}
+
+/// Reads at most `limit` bytes of text from `reader` (a file, stdin),
+/// named `path` in errors: never more than `limit + 1` bytes are buffered.
+pub(crate) fn read_capped(reader: impl Read, path: &Path, limit: usize) -> Result<String, Error> {
     let mut bytes = Vec::new();
     let cap = u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1);
-    file.take(cap)
+    reader
+        .take(cap)
         .read_to_end(&mut bytes)
         .map_err(|source| Error::Read {
             path: path.to_path_buf(),

@@ -111,18 +111,24 @@ pub async fn serve(config: Config, shutdown: impl Future<Output = ()> + Send) ->
     let layers = tower::ServiceBuilder::new()
         .layer(
             tower_http::trace::TraceLayer::new_for_grpc()
-                .make_span_with(crate::telemetry::make_span),
+                .make_span_with(crate::telemetry::make_span)
+                .on_failure(crate::errors::respond::log_failure),
         )
         .layer(guard::GuardLayer::new(
             config.token.as_ref().map(|t| t.expose()),
             config.concurrency_limit,
+            config.first_message_timeout,
         ))
         .layer(tower::util::MapResponseLayer::new(
             crate::errors::respond::oversized::<tonic::body::Body>,
         ))
+        .layer(tower::util::MapResponseLayer::new(
+            crate::errors::respond::undecodable::<tonic::body::Body>,
+        ))
         .into_inner();
     let router = Server::builder()
         .timeout(config.request_timeout)
+        .max_concurrent_streams(config.max_streams_per_connection)
         .layer(layers)
         .add_service(health_service)
         .add_optional_service(reflection_v1)

@@ -276,7 +276,7 @@ fn load_file(file: &Path, limits: Limits, options: &Options) -> Option<Loaded> {
         Ok(t) => t,
         Err(e) if e.is_not_found() => return None,
         Err(e) => {
-            out.rejected.push(reject(unread_reason(e)));
+            out.rejected.push(reject(e.reason()));
             return Some(out);
         }
     };
@@ -313,18 +313,6 @@ fn load_file(file: &Path, limits: Limits, options: &Options) -> Option<Loaded> {
         }
     }
     Some(out)
-}
-
-/// Why a file was not read, worded like the same limit on a request.
-fn unread_reason(e: crate::files::Error) -> String {
-    match e {
-        crate::files::Error::TooLarge { size, limit, .. } => document::Error::TooLarge {
-            size: usize::try_from(size).unwrap_or(usize::MAX),
-            limit,
-        }
-        .to_string(),
-        e => e.to_string(),
-    }
 }
 
 /// The YAML/JSON files below `dir`, sorted, and the entries skipped.

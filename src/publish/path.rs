@@ -1,6 +1,14 @@
 //! Repository paths a publication may write: relative, normalised, inside the
 //! configured base folder, never into `.git`.
 
+/// Longest repository path accepted, in bytes: Linux's `PATH_MAX`, so every
+/// checkout of the repository can create it.
+pub const MAX_PATH_BYTES: usize = 4096;
+
+/// Longest path segment (a file or folder name), in bytes: `NAME_MAX` of
+/// common file systems, which Git hosts enforce as well.
+pub const MAX_SEGMENT_BYTES: usize = 255;
+
 /// Errors from checking a repository path. Each names the offending path.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Error {
@@ -25,6 +33,23 @@ pub enum Error {
     /// The path points into a `.git` folder.
     #[error("path `{path}` points into `.git`")]
     GitDirectory { path: String },
+    /// The path is longer than a checkout can create (the path shown is cut).
+    #[error("path `{path}` is `{len}` bytes, over the limit of `{max}` bytes")]
+    TooLong {
+        path: String,
+        len: usize,
+        max: usize,
+    },
+    /// A file or folder name is longer than file systems allow (the path
+    /// shown is cut).
+    #[error(
+        "path `{path}` has a segment of `{len}` bytes, over the limit of `{max}` bytes for a file or folder name"
+    )]
+    SegmentTooLong {
+        path: String,
+        len: usize,
+        max: usize,
+    },
     /// The path lies outside the configured base folder.
     #[error("path `{path}` is outside the base folder `{base}`")]
     OutsideBase { path: String, base: String },
@@ -36,6 +61,13 @@ pub fn for_path<'a>(path: &'a str, base: &str) -> Result<&'a str, Error> {
     let owned = || path.to_owned();
     if path.is_empty() {
         return Err(Error::Empty);
+    }
+    if path.len() > MAX_PATH_BYTES {
+        return Err(Error::TooLong {
+            path: shown(path),
+            len: path.len(),
+            max: MAX_PATH_BYTES,
+        });
     }
     if path.starts_with('/') || path.as_bytes().get(1) == Some(&b':') {
         return Err(Error::Absolute { path: owned() });
@@ -54,6 +86,13 @@ pub fn for_path<'a>(path: &'a str, base: &str) -> Result<&'a str, Error> {
             s if s.eq_ignore_ascii_case(".git") => {
                 return Err(Error::GitDirectory { path: owned() });
             }
+            s if s.len() > MAX_SEGMENT_BYTES => {
+                return Err(Error::SegmentTooLong {
+                    path: shown(path),
+                    len: s.len(),
+                    max: MAX_SEGMENT_BYTES,
+                });
+            }
             _ => {}
         }
     }
@@ -70,6 +109,14 @@ pub fn for_path<'a>(path: &'a str, base: &str) -> Result<&'a str, Error> {
         }
     }
     Ok(path)
+}
+
+/// `path` for a message: its first 64 characters, marked when cut.
+fn shown(path: &str) -> String {
+    match path.char_indices().nth(64) {
+        Some((end, _)) => format!("{}...", &path[..end]),
+        None => path.to_owned(),
+    }
 }
 
 #[cfg(test)]
@@ -210,6 +257,64 @@ mod tests {
             assert_eq!(got, want, "{}", c.reason);
         }
         assert_eq!(for_path("", ""), Err(Error::Empty));
+    }
+
+    #[test]
+    fn bounds_path_and_segment_lengths() {
+        struct Case {
+            reason: &'static str,
+            path: String,
+            want: Result<(), (usize, usize, bool)>,
+        }
+        let name = |n: usize| "a".repeat(n);
+        let cases = [
+            Case {
+                reason: "a name of 255 bytes is the longest allowed",
+                path: format!("clusters/{}", name(255)),
+                want: Ok(()),
+            },
+            Case {
+                reason: "a name of 256 bytes is refused",
+                path: format!("clusters/{}", name(256)),
+                want: Err((256, MAX_SEGMENT_BYTES, true)),
+            },
+            Case {
+                reason: "the campaign's 1,000,000-byte segment",
+                path: format!("clusters/{}.yaml", name(1_000_000)),
+                want: Err((1_000_014, MAX_PATH_BYTES, false)),
+            },
+            Case {
+                reason: "4096 bytes of short segments are allowed",
+                path: format!("{}abc.yaml", "abcdefg/".repeat(511)),
+                want: Ok(()),
+            },
+            Case {
+                reason: "4097 bytes are refused",
+                path: format!("{}abcd.yaml", "abcdefg/".repeat(511)),
+                want: Err((4097, MAX_PATH_BYTES, false)),
+            },
+            Case {
+                reason: "multi-byte names count bytes, not characters",
+                path: format!("clusters/{}", "é".repeat(128)),
+                want: Err((256, MAX_SEGMENT_BYTES, true)),
+            },
+        ];
+        for c in cases {
+            let got = for_path(&c.path, "").map(|_| ());
+            match (got, c.want) {
+                (Ok(()), Ok(())) => {}
+                (Err(Error::TooLong { path, len, max }), Err((l, m, false)))
+                | (Err(Error::SegmentTooLong { path, len, max }), Err((l, m, true))) => {
+                    assert_eq!((len, max), (l, m), "{}", c.reason);
+                    assert!(
+                        path.len() < 200,
+                        "{}: the message shows a cut path",
+                        c.reason
+                    );
+                }
+                (got, want) => panic!("{}: got {got:?}, want {want:?}", c.reason),
+            }
+        }
     }
 
     #[test]

@@ -344,6 +344,11 @@ fn cli_rejects_hostile_yaml_with_exit_codes_not_panics() -> Result<()> {
     hostile::cli::run()
 }
 
+#[test]
+fn cli_checks_file_type_and_size_before_reading() -> Result<()> {
+    hostile::cli::run_files()
+}
+
 /// Nested comprehensions over literal lists in the rule itself (10^8 steps)
 /// are refused by the cost estimate before they run.
 #[test]
@@ -382,5 +387,118 @@ fn huge_inputs_do_not_reset_a_shared_connection() -> Result<()> {
         let code = got.err().map(|s| s.code());
         assert_ne!(code, Some(Code::ResourceExhausted), "connection reset");
         Ok(())
+    })
+}
+
+/// A flood of bad requests is the callers' problem: at the default level
+/// (`info`) it adds no ERROR line, and no line at all for `INVALID_ARGUMENT`
+/// and `NOT_FOUND` (each was one ERROR line before: 45.7 MB in 65 s).
+#[test]
+fn rejected_calls_are_not_logged_as_errors() -> Result<()> {
+    let server = OspServer::start(&["--from-dir", &examples()])?;
+    let before = server.log().lines().count();
+    runtime()?.block_on(async {
+        let ch = channel(&server).await?;
+        for i in 0..200 {
+            let got = bounded(
+                "malformed definition",
+                templates(&ch).convert_definition(convert_request(format!("kind: [{i}"))),
+            )
+            .await?;
+            check("malformed definition", &got, Want::Rejected)?;
+            let missing = pb::ConvertDefinitionRequest {
+                definition: Some(pb::DefinitionSource {
+                    source: Some(pb::definition_source::Source::Name(format!(
+                        "x{i}.example.org"
+                    ))),
+                    cluster: String::new(),
+                }),
+            };
+            let got = bounded(
+                "unknown definition",
+                templates(&ch).convert_definition(missing),
+            )
+            .await?;
+            let code = got.err().map(|s| s.code());
+            assert_eq!(code, Some(Code::NotFound), "unknown definition");
+        }
+        anyhow::Ok(())
+    })?;
+    let log = server.log();
+    // Start-up may still log (the catalog syncs in the background).
+    let added: Vec<&str> = log
+        .lines()
+        .skip(before)
+        .filter(|l| l.contains("ERROR") || l.contains("response failed"))
+        .collect();
+    assert!(
+        added.is_empty(),
+        "400 rejected calls add no log line at info: {} lines, e.g. {:?}",
+        added.len(),
+        added.first()
+    );
+    Ok(())
+}
+
+/// Sends `message` (already protobuf-encoded) to `path` over a raw HTTP/2
+/// connection, as a client that does not check its strings would, and
+/// returns the status.
+async fn raw_call(addr: std::net::SocketAddr, path: &str, message: &[u8]) -> Result<tonic::Status> {
+    let tcp = tokio::net::TcpStream::connect(addr).await?;
+    let (send, conn) = h2::client::handshake(tcp).await?;
+    tokio::spawn(conn);
+    let req = http::Request::post(format!("http://{addr}{path}"))
+        .header("content-type", "application/grpc")
+        .header("te", "trailers")
+        .body(())?;
+    let mut send = send.ready().await?;
+    let (response, mut body) = send.send_request(req, false)?;
+    let mut frame = vec![0u8];
+    frame.extend_from_slice(&u32::try_from(message.len())?.to_be_bytes());
+    frame.extend_from_slice(message);
+    body.send_data(bytes::Bytes::from(frame), true)?;
+    let response = tokio::time::timeout(Duration::from_secs(20), response).await??;
+    let (parts, mut body) = response.into_parts();
+    let mut headers = parts.headers;
+    if headers.get("grpc-status").is_none() {
+        while body.data().await.is_some() {}
+        if let Some(trailers) = body.trailers().await? {
+            headers = trailers;
+        }
+    }
+    tonic::Status::from_header_map(&headers).ok_or_else(|| anyhow::anyhow!("no grpc-status"))
+}
+
+/// Invalid UTF-8 in a string field used to answer INTERNAL "failed to
+/// decode Protobuf message"; it is the caller's mistake.
+#[test]
+fn invalid_utf8_in_a_string_field_is_invalid_argument() -> Result<()> {
+    use tonic_types::StatusExt;
+    let server = OspServer::start(&["--from-dir", &examples()])?;
+    runtime()?.block_on(async {
+        // ConvertDefinitionRequest { definition: DefinitionSource { inline_yaml: b"a: \xff" } }
+        let yaml = b"a: \xff\xfe";
+        let mut source = vec![0x12, u8::try_from(yaml.len())?];
+        source.extend_from_slice(yaml);
+        let mut request = vec![0x0a, u8::try_from(source.len())?];
+        request.extend_from_slice(&source);
+        let status = raw_call(
+            server.addr,
+            "/osp.v1.TemplateService/ConvertDefinition",
+            &request,
+        )
+        .await?;
+        assert_eq!(status.code(), Code::InvalidArgument, "{}", status.message());
+        let fields: Vec<String> = status
+            .get_details_bad_request()
+            .map(|b| b.field_violations.into_iter().map(|v| v.field).collect())
+            .unwrap_or_default();
+        assert_eq!(fields, ["definition.source"], "{}", status.message());
+        let ch = channel(&server).await?;
+        let ok = templates(&ch)
+            .list_definitions(pb::ListDefinitionsRequest::default())
+            .await;
+        assert!(ok.is_ok(), "still served: {ok:?}");
+        anyhow::Ok(())
     })
 }

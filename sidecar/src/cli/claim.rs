@@ -90,7 +90,7 @@ fn render(args: RenderArgs) -> ExitCode {
     match osp::claim::for_claim(&def, &input) {
         Ok(r) => {
             for w in &r.warnings {
-                eprintln!("warning: {}: {}", w.path, w.message);
+                eprintln!("warning: {}: {}", one_line(&w.path), one_line(&w.message));
             }
             eprintln!("path: {}", r.path);
             print!("{}", r.yaml);
@@ -98,7 +98,7 @@ fn render(args: RenderArgs) -> ExitCode {
         }
         Err(Error::Validation(violations)) => {
             for v in &violations {
-                eprintln!("{v}");
+                eprintln!("{}", one_line(&v.to_string()));
             }
             eprintln!("osp: {} violation(s)", violations.len());
             ExitCode::FAILURE
@@ -110,14 +110,19 @@ fn render(args: RenderArgs) -> ExitCode {
     }
 }
 
+/// The file (or stdin for `-`), its size checked before reading and never
+/// more than the document limit + 1 byte read.
 fn read(path: &Path) -> Result<String, String> {
-    if path == Path::new("-") {
-        let mut s = String::new();
-        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
-            .map_err(|e| format!("cannot read stdin: {e}"))?;
-        return Ok(s);
-    }
-    std::fs::read_to_string(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))
+    let limit = Limits::default().max_bytes;
+    let text = if path == Path::new("-") {
+        crate::files::read_capped(std::io::stdin().lock(), Path::new("<stdin>"), limit)
+    } else {
+        crate::files::read_text(path, limit)
+    };
+    text.map_err(|e| match e {
+        e @ crate::files::Error::TooLarge { .. } => format!("{}: {}", path.display(), e.reason()),
+        e => e.to_string(),
+    })
 }
 
 fn definition(path: &Path) -> Result<osp::definition::Definition, String> {
@@ -131,10 +136,125 @@ fn definition(path: &Path) -> Result<osp::definition::Definition, String> {
     osp::definition::for_document(doc).map_err(|e| format!("{}: {e}", path.display()))
 }
 
+/// The values file: JSON when it is JSON, as gRPC's `values_json` reads it
+/// (YAML caps implicit keys at 1024 characters, JSON does not), else one
+/// YAML document; empty, `null` or `~` mean no values, as over gRPC.
 fn values(path: &Path) -> Result<serde_json::Value, String> {
     let text = read(path)?;
     if text.trim().is_empty() {
         return Ok(serde_json::Value::Null);
     }
-    document::from_yaml(&text, Limits::default()).map_err(|e| format!("{}: {e}", path.display()))
+    let limits = Limits::default();
+    if let Ok(v) = document::from_json(&text, limits) {
+        return Ok(v);
+    }
+    let mut docs = document::from_yaml_stream(&text, limits)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    match docs.len() {
+        // A lone `~` (or `null`) document.
+        0 => Ok(serde_json::Value::Null),
+        1 => Ok(docs.remove(0)),
+        n => Err(format!(
+            "{}: expected one values document, found `{n}`",
+            path.display()
+        )),
+    }
+}
+
+/// `s` on one line: control characters (newlines included) escaped, so a
+/// name or value echoed in a violation cannot start a line of its own (and
+/// forge, say, `metadata.name: forged`).
+fn one_line(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_are_read_as_over_grpc() {
+        let long_key = "k".repeat(2000);
+        let cases: Vec<(&str, String, Result<serde_json::Value, &str>)> = vec![
+            (
+                "empty: no values",
+                String::new(),
+                Ok(serde_json::Value::Null),
+            ),
+            (
+                "`null` renders over gRPC, so here too",
+                "null\n".into(),
+                Ok(serde_json::Value::Null),
+            ),
+            (
+                "`~` is YAML's null",
+                "~\n".into(),
+                Ok(serde_json::Value::Null),
+            ),
+            (
+                "JSON with a key over YAML's 1024-character limit",
+                format!("{{\"{long_key}\": 1}}"),
+                Ok(serde_json::json!({ long_key.clone(): 1 })),
+            ),
+            (
+                "YAML still works",
+                "size: 3\n".into(),
+                Ok(serde_json::json!({"size": 3})),
+            ),
+            (
+                "two documents are refused",
+                "a: 1\n---\nb: 2\n".into(),
+                Err("expected one values document"),
+            ),
+        ];
+        let dir = tempfile::tempdir().expect("tempdir");
+        for (i, (reason, text, want)) in cases.into_iter().enumerate() {
+            let path = dir.path().join(format!("values-{i}.yaml"));
+            std::fs::write(&path, text).expect("write");
+            match (values(&path), want) {
+                (Ok(g), Ok(w)) => assert_eq!(g, w, "{reason}"),
+                (Err(g), Err(w)) => assert!(g.contains(w), "{reason}: {g}"),
+                (g, w) => panic!("{reason}: got {g:?}, want {w:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn violations_print_on_one_line() {
+        let cases = [
+            (
+                "plain text is unchanged",
+                "spec.size: must be > 0",
+                "spec.size: must be > 0",
+            ),
+            (
+                "a newline in a value cannot forge a line",
+                "spec.name: bad value `x\nmetadata.name: forged`",
+                "spec.name: bad value `x\\nmetadata.name: forged`",
+            ),
+            (
+                "carriage returns and escapes",
+                "a\r\u{1b}[2Jb",
+                "a\\r\\u{1b}[2Jb",
+            ),
+            (
+                "non-ASCII text stays readable",
+                "name: é ü €",
+                "name: é ü €",
+            ),
+        ];
+        for (reason, input, want) in cases {
+            let got = one_line(input);
+            assert_eq!(got, want, "{reason}");
+            assert!(!got.contains('\n'), "{reason}");
+        }
+    }
 }

@@ -1,10 +1,12 @@
 //! `osp convert FILE|DIR|-`: definitions to Template and API entities, as a
 //! multi-document YAML stream on stdout or one file per entity with `-o`.
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use osp::document::{self, Limits};
+
+use crate::files;
 
 /// `osp convert` arguments.
 #[derive(Debug, clap::Args)]
@@ -16,9 +18,11 @@ pub struct Args {
     pub output_dir: Option<PathBuf>,
 }
 
-/// Runs the conversion; exits 1 when any definition document is rejected.
+/// Runs the conversion; exits 1 when any definition document is rejected,
+/// 2 when an input cannot be read (the readable ones are still converted).
 pub fn run(args: Args) -> ExitCode {
-    let inputs = match read_inputs(&args.input) {
+    let limits = Limits::default();
+    let inputs = match read_inputs(&args.input, limits.max_bytes) {
         Ok(i) => i,
         Err(e) => {
             eprintln!("osp: cannot read `{}`: {e}", args.input.display());
@@ -26,34 +30,23 @@ pub fn run(args: Args) -> ExitCode {
         }
     };
     let mut entities = Vec::new();
-    let mut failed = 0usize;
+    let (mut failed, mut unreadable) = (0usize, 0usize);
     for (name, text) in inputs {
-        let docs = match document::from_yaml_stream(&text, Limits::default()) {
-            Ok(d) => d,
-            Err(e) => {
-                eprintln!("{name}: {e}");
+        let text = match text {
+            Ok(t) => t,
+            // Over the size limit: rejected like an oversized document.
+            Err(e @ files::Error::TooLarge { .. }) => {
+                eprintln!("{name}: {}", e.reason());
                 failed += 1;
                 continue;
             }
-        };
-        for (index, doc) in docs.iter().enumerate() {
-            if !crate::store::is_definition(doc) {
+            Err(e) => {
+                eprintln!("osp: {e}");
+                unreadable += 1;
                 continue;
             }
-            match osp::convert::for_entities(doc) {
-                Ok(c) => {
-                    for w in &c.warnings {
-                        eprintln!("{name}[{index}]: warning: {}: {}", w.path, w.message);
-                    }
-                    entities.push(c.template);
-                    entities.push(c.api);
-                }
-                Err(e) => {
-                    eprintln!("{name}[{index}]: {e}");
-                    failed += 1;
-                }
-            }
-        }
+        };
+        failed += convert_text(&name, &text, limits, &mut entities);
     }
     let written = match &args.output_dir {
         Some(dir) => write_files(dir, &entities),
@@ -63,11 +56,52 @@ pub fn run(args: Args) -> ExitCode {
         eprintln!("osp: cannot write output: {e}");
         return ExitCode::from(2);
     }
+    if unreadable > 0 {
+        eprintln!("osp: {unreadable} input(s) could not be read");
+        return ExitCode::from(2);
+    }
     if failed > 0 {
         eprintln!("osp: {failed} document(s) rejected");
         return ExitCode::FAILURE;
     }
     ExitCode::SUCCESS
+}
+
+/// Converts the definitions of one input into `entities`; returns how many
+/// documents were rejected.
+fn convert_text(
+    name: &str,
+    text: &str,
+    limits: Limits,
+    entities: &mut Vec<serde_json::Value>,
+) -> usize {
+    let docs = match document::from_yaml_stream(text, limits) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("{name}: {e}");
+            return 1;
+        }
+    };
+    let mut failed = 0;
+    for (index, doc) in docs.iter().enumerate() {
+        if !crate::store::is_definition(doc) {
+            continue;
+        }
+        match osp::convert::for_entities(doc) {
+            Ok(c) => {
+                for w in &c.warnings {
+                    eprintln!("{name}[{index}]: warning: {}: {}", w.path, w.message);
+                }
+                entities.push(c.template);
+                entities.push(c.api);
+            }
+            Err(e) => {
+                eprintln!("{name}[{index}]: {e}");
+                failed += 1;
+            }
+        }
+    }
+    failed
 }
 
 fn write_stream(entities: &[serde_json::Value]) -> std::io::Result<()> {
@@ -93,39 +127,32 @@ fn write_files(dir: &Path, entities: &[serde_json::Value]) -> std::io::Result<()
     Ok(())
 }
 
-/// `(display name, text)` of every input file.
-pub fn read_inputs(input: &Path) -> std::io::Result<Vec<(String, String)>> {
+/// `(display name, text)` of every input, each read up to `limit` bytes
+/// (the size is checked before reading). Only a directory that cannot be
+/// listed is an error; entries that are not regular files are skipped with
+/// a message, like `--from-dir` does.
+pub(crate) fn read_inputs(
+    input: &Path,
+    limit: usize,
+) -> std::io::Result<Vec<(String, Result<String, files::Error>)>> {
     if input == Path::new("-") {
-        let mut text = String::new();
-        std::io::stdin().read_to_string(&mut text)?;
+        let stdin = std::io::stdin().lock();
+        let text = files::read_capped(stdin, Path::new("<stdin>"), limit);
         return Ok(vec![("<stdin>".into(), text)]);
     }
     if input.is_dir() {
-        let mut files = Vec::new();
-        collect(input, &mut files)?;
-        files.sort();
-        return files
+        let listing = files::list(input)?;
+        for s in listing.skipped.iter().filter(|s| !s.seen_before) {
+            eprintln!("osp: skipping `{}`: {}", s.path.display(), s.reason);
+        }
+        return Ok(listing
+            .files
             .into_iter()
-            .map(|f| Ok((f.display().to_string(), std::fs::read_to_string(&f)?)))
-            .collect();
+            .map(|f| (f.display().to_string(), files::read_text(&f, limit)))
+            .collect());
     }
     Ok(vec![(
         input.display().to_string(),
-        std::fs::read_to_string(input)?,
+        files::read_text(input, limit),
     )])
-}
-
-fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    for entry in std::fs::read_dir(dir)? {
-        let path = entry?.path();
-        if path.is_dir() {
-            collect(&path, out)?;
-        } else if matches!(
-            path.extension().and_then(|e| e.to_str()),
-            Some("yaml" | "yml" | "json")
-        ) {
-            out.push(path);
-        }
-    }
-    Ok(())
 }

@@ -10,8 +10,14 @@ use super::{Error, Violation};
 /// header bigger than the peer's limit (16 KiB in most clients) makes it
 /// drop the whole connection, failing every call that shares it.
 const MAX_MESSAGE_BYTES: usize = 1024;
-/// Budget for all field violations of one status, for the same reason.
-const MAX_DETAILS_BYTES: usize = 8 * 1024;
+/// Budget for all field violations of one status, for the same reason:
+/// with the message (sent twice: `grpc-message` and inside the
+/// base64-encoded details) the whole status stays under the 8 KiB of
+/// metadata grpc-core clients accept by default.
+const MAX_DETAILS_BYTES: usize = 2 * 1024;
+/// What each violation adds to the encoded details besides its text
+/// (protobuf tags and lengths).
+const VIOLATION_OVERHEAD_BYTES: usize = 8;
 
 impl From<Error> for Status {
     fn from(err: Error) -> Self {
@@ -139,6 +145,74 @@ pub fn oversized<B>(mut response: http::Response<B>) -> http::Response<B> {
     response
 }
 
+/// Rewrites tonic's answer to a request that is not valid protobuf
+/// (`INTERNAL` "failed to decode Protobuf message: ...", e.g. a string
+/// field holding invalid UTF-8) to `INVALID_ARGUMENT` with a field
+/// violation naming the field: the request is the problem, and retrying it
+/// cannot succeed. Installed as a response map in front of every service.
+pub fn undecodable<B>(mut response: http::Response<B>) -> http::Response<B> {
+    // Cheap check first: this runs on every response.
+    if response.headers().get("grpc-status").map(|v| v.as_bytes()) != Some(b"13") {
+        return response;
+    }
+    let Some(status) = Status::from_header_map(response.headers()) else {
+        return response;
+    };
+    let Some(rest) = status
+        .message()
+        .strip_prefix("failed to decode Protobuf message: ")
+    else {
+        return response;
+    };
+    let (field, reason) = decode_path(rest);
+    let violation = Violation {
+        field: field.clone(),
+        description: format!("cannot be decoded: {reason}"),
+    };
+    let message = bounded(
+        format!("request is not a valid protobuf message: `{field}`: {reason}"),
+        MAX_MESSAGE_BYTES,
+    );
+    let headers = response.headers_mut();
+    for h in ["grpc-status", "grpc-message", "grpc-status-details-bin"] {
+        headers.remove(h);
+    }
+    if bad_request(&message, &[violation])
+        .add_header(headers)
+        .is_err()
+    {
+        headers.insert("grpc-status", http::HeaderValue::from_static("3"));
+    }
+    response
+}
+
+/// prost's error text after its prefix, `Inner.field: Outer.field: reason`
+/// (innermost first), as the field path from the request (`outer.inner`)
+/// and the reason.
+fn decode_path(rest: &str) -> (String, &str) {
+    let mut fields = Vec::new();
+    let mut reason = rest;
+    while let Some((head, tail)) = reason.split_once(": ") {
+        let Some((message, field)) = head.split_once('.') else {
+            break;
+        };
+        let ident =
+            |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !ident(message) || !ident(field) {
+            break;
+        }
+        fields.push(field);
+        reason = tail;
+    }
+    fields.reverse();
+    let field = if fields.is_empty() {
+        "request".to_string()
+    } else {
+        fields.join(".")
+    };
+    (field, reason)
+}
+
 /// GitHub failures: the status GitHub answered, in gRPC terms. Conflicts
 /// and exhausted rate limits carry `google.rpc.RetryInfo`.
 fn github(err: crate::github::Error, message: &str) -> Status {
@@ -225,6 +299,57 @@ fn apply(err: crate::apply::Error, message: &str) -> Status {
     }
 }
 
+/// How loudly a call that ended with `code` is logged. A caller's mistake
+/// (bad input, an unknown name, a lost race, a cancelled call) is not a
+/// server error: logged at ERROR, a flood of bad requests wrote 45 MB of log
+/// lines in a minute. Only faults of the server itself are errors.
+pub(crate) fn log_level(code: Code) -> tracing::Level {
+    use tracing::Level;
+    match code {
+        Code::Ok
+        | Code::InvalidArgument
+        | Code::NotFound
+        | Code::AlreadyExists
+        | Code::OutOfRange
+        | Code::FailedPrecondition
+        | Code::Aborted
+        | Code::Cancelled
+        | Code::Unimplemented => Level::DEBUG,
+        // Worth seeing at the default level: refused callers, load shedding.
+        Code::Unauthenticated | Code::PermissionDenied | Code::ResourceExhausted => Level::INFO,
+        // Something the server depends on is slow or down.
+        Code::DeadlineExceeded | Code::Unavailable => Level::WARN,
+        Code::Unknown | Code::Internal | Code::DataLoss => Level::ERROR,
+    }
+}
+
+/// Logs a failed call (the trace layer's `on_failure`) at [`log_level`];
+/// a transport error, which has no code, is an error.
+pub(crate) fn log_failure(
+    class: tower_http::classify::GrpcFailureClass,
+    latency: std::time::Duration,
+    _span: &tracing::Span,
+) {
+    use tower_http::classify::GrpcFailureClass as F;
+    let level = match &class {
+        F::Status(status) => log_level(Code::from_i32(status.code_raw())),
+        _ => tracing::Level::ERROR,
+    };
+    let latency_ms = latency.as_millis() as u64;
+    match level {
+        tracing::Level::ERROR => {
+            tracing::error!(classification = %class, latency_ms, "response failed")
+        }
+        tracing::Level::WARN => {
+            tracing::warn!(classification = %class, latency_ms, "response failed")
+        }
+        tracing::Level::INFO => {
+            tracing::info!(classification = %class, latency_ms, "response failed")
+        }
+        _ => tracing::debug!(classification = %class, latency_ms, "response failed"),
+    }
+}
+
 fn retry(code: Code, message: &str, after_secs: u64) -> Status {
     let details = ErrorDetails::with_retry_info(Some(std::time::Duration::from_secs(after_secs)));
     Status::with_error_details(code, message, details)
@@ -236,7 +361,7 @@ fn bad_request(message: &str, violations: &[Violation]) -> Status {
     for (i, v) in violations.iter().enumerate() {
         let field = bounded(v.field.clone(), 256);
         let description = bounded(v.description.clone(), 512);
-        let size = field.len() + description.len();
+        let size = field.len() + description.len() + VIOLATION_OVERHEAD_BYTES;
         if size > budget {
             details.add_bad_request_violation(
                 "",
@@ -267,6 +392,169 @@ fn bounded(mut s: String, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn client_mistakes_are_not_logged_as_errors() {
+        use tracing::Level;
+        struct Case {
+            reason: &'static str,
+            codes: &'static [Code],
+            want: Level,
+        }
+        let cases = [
+            Case {
+                reason: "bad input, unknown names, lost races and cancelled calls are the caller's",
+                codes: &[
+                    Code::InvalidArgument,
+                    Code::NotFound,
+                    Code::AlreadyExists,
+                    Code::OutOfRange,
+                    Code::FailedPrecondition,
+                    Code::Aborted,
+                    Code::Cancelled,
+                    Code::Unimplemented,
+                ],
+                want: Level::DEBUG,
+            },
+            Case {
+                reason: "refused callers and load shedding are visible at the default level",
+                codes: &[
+                    Code::Unauthenticated,
+                    Code::PermissionDenied,
+                    Code::ResourceExhausted,
+                ],
+                want: Level::INFO,
+            },
+            Case {
+                reason: "a dependency that is slow or down is a warning",
+                codes: &[Code::DeadlineExceeded, Code::Unavailable],
+                want: Level::WARN,
+            },
+            Case {
+                reason: "only the server's own faults are errors",
+                codes: &[Code::Internal, Code::Unknown, Code::DataLoss],
+                want: Level::ERROR,
+            },
+        ];
+        for c in cases {
+            for &code in c.codes {
+                assert_eq!(log_level(code), c.want, "{}: {code:?}", c.reason);
+            }
+        }
+    }
+
+    #[test]
+    fn undecodable_requests_are_invalid_argument_with_the_field() {
+        struct Case {
+            reason: &'static str,
+            status: Status,
+            want_code: Code,
+            want_field: Option<&'static str>,
+        }
+        let cases = [
+            Case {
+                reason: "invalid UTF-8 in inline_yaml (prost names the oneof)",
+                status: Status::internal(
+                    "failed to decode Protobuf message: DefinitionSource.source: ConvertDefinitionRequest.definition: invalid string value: data is not UTF-8 encoded",
+                ),
+                want_code: Code::InvalidArgument,
+                want_field: Some("definition.source"),
+            },
+            Case {
+                reason: "a top-level field",
+                status: Status::internal(
+                    "failed to decode Protobuf message: RenderClaimRequest.name: invalid string value: data is not UTF-8 encoded",
+                ),
+                want_code: Code::InvalidArgument,
+                want_field: Some("name"),
+            },
+            Case {
+                reason: "no path: the request as a whole",
+                status: Status::internal("failed to decode Protobuf message: invalid varint"),
+                want_code: Code::InvalidArgument,
+                want_field: Some("request"),
+            },
+            Case {
+                reason: "other internal errors are the server's and stay INTERNAL",
+                status: Status::internal("something broke"),
+                want_code: Code::Internal,
+                want_field: None,
+            },
+        ];
+        for c in cases {
+            let response = undecodable(c.status.into_http::<tonic::body::Body>());
+            let got = Status::from_header_map(response.headers()).expect("a status");
+            assert_eq!(got.code(), c.want_code, "{}: {}", c.reason, got.message());
+            let fields: Vec<String> = got
+                .get_details_bad_request()
+                .map(|b| b.field_violations.into_iter().map(|v| v.field).collect())
+                .unwrap_or_default();
+            assert_eq!(
+                fields.first().map(String::as_str),
+                c.want_field,
+                "{}: {}",
+                c.reason,
+                got.message()
+            );
+        }
+    }
+
+    /// grpc-core (Python, C++, Ruby clients) refuses trailers over 8 KiB by
+    /// default (`grpc.max_metadata_size`), counting each entry as name +
+    /// value + 32 bytes; a bigger status reached those callers as
+    /// RESOURCE_EXHAUSTED instead of INVALID_ARGUMENT.
+    #[test]
+    fn statuses_fit_grpc_cores_metadata_limit() {
+        struct Case {
+            reason: &'static str,
+            violations: Vec<Violation>,
+        }
+        let many = |n: usize, field: &str, description: &str| {
+            (0..n)
+                .map(|i| Violation {
+                    field: format!("spec.parameters.{field}{i}"),
+                    description: description.to_string(),
+                })
+                .collect::<Vec<_>>()
+        };
+        let cases = [
+            Case {
+                reason: "thousands of short violations (the campaign's case)",
+                violations: many(5000, "f", "is required"),
+            },
+            Case {
+                reason: "long non-ASCII fields and descriptions (percent-encoded, base64)",
+                violations: many(1000, &"é".repeat(500), &"ü€".repeat(500)),
+            },
+            Case {
+                reason: "a few ordinary violations",
+                violations: many(3, "size", "must be at least `1`"),
+            },
+        ];
+        for c in cases {
+            let shown = c.violations.len();
+            let status = Status::from(Error::InvalidRequest {
+                violations: c.violations,
+            });
+            let response = status.into_http::<tonic::body::Body>();
+            let size: usize = response
+                .headers()
+                .iter()
+                .map(|(k, v)| k.as_str().len() + v.len() + 32)
+                .sum();
+            eprintln!("{}: {size} bytes of metadata", c.reason);
+            assert!(size <= 8 * 1024, "{}: {size} bytes of metadata", c.reason);
+            let back = Status::from_header_map(response.headers()).expect("status");
+            let details = back.get_error_details();
+            let kept = details
+                .bad_request()
+                .map_or(0, |b| b.field_violations.len());
+            assert!(kept > 0, "{}: violations are kept", c.reason);
+            if shown <= 3 {
+                assert_eq!(kept, shown, "{}: all shown", c.reason);
+            }
+        }
+    }
 
     #[test]
     fn huge_errors_stay_small_enough_for_headers() {

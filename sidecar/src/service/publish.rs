@@ -154,13 +154,19 @@ pub fn plan(req: &pb::CreatePullRequestRequest, publisher: &Publisher) -> Result
             .unwrap_or_default(),
         update_kustomization: req.update_kustomization,
     };
-    for_plan(&request, publisher.layout()).map_err(|e| {
+    let layout = publisher.layout();
+    for_plan(&request, layout).map_err(|e| {
         use osp::publish::Error as E;
         let field = match &e {
             E::NoChanges => "files".to_owned(),
             E::NameBranch(_) => "idempotency_key".to_owned(),
             E::CheckPath(_) | E::DuplicatePath { .. } | E::UpdateKustomization(_) => {
-                let bad = |p: &str| e.to_string().contains(&format!("`{p}`"));
+                // Messages cut very long paths: a path check finds those.
+                let bad = |p: &str| {
+                    e.to_string().contains(&format!("`{p}`"))
+                        || (matches!(e, E::CheckPath(_))
+                            && osp::publish::path::for_path(p, &layout.base).is_err())
+                };
                 match req.files.iter().position(|f| bad(&f.path)) {
                     Some(i) => format!("files[{i}].path"),
                     None => "files".to_owned(),
@@ -299,6 +305,21 @@ mod tests {
             Case {
                 reason: "into .git",
                 files: vec![file("clusters/.git/config")],
+                key: "k",
+                field: "files[0].path",
+            },
+            Case {
+                reason: "the campaign's 1,000,000-byte segment (the message cuts it)",
+                files: vec![
+                    file("clusters/a.yaml"),
+                    file(&format!("clusters/{}.yaml", "a".repeat(1_000_000))),
+                ],
+                key: "k",
+                field: "files[1].path",
+            },
+            Case {
+                reason: "a file name longer than file systems allow",
+                files: vec![file(&format!("clusters/{}.yaml", "a".repeat(300)))],
                 key: "k",
                 field: "files[0].path",
             },

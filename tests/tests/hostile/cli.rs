@@ -136,3 +136,99 @@ pub fn run() -> Result<()> {
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }
+
+/// Files the CLI must not read whole or open at all: a 1 GiB sparse file
+/// (refused from its size, which the message shows: reading first cost
+/// about 1 GB of memory), a FIFO (opening it blocked forever), as `convert`
+/// input, inside a `convert` directory and as `claim render` inputs.
+pub fn run_files() -> Result<()> {
+    struct Case {
+        reason: &'static str,
+        args: Vec<String>,
+        want_code: i32,
+        want: &'static str,
+    }
+    let dir = std::env::temp_dir().join(format!("osp-hostile-files-{}", std::process::id()));
+    let mixed = dir.join("mixed");
+    std::fs::create_dir_all(&mixed)?;
+    let xrd = dir.join("xrd.yaml");
+    std::fs::write(&xrd, XRD)?;
+    std::fs::write(mixed.join("a.yaml"), XRD)?;
+    let sparse = dir.join("sparse.yaml");
+    std::fs::File::create(&sparse)?.set_len(1 << 30)?;
+    std::fs::File::create(mixed.join("sparse.yaml"))?.set_len(1 << 30)?;
+    let fifo = dir.join("fifo.yaml");
+    for f in [&fifo, &mixed.join("fifo.yaml")] {
+        let status = Command::new("mkfifo").arg(f).status()?;
+        anyhow::ensure!(status.success(), "mkfifo {}", f.display());
+    }
+    let s = |p: &std::path::Path| p.display().to_string();
+    let render = |definition: &std::path::Path, values: &std::path::Path| {
+        [
+            "claim",
+            "render",
+            "--definition",
+            &s(definition),
+            "--values",
+            &s(values),
+            "--name",
+            "orders",
+            "--namespace",
+            "team-a",
+        ]
+        .map(String::from)
+        .to_vec()
+    };
+    let cases = [
+        Case {
+            reason: "convert of a 1 GiB file: refused from its size",
+            args: vec!["convert".into(), s(&sparse)],
+            want_code: 1,
+            want: "document is `1073741824` bytes, over the limit of `4194304` bytes",
+        },
+        Case {
+            reason: "convert of a FIFO: refused without opening it",
+            args: vec!["convert".into(), s(&fifo)],
+            want_code: 2,
+            want: "is not a regular file but a FIFO",
+        },
+        Case {
+            reason: "convert of a directory: the good file is converted, the others named",
+            args: vec!["convert".into(), s(&mixed)],
+            want_code: 1,
+            want: "skipping",
+        },
+        Case {
+            reason: "claim render --values of a 1 GiB file",
+            args: render(&xrd, &sparse),
+            want_code: 2,
+            want: "document is `1073741824` bytes",
+        },
+        Case {
+            reason: "claim render --definition of a 1 GiB file",
+            args: render(&sparse, &xrd),
+            want_code: 2,
+            want: "document is `1073741824` bytes",
+        },
+        Case {
+            reason: "claim render --values of a FIFO",
+            args: render(&xrd, &fifo),
+            want_code: 2,
+            want: "is not a regular file but a FIFO",
+        },
+    ];
+    for c in cases {
+        let args: Vec<&str> = c.args.iter().map(String::as_str).collect();
+        let got = osp(&args, b"")?;
+        assert_eq!(got.code, Some(c.want_code), "{}: {}", c.reason, got.stderr);
+        assert!(got.stderr.contains(c.want), "{}: {}", c.reason, got.stderr);
+        assert!(
+            !got.stderr.contains("panicked"),
+            "{}: {}",
+            c.reason,
+            got.stderr
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
