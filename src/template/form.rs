@@ -81,214 +81,18 @@ impl<'a> Mapper<'a> {
                 _ => Err(invalid(path, "a schema must be an object")),
             };
         };
-        let mut out = Map::new();
-        // Title and description first: that is how people read the YAML.
-        match (m.get("title").and_then(Value::as_str), name) {
-            (Some(t), _) => {
-                out.insert("title".into(), json!(t));
-            }
-            (None, Some(n)) => {
-                out.insert("title".into(), json!(title_of(n)));
-            }
-            _ => {}
-        }
-        if let Some(d) = m.get("description").and_then(Value::as_str) {
-            out.insert("description".into(), json!(d));
-        }
-        let nullable = m.get("nullable").and_then(Value::as_bool) == Some(true);
-        let int_or_string =
-            m.get("x-kubernetes-int-or-string").and_then(Value::as_bool) == Some(true);
-        let preserve = m
-            .get("x-kubernetes-preserve-unknown-fields")
-            .and_then(Value::as_bool)
-            == Some(true)
-            || m.get("x-kubernetes-embedded-resource")
-                .and_then(Value::as_bool)
-                == Some(true);
-        let ty = match m.get("type") {
-            None => None,
-            Some(Value::String(t)) if TYPES.contains(&t.as_str()) => Some(t.as_str()),
-            Some(Value::String(t)) if t.is_empty() => None,
-            Some(other) => {
-                return Err(invalid(
-                    &join(path, "type"),
-                    &format!(
-                        "unknown type `{}`, expected one of `{}`",
-                        display(other),
-                        TYPES.join("`, `")
-                    ),
-                ));
-            }
-        };
-        if int_or_string {
-            // A text field first (rjsf renders the first type), numbers accepted.
-            let mut t = vec![json!("string"), json!("integer")];
-            if nullable {
-                t.push(json!("null"));
-            }
-            out.insert("type".into(), Value::Array(t));
-        } else if let Some(t) = ty {
-            out.insert(
-                "type".into(),
-                if nullable {
-                    json!([t, "null"])
-                } else {
-                    json!(t)
-                },
-            );
+        let mut out = heading(m, name);
+        let flags = Flags::of(m);
+        let ty = schema_type(m, path)?;
+        if let Some(t) = type_keyword(ty, &flags) {
+            out.insert("type".into(), t);
         }
         for (k, v) in m {
-            match k.as_str() {
-                "title" | "description" | "type" | "nullable" => {}
-                "default" | "const" | "minLength" | "maxLength" | "minItems" | "maxItems"
-                | "uniqueItems" | "minProperties" | "maxProperties" | "multipleOf" | "readOnly" => {
-                    out.insert(k.clone(), v.clone());
-                }
-                "minimum" | "maximum" => {
-                    let excl = if k == "minimum" {
-                        "exclusiveMinimum"
-                    } else {
-                        "exclusiveMaximum"
-                    };
-                    // OpenAPI 3.0's boolean form becomes draft-07's number.
-                    if m.get(excl).and_then(Value::as_bool) == Some(true) {
-                        out.insert(excl.into(), v.clone());
-                    } else {
-                        out.insert(k.clone(), v.clone());
-                    }
-                }
-                "exclusiveMinimum" | "exclusiveMaximum" if v.is_number() => {
-                    out.insert(k.clone(), v.clone());
-                }
-                "enum" => {
-                    let mut values = v.as_array().cloned().unwrap_or_default();
-                    if nullable && !values.contains(&Value::Null) {
-                        values.push(Value::Null);
-                    }
-                    out.insert(k.clone(), Value::Array(values));
-                }
-                "pattern" => match v.as_str().map(js_pattern) {
-                    Some(Some(p)) => {
-                        out.insert(k.clone(), json!(p));
-                    }
-                    _ => self.warn(
-                        &join(path, "pattern"),
-                        format!(
-                            "pattern `{}` is not valid in the browser, left to claim validation",
-                            display(v)
-                        ),
-                    ),
-                },
-                "format" => {
-                    if let Some(f) = v.as_str().filter(|f| FORMATS.contains(f)) {
-                        out.insert(k.clone(), json!(f));
-                    }
-                }
-                "example" => {
-                    out.insert("examples".into(), json!([v]));
-                }
-                "properties" => {
-                    let Value::Object(props) = v else {
-                        return Err(invalid(&join(path, "properties"), "must be a mapping"));
-                    };
-                    let mapped = self.properties(props, m.get("required"), path)?;
-                    out.insert(k.clone(), Value::Object(mapped));
-                }
-                "required" => {
-                    let Some(names) = v.as_array().filter(|a| a.iter().all(Value::is_string))
-                    else {
-                        return Err(invalid(
-                            &join(path, "required"),
-                            "must be a list of field names",
-                        ));
-                    };
-                    out.insert(k.clone(), Value::Array(names.clone()));
-                }
-                "items" => {
-                    let items = match v {
-                        Value::Array(a) => Value::Array(
-                            a.iter()
-                                .map(|i| self.node(i, None, &format!("{path}[]")))
-                                .collect::<Result<_, _>>()?,
-                        ),
-                        _ => self.node(v, None, &format!("{path}[]"))?,
-                    };
-                    out.insert(k.clone(), items);
-                }
-                "additionalProperties" => {
-                    let ap = match v {
-                        Value::Bool(_) => v.clone(),
-                        _ => self.node(v, None, &format!("{path}.*"))?,
-                    };
-                    out.insert(k.clone(), ap);
-                }
-                "allOf" | "anyOf" | "oneOf" => {
-                    let Value::Array(branches) = v else {
-                        return Err(invalid(&join(path, k), "must be a list of schemas"));
-                    };
-                    if int_or_string && branches.iter().all(is_plain_type) {
-                        // Already said by the type list above.
-                        continue;
-                    }
-                    let mapped = branches
-                        .iter()
-                        .map(|b| self.node(b, None, path))
-                        .collect::<Result<Vec<_>, _>>()?;
-                    out.insert(k.clone(), Value::Array(mapped));
-                }
-                "not" => {
-                    let n = self.node(v, None, path)?;
-                    out.insert(k.clone(), n);
-                }
-                "x-kubernetes-list-type" if v == "set" => {
-                    out.insert("uniqueItems".into(), json!(true));
-                }
-                "x-kubernetes-validations" => {
-                    let help: Vec<String> = v
-                        .as_array()
-                        .into_iter()
-                        .flatten()
-                        .filter_map(|r| {
-                            r.get("message")
-                                .and_then(Value::as_str)
-                                .map(str::to_string)
-                                .or_else(|| {
-                                    r.get("rule")
-                                        .and_then(Value::as_str)
-                                        .map(|rule| format!("Must satisfy `{rule}`."))
-                                })
-                        })
-                        .collect();
-                    if !help.is_empty() {
-                        let sentences: Vec<String> = help
-                            .iter()
-                            .map(|h| {
-                                if h.ends_with('.') {
-                                    h.clone()
-                                } else {
-                                    format!("{h}.")
-                                }
-                            })
-                            .collect();
-                        out.insert("ui:help".into(), json!(sentences.join(" ")));
-                    }
-                }
-                "x-ui-field" | "x-ui-widget" | "x-ui-options" | "x-ui-placeholder" => {
-                    out.insert(format!("ui:{}", &k["x-ui-".len()..]), v.clone());
-                }
-                "$ref" | "definitions" => self.warn(
-                    &join(path, k),
-                    format!("`{k}` is not allowed in a structural schema and was ignored"),
-                ),
-                k if k.starts_with("ui:") => {
-                    out.insert(k.to_string(), v.clone());
-                }
-                // Kubernetes list/map semantics, x-ui-* handled by the
-                // parent, and keywords a form cannot use.
-                _ => {}
+            if !self.subschema_keyword(&mut out, (k, v), m, &flags, path)? {
+                self.plain_keyword(&mut out, (k, v), m, &flags, path);
             }
         }
-        if preserve && !out.contains_key("properties") {
+        if flags.preserve && !out.contains_key("properties") {
             if ty == Some("object") && !out.contains_key("additionalProperties") {
                 out.insert("additionalProperties".into(), json!(true));
             }
@@ -300,6 +104,149 @@ impl<'a> Mapper<'a> {
             }
         }
         Ok(Value::Object(out))
+    }
+
+    /// The keywords that hold schemas or field names, mapped recursively;
+    /// false when `k` is none of them.
+    fn subschema_keyword(
+        &mut self,
+        out: &mut Map<String, Value>,
+        (k, v): (&String, &Value),
+        m: &Map<String, Value>,
+        flags: &Flags,
+        path: &str,
+    ) -> Result<bool, Error> {
+        let mapped = match k.as_str() {
+            "properties" => {
+                let Value::Object(props) = v else {
+                    return Err(invalid(&join(path, "properties"), "must be a mapping"));
+                };
+                Value::Object(self.properties(props, m.get("required"), path)?)
+            }
+            "required" => {
+                let Some(names) = v.as_array().filter(|a| a.iter().all(Value::is_string)) else {
+                    return Err(invalid(
+                        &join(path, "required"),
+                        "must be a list of field names",
+                    ));
+                };
+                Value::Array(names.clone())
+            }
+            "items" => match v {
+                Value::Array(a) => Value::Array(
+                    a.iter()
+                        .map(|i| self.node(i, None, &format!("{path}[]")))
+                        .collect::<Result<_, _>>()?,
+                ),
+                _ => self.node(v, None, &format!("{path}[]"))?,
+            },
+            "additionalProperties" => match v {
+                Value::Bool(_) => v.clone(),
+                _ => self.node(v, None, &format!("{path}.*"))?,
+            },
+            "allOf" | "anyOf" | "oneOf" => {
+                let Value::Array(branches) = v else {
+                    return Err(invalid(&join(path, k), "must be a list of schemas"));
+                };
+                if flags.int_or_string && branches.iter().all(is_plain_type) {
+                    // Already said by the type list.
+                    return Ok(true);
+                }
+                let mapped = branches
+                    .iter()
+                    .map(|b| self.node(b, None, path))
+                    .collect::<Result<Vec<_>, _>>()?;
+                Value::Array(mapped)
+            }
+            "not" => self.node(v, None, path)?,
+            _ => return Ok(false),
+        };
+        out.insert(k.clone(), mapped);
+        Ok(true)
+    }
+
+    /// Every other keyword: copied, respelled for draft-07, turned into
+    /// form hints, or dropped (with a warning where the author would
+    /// expect an effect).
+    fn plain_keyword(
+        &mut self,
+        out: &mut Map<String, Value>,
+        (k, v): (&String, &Value),
+        m: &Map<String, Value>,
+        flags: &Flags,
+        path: &str,
+    ) {
+        match k.as_str() {
+            "default" | "const" | "minLength" | "maxLength" | "minItems" | "maxItems"
+            | "uniqueItems" | "minProperties" | "maxProperties" | "multipleOf" | "readOnly" => {
+                out.insert(k.clone(), v.clone());
+            }
+            "minimum" | "maximum" => {
+                let excl = if k == "minimum" {
+                    "exclusiveMinimum"
+                } else {
+                    "exclusiveMaximum"
+                };
+                // OpenAPI 3.0's boolean form becomes draft-07's number.
+                if m.get(excl).and_then(Value::as_bool) == Some(true) {
+                    out.insert(excl.into(), v.clone());
+                } else {
+                    out.insert(k.clone(), v.clone());
+                }
+            }
+            "exclusiveMinimum" | "exclusiveMaximum" if v.is_number() => {
+                out.insert(k.clone(), v.clone());
+            }
+            "enum" => {
+                let mut values = v.as_array().cloned().unwrap_or_default();
+                if flags.nullable && !values.contains(&Value::Null) {
+                    values.push(Value::Null);
+                }
+                out.insert(k.clone(), Value::Array(values));
+            }
+            "pattern" => match v.as_str().map(js_pattern) {
+                Some(Some(p)) => {
+                    out.insert(k.clone(), json!(p));
+                }
+                _ => self.warn(
+                    &join(path, "pattern"),
+                    format!(
+                        "pattern `{}` is not valid in the browser, left to claim validation",
+                        display(v)
+                    ),
+                ),
+            },
+            "format" => {
+                if let Some(f) = v.as_str().filter(|f| FORMATS.contains(f)) {
+                    out.insert(k.clone(), json!(f));
+                }
+            }
+            "example" => {
+                out.insert("examples".into(), json!([v]));
+            }
+            "x-kubernetes-list-type" if v == "set" => {
+                out.insert("uniqueItems".into(), json!(true));
+            }
+            "x-kubernetes-validations" => {
+                if let Some(help) = validation_help(v) {
+                    out.insert("ui:help".into(), json!(help));
+                }
+            }
+            "x-ui-field" | "x-ui-widget" | "x-ui-options" | "x-ui-placeholder" => {
+                out.insert(format!("ui:{}", &k["x-ui-".len()..]), v.clone());
+            }
+            "$ref" | "definitions" => self.warn(
+                &join(path, k),
+                format!("`{k}` is not allowed in a structural schema and was ignored"),
+            ),
+            k if k.starts_with("ui:") => {
+                out.insert(k.to_string(), v.clone());
+            }
+            // Handled before the loop (title, description, type, nullable),
+            // Kubernetes list/map semantics, x-ui-* handled by the parent,
+            // and keywords a form cannot use.
+            _ => {}
+        }
     }
 
     /// Maps `properties`: drops hidden fields, orders the rest, records
@@ -530,6 +477,103 @@ fn display(v: &Value) -> String {
         Value::String(s) => s.clone(),
         other => other.to_string(),
     }
+}
+
+/// Kubernetes-only flags that change how a schema maps.
+struct Flags {
+    nullable: bool,
+    int_or_string: bool,
+    /// Free-form: `x-kubernetes-preserve-unknown-fields` or an embedded
+    /// resource.
+    preserve: bool,
+}
+
+impl Flags {
+    fn of(m: &Map<String, Value>) -> Self {
+        let flag = |k: &str| m.get(k).and_then(Value::as_bool) == Some(true);
+        Self {
+            nullable: flag("nullable"),
+            int_or_string: flag("x-kubernetes-int-or-string"),
+            preserve: flag("x-kubernetes-preserve-unknown-fields")
+                || flag("x-kubernetes-embedded-resource"),
+        }
+    }
+}
+
+/// Title and description first: that is how people read the YAML.
+fn heading(m: &Map<String, Value>, name: Option<&str>) -> Map<String, Value> {
+    let mut out = Map::new();
+    match (m.get("title").and_then(Value::as_str), name) {
+        (Some(t), _) => {
+            out.insert("title".into(), json!(t));
+        }
+        (None, Some(n)) => {
+            out.insert("title".into(), json!(title_of(n)));
+        }
+        _ => {}
+    }
+    if let Some(d) = m.get("description").and_then(Value::as_str) {
+        out.insert("description".into(), json!(d));
+    }
+    out
+}
+
+/// The schema's `type`, one of [`TYPES`] or none.
+fn schema_type<'m>(m: &'m Map<String, Value>, path: &str) -> Result<Option<&'m str>, Error> {
+    match m.get("type") {
+        None => Ok(None),
+        Some(Value::String(t)) if TYPES.contains(&t.as_str()) => Ok(Some(t.as_str())),
+        Some(Value::String(t)) if t.is_empty() => Ok(None),
+        Some(other) => Err(invalid(
+            &join(path, "type"),
+            &format!(
+                "unknown type `{}`, expected one of `{}`",
+                display(other),
+                TYPES.join("`, `")
+            ),
+        )),
+    }
+}
+
+/// The form's `type`: int-or-string as a text field first (rjsf renders the
+/// first type) that accepts numbers; `null` added for nullable fields.
+fn type_keyword(ty: Option<&str>, flags: &Flags) -> Option<Value> {
+    if flags.int_or_string {
+        let mut t = vec![json!("string"), json!("integer")];
+        if flags.nullable {
+            t.push(json!("null"));
+        }
+        return Some(Value::Array(t));
+    }
+    ty.map(|t| {
+        if flags.nullable {
+            json!([t, "null"])
+        } else {
+            json!(t)
+        }
+    })
+}
+
+/// CEL validation messages (or their rules) as one help text, each a
+/// sentence.
+fn validation_help(rules: &Value) -> Option<String> {
+    let sentences: Vec<String> = rules
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| {
+            r.get("message")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .or_else(|| {
+                    r.get("rule")
+                        .and_then(Value::as_str)
+                        .map(|rule| format!("Must satisfy `{rule}`."))
+                })
+        })
+        .map(|h| if h.ends_with('.') { h } else { format!("{h}.") })
+        .collect();
+    (!sentences.is_empty()).then(|| sentences.join(" "))
 }
 
 fn invalid(path: &str, message: &str) -> Error {
