@@ -51,124 +51,154 @@ pub struct Customisation {
     pub target_path: Option<String>,
 }
 
+/// Annotations keyed by name (the definition's `metadata.annotations`).
+type Annotations = BTreeMap<String, String>;
+
 /// Reads the customisation of a definition; malformed values become
 /// warnings, never errors, so one typo does not hide a service.
 pub fn for_customisation(def: &Definition) -> (Customisation, Vec<Warning>) {
     let a = &def.annotations;
     let mut warnings = Vec::new();
-    let get = |keys: &[&str]| {
-        keys.iter()
-            .find_map(|k| a.get(*k))
-            .map(|s| s.trim().to_string())
-            .filter(|s| !s.is_empty())
-    };
     let mut c = Customisation {
-        title: get(&[
-            "osp.dev/title",
-            "backstage.io/title",
-            "terasky.backstage.io/title",
-        ]),
-        description: get(&[
-            "osp.dev/description",
-            "backstage.io/description",
-            "terasky.backstage.io/description",
-        ]),
-        owner: get(&[
-            "osp.dev/owner",
-            "backstage.io/owner",
-            "terasky.backstage.io/owner",
-        ]),
-        lifecycle: get(&[
-            "osp.dev/lifecycle",
-            "backstage.io/lifecycle",
-            "terasky.backstage.io/lifecycle",
-        ]),
-        icon: get(&["osp.dev/icon"]),
-        techdocs_ref: get(&["backstage.io/techdocs-ref"]),
-        target_path: get(&["osp.dev/target-path", "terasky.backstage.io/target-path"]),
-        repo_url: get(&["osp.dev/repo-url"]),
+        title: text(
+            a,
+            &[
+                "osp.dev/title",
+                "backstage.io/title",
+                "terasky.backstage.io/title",
+            ],
+        ),
+        description: text(
+            a,
+            &[
+                "osp.dev/description",
+                "backstage.io/description",
+                "terasky.backstage.io/description",
+            ],
+        ),
+        owner: text(
+            a,
+            &[
+                "osp.dev/owner",
+                "backstage.io/owner",
+                "terasky.backstage.io/owner",
+            ],
+        ),
+        lifecycle: text(
+            a,
+            &[
+                "osp.dev/lifecycle",
+                "backstage.io/lifecycle",
+                "terasky.backstage.io/lifecycle",
+            ],
+        ),
+        icon: text(a, &["osp.dev/icon"]),
+        techdocs_ref: text(a, &["backstage.io/techdocs-ref"]),
+        target_path: text(
+            a,
+            &["osp.dev/target-path", "terasky.backstage.io/target-path"],
+        ),
+        repo_url: text(a, &["osp.dev/repo-url"]).or_else(|| gitops_repo_url(a)),
+        tags: tags(a),
+        hidden: paths(a.get("osp.dev/hidden")).collect(),
+        advanced: paths(a.get("osp.dev/advanced")).collect(),
+        order: paths(a.get("osp.dev/order")).collect(),
         ..Default::default()
     };
+    if let Some(raw) = a.get("osp.dev/ui") {
+        c.ui = ui_overrides(raw, &mut warnings);
+    }
+    if let Some(raw) = a.get("osp.dev/pages") {
+        c.pages = pages(raw, &mut warnings);
+    }
+    (c, warnings)
+}
+
+/// The first of `keys` that is set, trimmed; blank counts as unset.
+fn text(a: &Annotations, keys: &[&str]) -> Option<String> {
+    keys.iter()
+        .find_map(|k| a.get(*k))
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+}
+
+/// Comma-separated tags of ours and open-service-portal's, once each.
+fn tags(a: &Annotations) -> Vec<String> {
+    let mut tags: Vec<String> = Vec::new();
     for key in ["osp.dev/tags", "openportal.dev/tags"] {
         for t in a.get(key).into_iter().flat_map(|v| v.split(',')) {
             let t = t.trim();
-            if !t.is_empty() && !c.tags.iter().any(|x| x == t) {
-                c.tags.push(t.to_string());
+            if !t.is_empty() && !tags.iter().any(|x| x == t) {
+                tags.push(t.to_string());
             }
         }
     }
-    if c.repo_url.is_none() {
-        // open-service-portal's per-XRD GitOps target.
-        if let (Some(owner), Some(repo)) = (
-            get(&["openportal.dev/parameter.gitopsOwner"]),
-            get(&["openportal.dev/parameter.gitopsRepo"]),
-        ) {
-            c.repo_url = Some(format!("github.com?owner={owner}&repo={repo}"));
-        }
-    }
-    c.hidden = paths(a.get("osp.dev/hidden")).collect();
-    c.advanced = paths(a.get("osp.dev/advanced")).collect();
-    c.order = paths(a.get("osp.dev/order")).collect();
-    if let Some(raw) = a.get("osp.dev/ui") {
-        match mapping(raw) {
-            Some(m) => {
-                for (path, v) in m {
-                    match v {
-                        Value::Object(ui) => {
-                            let ui = ui
-                                .into_iter()
-                                .map(|(k, v)| {
-                                    let k = if k.starts_with("ui:") {
-                                        k
-                                    } else {
-                                        format!("ui:{k}")
-                                    };
-                                    (k, v)
-                                })
-                                .collect();
-                            c.ui.insert(spec_path(&path), ui);
-                        }
-                        _ => warnings.push(warning(
-                            "osp.dev/ui",
-                            format!("`{path}` must map to an object of `ui:*` options"),
-                        )),
-                    }
-                }
-            }
-            None => warnings.push(warning(
+    tags
+}
+
+/// open-service-portal's per-XRD GitOps target.
+fn gitops_repo_url(a: &Annotations) -> Option<String> {
+    let owner = text(a, &["openportal.dev/parameter.gitopsOwner"])?;
+    let repo = text(a, &["openportal.dev/parameter.gitopsRepo"])?;
+    Some(format!("github.com?owner={owner}&repo={repo}"))
+}
+
+/// `osp.dev/ui`: field path → `ui:*` options (the `ui:` prefix optional).
+fn ui_overrides(raw: &str, warnings: &mut Vec<Warning>) -> BTreeMap<String, Map<String, Value>> {
+    let mut out = BTreeMap::new();
+    let Some(m) = mapping(raw) else {
+        warnings.push(warning(
+            "osp.dev/ui",
+            "must be a YAML or JSON mapping of field paths to `ui:*` options".into(),
+        ));
+        return out;
+    };
+    for (path, v) in m {
+        let Value::Object(ui) = v else {
+            warnings.push(warning(
                 "osp.dev/ui",
-                "must be a YAML or JSON mapping of field paths to `ui:*` options".into(),
-            )),
-        }
+                format!("`{path}` must map to an object of `ui:*` options"),
+            ));
+            continue;
+        };
+        let ui = ui
+            .into_iter()
+            .map(|(k, v)| match k.starts_with("ui:") {
+                true => (k, v),
+                false => (format!("ui:{k}"), v),
+            })
+            .collect();
+        out.insert(spec_path(&path), ui);
     }
-    if let Some(raw) = a.get("osp.dev/pages") {
-        match mapping(raw) {
-            Some(m) => {
-                for (title, fields) in m {
-                    let fields: Vec<String> = match fields {
-                        Value::Array(f) => {
-                            f.iter().filter_map(Value::as_str).map(spec_path).collect()
-                        }
-                        Value::String(s) => paths(Some(&s)).collect(),
-                        _ => Vec::new(),
-                    };
-                    if fields.is_empty() {
-                        warnings.push(warning(
-                            "osp.dev/pages",
-                            format!("page `{title}` lists no fields"),
-                        ));
-                    } else {
-                        c.pages.push((title, fields));
-                    }
-                }
-            }
-            None => warnings.push(warning(
+    out
+}
+
+/// `osp.dev/pages`: page title → the fields it holds, in order.
+fn pages(raw: &str, warnings: &mut Vec<Warning>) -> Vec<(String, Vec<String>)> {
+    let mut out = Vec::new();
+    let Some(m) = mapping(raw) else {
+        warnings.push(warning(
+            "osp.dev/pages",
+            "must be a YAML or JSON mapping of page titles to field lists".into(),
+        ));
+        return out;
+    };
+    for (title, fields) in m {
+        let fields: Vec<String> = match fields {
+            Value::Array(f) => f.iter().filter_map(Value::as_str).map(spec_path).collect(),
+            Value::String(s) => paths(Some(&s)).collect(),
+            _ => Vec::new(),
+        };
+        if fields.is_empty() {
+            warnings.push(warning(
                 "osp.dev/pages",
-                "must be a YAML or JSON mapping of page titles to field lists".into(),
-            )),
+                format!("page `{title}` lists no fields"),
+            ));
+        } else {
+            out.push((title, fields));
         }
     }
-    (c, warnings)
+    out
 }
 
 fn mapping(raw: &str) -> Option<Map<String, Value>> {
