@@ -11,7 +11,7 @@ use osp_tests::server::osp_bin;
 
 use super::inputs::{XRD, billion_laughs};
 
-const BOUND: Duration = Duration::from_secs(20);
+const BOUND: Duration = Duration::from_secs(60);
 
 struct Out {
     code: Option<i32>,
