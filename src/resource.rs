@@ -130,59 +130,14 @@ pub fn for_resource(obj: &Value, ctx: &Context) -> Result<Value, Error> {
     if id.name.is_empty() {
         return Err(Error::ReadName);
     }
-    let owner = obj
-        .pointer("/metadata/annotations")
-        .and_then(|a| a.get(OWNER_ANNOTATION))
-        .and_then(Value::as_str)
-        .filter(|o| !o.trim().is_empty())
-        .unwrap_or(ctx.default_owner)
-        .to_string();
+    let owner = owner_of(obj, ctx);
     let (state, message) = for_state(obj);
-
-    let mut annotations = entity::managed_annotations();
-    let mut put = |k: &str, v: &str| {
-        annotations.insert(k.into(), json!(v));
-    };
-    put("osp.dev/definition", &def.name);
-    put("osp.dev/cluster", ctx.cluster);
-    put("osp.dev/api-version", &id.api_version);
-    put("osp.dev/kind", &id.kind);
-    put("osp.dev/name", &id.name);
-    if !id.namespace.is_empty() {
-        put("osp.dev/namespace", &id.namespace);
-        put("backstage.io/kubernetes-namespace", &id.namespace);
-    }
-    put("osp.dev/state", state.as_str());
-    if !message.is_empty() {
-        put(
-            "osp.dev/status-message",
-            &truncate(&message, MAX_MESSAGE_LEN),
-        );
-    }
-    put(
-        "backstage.io/kubernetes-label-selector",
-        &selector(role, &id),
-    );
-    if let Some(secret) = connection_secret(obj) {
-        put("osp.dev/connection-secret", &secret);
-    }
-
+    let mut annotations = annotations_of(obj, ctx, &id, role, (state, &message));
     let mut links = Vec::new();
-    // Only the kind users create is edited; an XR behind a claim is
-    // changed through its claim.
-    let editable = match role {
-        Role::Composite => !def.is_claim(),
-        _ => true,
-    };
-    if editable && !ctx.template_name.is_empty() {
-        let path = for_edit_url(ctx.template_name, &for_form_data(def, obj, &owner));
-        // The annotation keeps the in-app path (it works behind any base URL);
-        // the link must be absolute or the catalog rejects the entity.
-        put("osp.dev/edit-url", &path);
-        let url = format!("{}{path}", ctx.app_base_url.trim_end_matches('/'));
-        if entity::is_absolute_url(&url) {
-            links.push(json!({"url": url, "title": "Edit", "icon": "edit", "type": "edit"}));
-        }
+    if let Some((path, link)) = edit_link(obj, ctx, role, &owner) {
+        // The annotation keeps the in-app path (it works behind any base URL).
+        annotations.insert("osp.dev/edit-url".into(), json!(path));
+        links.extend(link);
     }
     links.extend(status_links(obj));
 
@@ -199,17 +154,7 @@ pub fn for_resource(obj: &Value, ctx: &Context) -> Result<Value, Error> {
         json!(name_of(ctx.cluster, &id.kind, &id.namespace, &id.name)),
     );
     metadata.insert("title".into(), json!(id.name));
-    metadata.insert(
-        "description".into(),
-        json!(if id.namespace.is_empty() {
-            format!("{} `{}` in cluster `{}`.", id.kind, id.name, ctx.cluster)
-        } else {
-            format!(
-                "{} `{}` in namespace `{}` of cluster `{}`.",
-                id.kind, id.name, id.namespace, ctx.cluster
-            )
-        }),
-    );
+    metadata.insert("description".into(), json!(description(&id, ctx.cluster)));
     metadata.insert("annotations".into(), Value::Object(annotations));
     metadata.insert(
         "tags".into(),
@@ -224,6 +169,90 @@ pub fn for_resource(obj: &Value, ctx: &Context) -> Result<Value, Error> {
         "metadata": metadata,
         "spec": spec,
     }))
+}
+
+/// The object's own owner annotation, else the catalog's default.
+fn owner_of(obj: &Value, ctx: &Context) -> String {
+    obj.pointer("/metadata/annotations")
+        .and_then(|a| a.get(OWNER_ANNOTATION))
+        .and_then(Value::as_str)
+        .filter(|o| !o.trim().is_empty())
+        .unwrap_or(ctx.default_owner)
+        .to_string()
+}
+
+/// Where the object lives and how it is doing, as annotations.
+fn annotations_of(
+    obj: &Value,
+    ctx: &Context,
+    id: &ObjectRef,
+    role: Role,
+    (state, message): (State, &str),
+) -> Map<String, Value> {
+    let mut annotations = entity::managed_annotations();
+    let mut put = |k: &str, v: &str| {
+        annotations.insert(k.into(), json!(v));
+    };
+    put("osp.dev/definition", &ctx.definition.name);
+    put("osp.dev/cluster", ctx.cluster);
+    put("osp.dev/api-version", &id.api_version);
+    put("osp.dev/kind", &id.kind);
+    put("osp.dev/name", &id.name);
+    if !id.namespace.is_empty() {
+        put("osp.dev/namespace", &id.namespace);
+        put("backstage.io/kubernetes-namespace", &id.namespace);
+    }
+    put("osp.dev/state", state.as_str());
+    if !message.is_empty() {
+        put(
+            "osp.dev/status-message",
+            &truncate(message, MAX_MESSAGE_LEN),
+        );
+    }
+    put(
+        "backstage.io/kubernetes-label-selector",
+        &selector(role, id),
+    );
+    if let Some(secret) = connection_secret(obj) {
+        put("osp.dev/connection-secret", &secret);
+    }
+    annotations
+}
+
+/// The day-2 edit link: the in-app path and, when it is a valid absolute
+/// URL under the app's base (the catalog rejects relative links), the link.
+/// Only the kind users create is edited; an XR behind a claim is changed
+/// through its claim.
+fn edit_link(
+    obj: &Value,
+    ctx: &Context,
+    role: Role,
+    owner: &str,
+) -> Option<(String, Option<Value>)> {
+    let def = ctx.definition;
+    let editable = match role {
+        Role::Composite => !def.is_claim(),
+        _ => true,
+    };
+    if !editable || ctx.template_name.is_empty() {
+        return None;
+    }
+    let path = for_edit_url(ctx.template_name, &for_form_data(def, obj, owner));
+    let url = format!("{}{path}", ctx.app_base_url.trim_end_matches('/'));
+    let link = entity::is_absolute_url(&url)
+        .then(|| json!({"url": url, "title": "Edit", "icon": "edit", "type": "edit"}));
+    Some((path, link))
+}
+
+fn description(id: &ObjectRef, cluster: &str) -> String {
+    if id.namespace.is_empty() {
+        format!("{} `{}` in cluster `{}`.", id.kind, id.name, cluster)
+    } else {
+        format!(
+            "{} `{}` in namespace `{}` of cluster `{}`.",
+            id.kind, id.name, id.namespace, cluster
+        )
+    }
 }
 
 fn source_tag(source: Source) -> &'static str {
