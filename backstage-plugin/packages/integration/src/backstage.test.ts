@@ -234,8 +234,9 @@ describeWithSidecar('osp modules in a Backstage backend', () => {
       const text = output.text as { title: string; content: string }[];
       expect(text.map(t => t.title)).toEqual(['Local Git commit', 'Manifest']);
       expect(text[0].content).toContain(`\`${commit}\` on branch \`${branch}\``);
-      // The task's template reached the sidecar and is written as provenance.
-      const manifest = git(gitops, 'show', `${branch}:default/team-a/postgresqlinstance/orders-db.yaml`);
+      // The task's template reached the sidecar and is written as provenance;
+      // the path names the cluster serving the definition (`from-dir`).
+      const manifest = git(gitops, 'show', `${branch}:from-dir/team-a/postgresqlinstance/orders-db.yaml`);
       expect(manifest).toContain(`osp.dev/template: ${templateRef}`);
       expect(manifest).toMatch(/storageGB: 25/);
     },
