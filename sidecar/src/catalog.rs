@@ -67,6 +67,34 @@ pub struct ClusterState {
     pub message: String,
 }
 
+/// What a source (a cluster or the `--from-dir` folder) reports about
+/// itself: named fields instead of positional booleans.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SourceReport<'a> {
+    /// Everything it watches has been listed once. Sticky: a later report
+    /// of `false` does not unset it.
+    pub synced: bool,
+    /// Why it is failing; `None` when healthy. A failing source is served
+    /// from its last good state, marked stale.
+    pub problem: Option<&'a str>,
+}
+
+impl<'a> SourceReport<'a> {
+    /// Listed and healthy.
+    pub const SYNCED: SourceReport<'static> = SourceReport {
+        synced: true,
+        problem: None,
+    };
+
+    /// Failing (unreachable, unreadable) for `problem`.
+    pub fn failing(problem: &'a str) -> Self {
+        Self {
+            synced: false,
+            problem: Some(problem),
+        }
+    }
+}
+
 /// Why the catalog cannot answer yet.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Error {
@@ -245,7 +273,7 @@ impl Catalog {
     }
 
     /// Records a cluster's freshness. `synced` stays true once reached.
-    pub fn set_state(&self, cluster: &str, synced: bool, stale: bool, message: &str) {
+    pub fn set_state(&self, cluster: &str, report: SourceReport<'_>) {
         {
             let mut data = lock(&self.inner.data);
             let s = data
@@ -255,9 +283,9 @@ impl Catalog {
                     name: cluster.to_string(),
                     ..ClusterState::default()
                 });
-            s.synced |= synced;
-            s.stale = stale;
-            s.message = message.to_string();
+            s.synced |= report.synced;
+            s.stale = report.problem.is_some();
+            s.message = report.problem.unwrap_or_default().to_string();
         }
         self.changed();
     }

@@ -53,7 +53,7 @@ fn waits_for_every_cluster() {
     let c = catalog(&["a", "b"], Duration::from_secs(3600));
     c.rebuild();
     assert!(c.snapshot().is_err(), "nothing synced: unavailable");
-    c.set_state("a", true, false, "");
+    c.set_state("a", SourceReport::SYNCED);
     c.rebuild();
     assert_eq!(
         c.snapshot().err(),
@@ -62,7 +62,7 @@ fn waits_for_every_cluster() {
         }),
         "one synced cluster is not enough before the timeout"
     );
-    c.set_state("b", true, false, "");
+    c.set_state("b", SourceReport::SYNCED);
     c.rebuild();
     assert!(c.snapshot().is_ok(), "all synced: ready");
 }
@@ -75,7 +75,7 @@ fn serves_the_synced_after_the_timeout() {
         c.snapshot().is_err(),
         "no cluster synced: never an empty snapshot"
     );
-    c.set_state("a", true, false, "");
+    c.set_state("a", SourceReport::SYNCED);
     c.rebuild();
     assert!(
         c.snapshot().is_ok(),
@@ -93,7 +93,7 @@ fn resources_follow_objects_and_definitions() {
     let c = catalog(&["a"], Duration::from_secs(3600));
     c.store().replace_cluster("a", vec![known("a")]);
     c.replace_objects("a", "dbs", vec![claim("one"), claim("two")]);
-    c.set_state("a", true, false, "");
+    c.set_state("a", SourceReport::SYNCED);
     c.rebuild();
     let r0 = c.snapshot().expect("ready").revision;
     assert_eq!(
@@ -120,7 +120,7 @@ fn resources_follow_objects_and_definitions() {
         vec!["resource:default/two.db.team-a.a"],
         "only the changed claim is upserted"
     );
-    c.set_state("a", false, true, "connection refused");
+    c.set_state("a", SourceReport::failing("connection refused"));
     c.rebuild();
     assert_eq!(refs(&c).len(), 3, "a stale cluster keeps its entities");
     c.store().replace_cluster("a", vec![]);
@@ -166,7 +166,7 @@ fn links_are_absolute_from_dir_and_from_clusters() {
     scanner.scan(&c).expect("scan");
     c.store().replace_cluster("prod", vec![known("prod")]);
     c.replace_objects("prod", "dbs", vec![claim("live")]);
-    c.set_state("prod", true, false, "");
+    c.set_state("prod", SourceReport::SYNCED);
     c.rebuild();
     let snapshot = c.snapshot().expect("ready");
     let edits: Vec<(String, String)> = snapshot
@@ -226,8 +226,8 @@ fn same_name_from_two_clusters_follows_the_first_and_names_the_differences() {
         // Reported in the other order: configuration order decides.
         cat.store().replace_cluster("b", vec![second]);
         cat.store().replace_cluster("a", vec![first.clone()]);
-        cat.set_state("a", true, false, "");
-        cat.set_state("b", true, false, "");
+        cat.set_state("a", SourceReport::SYNCED);
+        cat.set_state("b", SourceReport::SYNCED);
         cat.rebuild();
         let snapshot = cat.snapshot().expect("ready");
         let template = snapshot

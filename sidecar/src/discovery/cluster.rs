@@ -23,7 +23,7 @@ use tokio::sync::mpsc;
 use tokio_stream::{Stream, StreamExt, StreamMap};
 
 use super::ClusterSource;
-use crate::catalog::Catalog;
+use crate::catalog::{Catalog, SourceReport};
 use crate::store::Known;
 
 pub use instances::Report;
@@ -83,7 +83,7 @@ pub async fn run(source: ClusterSource, catalog: Catalog) {
             }
             Err(e) => {
                 tracing::warn!(cluster = %source.name, error = %e, "cluster unreachable; retrying");
-                catalog.set_state(&source.name, false, true, &e.to_string());
+                catalog.set_state(&source.name, SourceReport::failing(&e.to_string()));
             }
         }
         tokio::time::sleep(delay).await;
@@ -355,7 +355,9 @@ impl Cluster {
         let states = self.catalog.clusters();
         let now = states.iter().find(|s| s.name == self.name);
         if now.is_none_or(|s| s.stale != stale || s.message != message || (synced && !s.synced)) {
-            self.catalog.set_state(&self.name, synced, stale, &message);
+            let problem = stale.then_some(message.as_str());
+            self.catalog
+                .set_state(&self.name, SourceReport { synced, problem });
         }
     }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 use osp::convert::Options;
 use osp::document::Limits;
 
-use crate::catalog::Catalog;
+use crate::catalog::{Catalog, SourceReport};
 use crate::store::{self, FROM_DIR_CLUSTER};
 
 /// Source name of the objects read from files.
@@ -77,7 +77,7 @@ impl Scanner {
             .store()
             .replace_cluster(FROM_DIR_CLUSTER, loaded.known);
         catalog.replace_objects(FROM_DIR_CLUSTER, SOURCE, loaded.objects);
-        catalog.set_state(FROM_DIR_CLUSTER, true, false, "");
+        catalog.set_state(FROM_DIR_CLUSTER, SourceReport::SYNCED);
         Ok(n)
     }
 }
@@ -110,7 +110,7 @@ pub async fn watch(scanner: Scanner, catalog: Catalog, interval: Duration) {
         match result {
             Ok(Ok(now)) => {
                 if last.is_none() {
-                    catalog.set_state(FROM_DIR_CLUSTER, true, false, "");
+                    catalog.set_state(FROM_DIR_CLUSTER, SourceReport::SYNCED);
                 }
                 last = Some(now);
             }
@@ -118,7 +118,7 @@ pub async fn watch(scanner: Scanner, catalog: Catalog, interval: Duration) {
                 if last.is_some() {
                     tracing::warn!(dir = %dir.display(), error = %e, "cannot read definitions directory; serving its last state");
                 }
-                catalog.set_state(FROM_DIR_CLUSTER, false, true, &e.to_string());
+                catalog.set_state(FROM_DIR_CLUSTER, SourceReport::failing(&e.to_string()));
                 last = None;
             }
             Err(e) => tracing::error!(error = %e, "directory scan failed"),

@@ -4,7 +4,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use super::*;
-use crate::catalog::Settings;
+use crate::catalog::{Settings, SourceReport};
 use crate::store::Known;
 
 fn known() -> Known {
@@ -43,7 +43,7 @@ fn service(claims: usize) -> Catalog {
     state.store.replace_cluster("a", vec![known()]);
     let objects: Vec<Value> = (0..claims).map(|i| claim(&format!("c{i}"))).collect();
     state.catalog.replace_objects("a", "dbs", objects);
-    state.catalog.set_state("a", true, false, "");
+    state.catalog.set_state("a", SourceReport::SYNCED);
     state.catalog.rebuild();
     Catalog::new(state)
 }
