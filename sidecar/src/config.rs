@@ -33,6 +33,15 @@ pub const DEFAULT_MAX_STREAMS_PER_CONNECTION: u32 = 128;
 /// once; a half-open stream is answered after this and frees its slot.
 pub const DEFAULT_FIRST_MESSAGE_TIMEOUT_MS: u64 = 10_000;
 
+/// Default `--http2-keepalive-interval-ms`: how often the server pings a
+/// connection. A peer that vanished without closing (a killed node, a
+/// dropped NAT entry) otherwise keeps its connection and streams forever.
+pub const DEFAULT_HTTP2_KEEPALIVE_INTERVAL_MS: u64 = 60_000;
+
+/// Default `--http2-keepalive-timeout-ms`: how long a ping may go
+/// unanswered before the connection is closed (tonic's own default).
+pub const DEFAULT_HTTP2_KEEPALIVE_TIMEOUT_MS: u64 = 20_000;
+
 /// Log output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
@@ -77,6 +86,12 @@ pub struct ServeArgs {
     /// Time a call may take after its headers to send its first request message, in milliseconds [default: 10000].
     #[arg(long, env = "OSP_FIRST_MESSAGE_TIMEOUT_MS")]
     pub first_message_timeout_ms: Option<u64>,
+    /// Interval of HTTP/2 keepalive pings to each connection, in milliseconds; 0 disables [default: 60000].
+    #[arg(long, env = "OSP_HTTP2_KEEPALIVE_INTERVAL_MS")]
+    pub http2_keepalive_interval_ms: Option<u64>,
+    /// Time a keepalive ping may go unanswered before the connection is closed, in milliseconds [default: 20000].
+    #[arg(long, env = "OSP_HTTP2_KEEPALIVE_TIMEOUT_MS")]
+    pub http2_keepalive_timeout_ms: Option<u64>,
     /// Largest gRPC message accepted or sent, in bytes [default: 16777216].
     #[arg(long, env = "OSP_MAX_MESSAGE_BYTES")]
     pub max_message_bytes: Option<usize>,
@@ -135,6 +150,10 @@ pub struct FileConfig {
     pub max_streams_per_connection: Option<u32>,
     /// See [`ServeArgs::first_message_timeout_ms`].
     pub first_message_timeout_ms: Option<u64>,
+    /// See [`ServeArgs::http2_keepalive_interval_ms`].
+    pub http2_keepalive_interval_ms: Option<u64>,
+    /// See [`ServeArgs::http2_keepalive_timeout_ms`].
+    pub http2_keepalive_timeout_ms: Option<u64>,
     /// See [`ServeArgs::max_message_bytes`].
     pub max_message_bytes: Option<usize>,
     /// Serve gRPC reflection [default: true].
@@ -208,6 +227,10 @@ pub struct Config {
     pub max_streams_per_connection: u32,
     /// Wait for a call's first request message after its headers.
     pub first_message_timeout: Duration,
+    /// Keepalive ping interval; `None` disables the pings.
+    pub http2_keepalive_interval: Option<Duration>,
+    /// Time a keepalive ping may go unanswered.
+    pub http2_keepalive_timeout: Duration,
     /// Largest gRPC message in bytes.
     pub max_message_bytes: usize,
     /// Whether reflection is served.
@@ -324,6 +347,18 @@ impl Config {
                 args.first_message_timeout_ms
                     .or(file.first_message_timeout_ms)
                     .unwrap_or(DEFAULT_FIRST_MESSAGE_TIMEOUT_MS),
+            ),
+            http2_keepalive_interval: Some(
+                args.http2_keepalive_interval_ms
+                    .or(file.http2_keepalive_interval_ms)
+                    .unwrap_or(DEFAULT_HTTP2_KEEPALIVE_INTERVAL_MS),
+            )
+            .filter(|ms| *ms > 0)
+            .map(Duration::from_millis),
+            http2_keepalive_timeout: Duration::from_millis(
+                args.http2_keepalive_timeout_ms
+                    .or(file.http2_keepalive_timeout_ms)
+                    .unwrap_or(DEFAULT_HTTP2_KEEPALIVE_TIMEOUT_MS),
             ),
             max_message_bytes: args
                 .max_message_bytes
@@ -580,6 +615,7 @@ mod tests {
             file: &'static str,
             want_streams: u32,
             want_first_message: Duration,
+            want_keepalive: (Option<Duration>, Duration),
         }
         let cases = [
             Case {
@@ -588,23 +624,33 @@ mod tests {
                 file: "",
                 want_streams: DEFAULT_MAX_STREAMS_PER_CONNECTION,
                 want_first_message: Duration::from_millis(DEFAULT_FIRST_MESSAGE_TIMEOUT_MS),
+                want_keepalive: (
+                    Some(Duration::from_millis(DEFAULT_HTTP2_KEEPALIVE_INTERVAL_MS)),
+                    Duration::from_millis(DEFAULT_HTTP2_KEEPALIVE_TIMEOUT_MS),
+                ),
             },
             Case {
                 reason: "the file's keys apply",
                 args: ServeArgs::default(),
-                file: "maxStreamsPerConnection: 8\nfirstMessageTimeoutMs: 500\n",
+                file: "maxStreamsPerConnection: 8\nfirstMessageTimeoutMs: 500\nhttp2KeepaliveIntervalMs: 0\nhttp2KeepaliveTimeoutMs: 300\n",
                 want_streams: 8,
                 want_first_message: Duration::from_millis(500),
+                want_keepalive: (None, Duration::from_millis(300)),
             },
             Case {
                 reason: "flags (or their env variables) win over the file, per setting",
                 args: ServeArgs {
                     max_streams_per_connection: Some(4),
+                    http2_keepalive_interval_ms: Some(200),
                     ..Default::default()
                 },
-                file: "maxStreamsPerConnection: 8\nfirstMessageTimeoutMs: 500\n",
+                file: "maxStreamsPerConnection: 8\nfirstMessageTimeoutMs: 500\nhttp2KeepaliveIntervalMs: 0\n",
                 want_streams: 4,
                 want_first_message: Duration::from_millis(500),
+                want_keepalive: (
+                    Some(Duration::from_millis(200)),
+                    Duration::from_millis(DEFAULT_HTTP2_KEEPALIVE_TIMEOUT_MS),
+                ),
             },
             Case {
                 reason: "zero streams would make the server useless: at least one",
@@ -615,6 +661,10 @@ mod tests {
                 file: "",
                 want_streams: 1,
                 want_first_message: Duration::from_millis(DEFAULT_FIRST_MESSAGE_TIMEOUT_MS),
+                want_keepalive: (
+                    Some(Duration::from_millis(DEFAULT_HTTP2_KEEPALIVE_INTERVAL_MS)),
+                    Duration::from_millis(DEFAULT_HTTP2_KEEPALIVE_TIMEOUT_MS),
+                ),
             },
         ];
         let dir = tempfile::tempdir().expect("tempdir");
@@ -633,6 +683,12 @@ mod tests {
             );
             assert_eq!(
                 got.first_message_timeout, c.want_first_message,
+                "{}",
+                c.reason
+            );
+            assert_eq!(
+                (got.http2_keepalive_interval, got.http2_keepalive_timeout),
+                c.want_keepalive,
                 "{}",
                 c.reason
             );

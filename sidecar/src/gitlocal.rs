@@ -34,6 +34,17 @@ pub enum Error {
         branch: String,
         message: String,
     },
+    /// A path needs a folder where the branch has a file or symlink (or
+    /// names a folder as a file): Git cannot hold both.
+    #[error(
+        "path `{path}` conflicts with `{existing}` on `{branch}`, which is a {kind} there: publish elsewhere or remove it first"
+    )]
+    PathConflict {
+        path: String,
+        existing: String,
+        kind: &'static str,
+        branch: String,
+    },
     /// Objects could not be written.
     #[error("cannot write the commit on `{branch}`: {message}")]
     WriteCommit { branch: String, message: String },
@@ -75,6 +86,11 @@ pub fn publish(path: &Path, base_branch: &str, plan: &Plan) -> Result<Published,
         current.insert(p, content);
     }
     let entries = plan.for_entries(&current)?;
+    for e in &entries {
+        if let Entry::Write { path, .. } = e {
+            check_conflict(&tree, path, &plan.branch)?;
+        }
+    }
     let mut update = TreeUpdateBuilder::new();
     for e in &entries {
         match e {
@@ -127,6 +143,36 @@ pub fn publish(path: &Path, base_branch: &str, plan: &Plan) -> Result<Published,
         created: head.is_none(),
         ..Published::default()
     })
+}
+
+/// Refuses a write whose folders are files or symlinks in `tree` (a
+/// committed symlinked folder, say), or whose path is a folder: libgit2
+/// would fail with a "D/F conflict" the caller cannot act on.
+fn check_conflict(tree: &git2::Tree<'_>, path: &str, branch: &str) -> Result<(), Error> {
+    let conflict = |existing: &str, kind| Error::PathConflict {
+        path: path.to_owned(),
+        existing: existing.to_owned(),
+        kind,
+        branch: branch.to_owned(),
+    };
+    let mut prefix = 0;
+    for segment in path.split('/') {
+        prefix += segment.len();
+        let here = &path[..prefix];
+        let last = prefix == path.len();
+        if let Ok(entry) = tree.get_path(Path::new(here)) {
+            match (entry.kind(), last) {
+                (Some(git2::ObjectType::Tree), true) => return Err(conflict(here, "folder")),
+                (Some(git2::ObjectType::Tree), false) | (_, true) => {}
+                (_, false) if entry.filemode() == i32::from(FileMode::Link) => {
+                    return Err(conflict(here, "symlink"));
+                }
+                (_, false) => return Err(conflict(here, "file")),
+            }
+        }
+        prefix += 1;
+    }
+    Ok(())
 }
 
 fn base_commit<'r>(

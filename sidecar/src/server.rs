@@ -129,6 +129,8 @@ pub async fn serve(config: Config, shutdown: impl Future<Output = ()> + Send) ->
     let router = Server::builder()
         .timeout(config.request_timeout)
         .max_concurrent_streams(config.max_streams_per_connection)
+        .http2_keepalive_interval(config.http2_keepalive_interval)
+        .http2_keepalive_timeout(Some(config.http2_keepalive_timeout))
         .layer(layers)
         .add_service(health_service)
         .add_optional_service(reflection_v1)

@@ -246,3 +246,86 @@ fn osp_publish_commits_to_a_local_repository() {
     let second: serde_json::Value = serde_json::from_slice(&run().stdout).expect("json");
     assert_eq!(second["unchanged"], true);
 }
+
+/// A committed symlinked folder (or a file where a folder is needed) used to
+/// fail with libgit2's "D/F conflict when updating tree", answered INTERNAL.
+#[test]
+fn a_file_or_symlink_where_a_folder_is_needed_is_a_conflict() {
+    struct Case {
+        reason: &'static str,
+        path: &'static str,
+        want: Option<(&'static str, &'static str)>,
+    }
+    let cases = [
+        Case {
+            reason: "through a committed symlink to a folder",
+            path: "clusters/link/db1.yaml",
+            want: Some(("clusters/link", "symlink")),
+        },
+        Case {
+            reason: "through a committed file",
+            path: "clusters/notes.yaml/db1.yaml",
+            want: Some(("clusters/notes.yaml", "file")),
+        },
+        Case {
+            reason: "a file where a folder is",
+            path: "clusters/dev",
+            want: Some(("clusters/dev", "folder")),
+        },
+        Case {
+            reason: "next to them is fine",
+            path: "clusters/dev/db2.yaml",
+            want: None,
+        },
+    ];
+    let dir = tempfile::tempdir().expect("tempdir");
+    let repo = repository(dir.path(), true);
+    {
+        // main: clusters/link -> dev (symlink), clusters/notes.yaml, clusters/dev/a.yaml
+        let blob = |b: &[u8]| repo.blob(b).expect("blob");
+        let mut dev = repo.treebuilder(None).expect("treebuilder");
+        dev.insert("a.yaml", blob(b"a: 1\n"), 0o100644)
+            .expect("insert");
+        let dev = dev.write().expect("tree");
+        let mut clusters = repo.treebuilder(None).expect("treebuilder");
+        clusters.insert("dev", dev, 0o040000).expect("insert");
+        clusters
+            .insert("link", blob(b"dev"), 0o120000)
+            .expect("insert");
+        clusters
+            .insert("notes.yaml", blob(b"n: 1\n"), 0o100644)
+            .expect("insert");
+        let clusters = clusters.write().expect("tree");
+        let main = repo.find_reference("refs/heads/main").expect("main");
+        let parent = main.peel_to_commit().expect("commit");
+        let mut root = repo
+            .treebuilder(Some(&parent.tree().expect("tree")))
+            .expect("treebuilder");
+        root.insert("clusters", clusters, 0o040000).expect("insert");
+        let tree = repo.find_tree(root.write().expect("tree")).expect("tree");
+        let sig = Signature::now("test", "test@example.com").expect("sig");
+        repo.commit(
+            Some("refs/heads/main"),
+            &sig,
+            &sig,
+            "links",
+            &tree,
+            &[&parent],
+        )
+        .expect("commit");
+    }
+    for c in cases {
+        let got = gitlocal::publish(
+            dir.path(),
+            "main",
+            &plan(vec![(c.path, Some("x: 1\n"))], false),
+        );
+        match (got, c.want) {
+            (Ok(_), None) => {}
+            (Err(Error::PathConflict { existing, kind, .. }), Some((e, k))) => {
+                assert_eq!((existing.as_str(), kind), (e, k), "{}", c.reason);
+            }
+            (got, want) => panic!("{}: got {got:?}, want {want:?}", c.reason),
+        }
+    }
+}

@@ -289,3 +289,42 @@ fn health_is_answered_at_the_concurrency_limit() -> Result<()> {
         anyhow::Ok(())
     })
 }
+
+/// A peer that completes the HTTP/2 preface and then goes silent (a
+/// vanished client behind a dropped NAT entry) is disconnected once a
+/// keepalive ping goes unanswered; without keepalive it stayed forever.
+#[test]
+fn silent_peers_are_dropped_by_keepalive() -> Result<()> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = OspServer::start_with_env(
+        &[
+            "--from-dir",
+            &examples(),
+            "--http2-keepalive-interval-ms",
+            "200",
+        ],
+        &[("OSP_HTTP2_KEEPALIVE_TIMEOUT_MS", "300")],
+    )?;
+    runtime()?.block_on(async {
+        let mut tcp = tokio::net::TcpStream::connect(server.addr).await?;
+        tcp.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n").await?;
+        // An empty SETTINGS frame; the server's SETTINGS and PINGs are
+        // read but never acknowledged.
+        tcp.write_all(&[0, 0, 0, 4, 0, 0, 0, 0, 0]).await?;
+        let closed = tokio::time::timeout(Duration::from_secs(20), async {
+            let mut buf = [0u8; 1024];
+            loop {
+                match tcp.read(&mut buf).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(_) => {}
+                }
+            }
+        })
+        .await;
+        assert!(
+            closed.is_ok(),
+            "the server closes a connection whose pings go unanswered"
+        );
+        anyhow::Ok(())
+    })
+}

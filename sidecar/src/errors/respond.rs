@@ -249,7 +249,8 @@ fn local_git(err: crate::gitlocal::Error, message: &str) -> Status {
         L::ResolveBase { .. } => Status::not_found(message),
         L::Plan(osp::publish::Error::UpdateKustomization(_))
         | L::OpenRepository { .. }
-        | L::ReadFile { .. } => Status::failed_precondition(message),
+        | L::ReadFile { .. }
+        | L::PathConflict { .. } => Status::failed_precondition(message),
         L::Plan(_) => Status::invalid_argument(message),
         L::UpdateBranch { .. } => retry(Code::Aborted, message, 1),
         L::WriteCommit { .. } => Status::internal(message),
