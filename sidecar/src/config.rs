@@ -473,6 +473,19 @@ fn read_token(path: &Path) -> Result<Secret, Error> {
 mod tests {
     use super::*;
 
+    /// Resolves `args` with `file` as the YAML configuration file (none
+    /// when empty).
+    fn resolve_with_file(file: &str, args: ServeArgs) -> Result<Config, Error> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("config.yaml");
+        std::fs::write(&path, file).expect("write config");
+        let args = ServeArgs {
+            config: (!file.is_empty()).then_some(path),
+            ..args
+        };
+        Config::resolve(&args, None)
+    }
+
     #[test]
     fn resolves_listen_and_refuses_insecure() {
         struct Case {
@@ -593,15 +606,8 @@ mod tests {
                 },
             },
         ];
-        let dir = tempfile::tempdir().expect("tempdir");
-        for (i, c) in cases.into_iter().enumerate() {
-            let path = dir.path().join(format!("config-{i}.yaml"));
-            std::fs::write(&path, c.file).expect("write config");
-            let args = ServeArgs {
-                config: (!c.file.is_empty()).then_some(path),
-                ..c.args
-            };
-            let got = Config::resolve(&args, None).expect(c.reason);
+        for c in cases {
+            let got = resolve_with_file(c.file, c.args).expect(c.reason);
             assert_eq!(got.document_limits, c.want_document, "{}", c.reason);
             assert_eq!(got.cel_limits, c.want_cel, "{}", c.reason);
         }
@@ -667,15 +673,8 @@ mod tests {
                 ),
             },
         ];
-        let dir = tempfile::tempdir().expect("tempdir");
-        for (i, c) in cases.into_iter().enumerate() {
-            let path = dir.path().join(format!("config-{i}.yaml"));
-            std::fs::write(&path, c.file).expect("write config");
-            let args = ServeArgs {
-                config: (!c.file.is_empty()).then_some(path),
-                ..c.args
-            };
-            let got = Config::resolve(&args, None).expect(c.reason);
+        for c in cases {
+            let got = resolve_with_file(c.file, c.args).expect(c.reason);
             assert_eq!(
                 got.max_streams_per_connection, c.want_streams,
                 "{}",
@@ -735,16 +734,12 @@ mod tests {
                 want: Err("invalid app base url `https://portal.example.org/?x=1`"),
             },
         ];
-        let dir = tempfile::tempdir().expect("tempdir");
-        for (i, c) in cases.into_iter().enumerate() {
-            let path = dir.path().join(format!("config-{i}.yaml"));
-            std::fs::write(&path, c.file).expect("write config");
+        for c in cases {
             let args = ServeArgs {
-                config: (!c.file.is_empty()).then_some(path),
                 app_base_url: c.flag.map(str::to_string),
                 ..Default::default()
             };
-            let got = Config::resolve(&args, None)
+            let got = resolve_with_file(c.file, args)
                 .map(|c| c.app_base_url)
                 .map_err(|e| e.to_string());
             match (got, c.want) {
@@ -778,14 +773,8 @@ mod tests {
 
     #[test]
     fn unknown_limits_are_refused() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("config.yaml");
-        std::fs::write(&path, "limits: {maxDocumentByte: 1}\n").expect("write config");
-        let args = ServeArgs {
-            config: Some(path),
-            ..Default::default()
-        };
-        let err = Config::resolve(&args, None).expect_err("a typo is an error");
+        let err = resolve_with_file("limits: {maxDocumentByte: 1}\n", ServeArgs::default())
+            .expect_err("a typo is an error");
         assert!(err.to_string().contains("maxDocumentByte"), "{err}");
     }
 
