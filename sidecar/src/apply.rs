@@ -59,7 +59,7 @@ pub struct ClusterConfig {
     pub context: Option<String>,
 }
 
-/// Errors from applying. [`crate::errors::respond`] maps them to gRPC.
+/// Errors from applying. The gRPC mapping (`errors::respond`) maps them.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// Apply is not enabled in this sidecar.
@@ -122,7 +122,7 @@ pub enum Error {
         cluster: String,
         name: String,
         message: String,
-        causes: Vec<crate::errors::Violation>,
+        causes: Vec<crate::violation::Violation>,
     },
     /// The kind is not served: the XRD is not established there.
     #[error(

@@ -26,6 +26,11 @@ pub const DEBOUNCE: Duration = Duration::from_millis(25);
 /// revisions evict one, and they share their entities.
 pub const KEPT_SNAPSHOTS: usize = 8;
 
+/// Default Backstage app base URL: Backstage's own default `app.baseUrl`
+/// (what `npx @backstage/create-app` writes into `app-config.yaml`), so links
+/// work in a new app; set it to the app's public URL in production.
+pub const DEFAULT_APP_BASE_URL: &str = "http://localhost:3000";
+
 /// Default time to wait for every cluster's first sync.
 pub const DEFAULT_SYNC_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -49,7 +54,7 @@ impl Default for Settings {
             clusters: Vec::new(),
             sync_timeout: DEFAULT_SYNC_TIMEOUT,
             default_owner: None,
-            app_base_url: crate::config::DEFAULT_APP_BASE_URL.to_string(),
+            app_base_url: DEFAULT_APP_BASE_URL.to_string(),
         }
     }
 }

@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::secret::Secret;
+
 /// Deepest document nesting `--max-document-depth` may allow. Parsing and
 /// converting are recursive: measured on 2 MiB thread stacks, a debug build
 /// overflows (and aborts the process) from about 84 levels, a release build
@@ -16,11 +18,6 @@ pub const MAX_DOCUMENT_DEPTH: usize = if cfg!(debug_assertions) { 64 } else { 12
 /// Default listen address: loopback, because the sidecar shares the pod's
 /// network namespace with Backstage.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:50051";
-
-/// Default Backstage app base URL: Backstage's own default `app.baseUrl`
-/// (what `npx @backstage/create-app` writes into `app-config.yaml`), so links
-/// work in a new app; set it to the app's public URL in production.
-pub const DEFAULT_APP_BASE_URL: &str = "http://localhost:3000";
 
 /// Default `--max-streams-per-connection`: what one connection may have
 /// open at once. Backstage shares one connection between all its callers,
@@ -185,27 +182,6 @@ pub struct LimitsConfig {
     pub max_cel_cost: Option<u64>,
     /// See [`ServeArgs::cel_budget_ms`].
     pub cel_budget_ms: Option<u64>,
-}
-
-/// A secret value whose `Debug` output is redacted.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps a secret.
-    pub fn new(s: impl Into<String>) -> Self {
-        Self(s.into())
-    }
-    /// The secret itself; call only where it is used.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Secret(<redacted>)")
-    }
 }
 
 /// The resolved server configuration.
@@ -379,6 +355,18 @@ impl Config {
     }
 }
 
+impl Config {
+    /// The catalog sources' part of the configuration.
+    pub fn sources(&self) -> crate::discovery::Sources {
+        crate::discovery::Sources {
+            from_dir: self.from_dir.clone(),
+            catalog: self.catalog.clone(),
+            document_limits: self.document_limits,
+            app_base_url: self.app_base_url.clone(),
+        }
+    }
+}
+
 /// Flag (or env), else `catalog.appBaseUrl`, else Backstage's default;
 /// checked here so a typo stops the start instead of every entity.
 fn app_base_url(
@@ -389,7 +377,7 @@ fn app_base_url(
         .app_base_url
         .clone()
         .or_else(|| catalog.app_base_url.clone())
-        .unwrap_or_else(|| DEFAULT_APP_BASE_URL.to_string());
+        .unwrap_or_else(|| crate::catalog::DEFAULT_APP_BASE_URL.to_string());
     let trimmed = value.trim().trim_end_matches('/');
     if !osp::entity::is_absolute_url(trimmed) || trimmed.contains(['?', '#']) {
         return Err(Error::AppBaseUrl { value });
@@ -850,13 +838,5 @@ mod tests {
                 (g, w) => panic!("{}: got {g:?}, want {w:?}", c.reason),
             }
         }
-    }
-
-    #[test]
-    fn secrets_are_redacted() {
-        assert_eq!(
-            format!("{:?}", Secret::new("hunter2")),
-            "Secret(<redacted>)"
-        );
     }
 }

@@ -11,7 +11,6 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::catalog::{Catalog, DEFAULT_SYNC_TIMEOUT, Settings};
-use crate::config::Config;
 use crate::store::FROM_DIR_CLUSTER;
 
 /// How often `--from-dir` is checked for changes: a check only lists the
@@ -45,7 +44,7 @@ pub struct CatalogConfig {
     /// synced ones, in milliseconds [default: 60000].
     #[serde(default)]
     pub sync_timeout_ms: Option<u64>,
-    /// See [`crate::config::ServeArgs::app_base_url`].
+    /// Backstage's `app.baseUrl` (flag `--app-base-url` wins).
     #[serde(default)]
     pub app_base_url: Option<String>,
 }
@@ -95,28 +94,42 @@ impl CatalogConfig {
     }
 }
 
-/// The catalog settings the configuration asks for.
-pub fn settings(config: &Config) -> Settings {
+/// What the catalog sources need from the resolved configuration: this
+/// feature's section, not the whole configuration.
+#[derive(Debug, Clone, Default)]
+pub struct Sources {
+    /// Directory of definition YAML files (`--from-dir`).
+    pub from_dir: Option<PathBuf>,
+    /// The `catalog:` section with the `--kubeconfig`/`--context` clusters.
+    pub catalog: CatalogConfig,
+    /// Limits on every definition file read from `from_dir`.
+    pub document_limits: osp::document::Limits,
+    /// Backstage's `app.baseUrl`, without a trailing `/`.
+    pub app_base_url: String,
+}
+
+/// The catalog settings the sources ask for.
+pub fn settings(sources: &Sources) -> Settings {
     let mut clusters = Vec::new();
-    if config.from_dir.is_some() {
+    if sources.from_dir.is_some() {
         clusters.push(FROM_DIR_CLUSTER.to_string());
     }
-    clusters.extend(config.catalog.clusters.iter().map(|c| c.name.clone()));
+    clusters.extend(sources.catalog.clusters.iter().map(|c| c.name.clone()));
     Settings {
         clusters,
-        sync_timeout: config
+        sync_timeout: sources
             .catalog
             .sync_timeout_ms
             .map_or(DEFAULT_SYNC_TIMEOUT, Duration::from_millis),
-        default_owner: config.catalog.default_owner.clone(),
-        app_base_url: config.app_base_url.clone(),
+        default_owner: sources.catalog.default_owner.clone(),
+        app_base_url: sources.app_base_url.clone(),
     }
 }
 
 /// Why the built-in owner is a problem, when it is in use: a new Backstage
 /// catalog has no such group, so ownership relations would dangle.
-pub(crate) fn owner_warning(config: &Config) -> Option<String> {
-    if config.catalog.default_owner.is_some() {
+pub(crate) fn owner_warning(catalog: &CatalogConfig) -> Option<String> {
+    if catalog.default_owner.is_some() {
         return None;
     }
     Some(format!(
@@ -129,19 +142,19 @@ pub(crate) fn owner_warning(config: &Config) -> Option<String> {
 /// known when this returns), then starts the watchers and the catalog
 /// builder in the background. Returns the number of definitions loaded from
 /// the directory.
-pub async fn start(config: &Config, catalog: &Catalog) -> Result<usize, Error> {
-    if let Some(w) = owner_warning(config) {
+pub async fn start(sources: &Sources, catalog: &Catalog) -> Result<usize, Error> {
+    if let Some(w) = owner_warning(&sources.catalog) {
         tracing::warn!(owner = osp::options::DEFAULT_OWNER, "{w}");
     }
-    catalog.configure(settings(config));
+    catalog.configure(settings(sources));
     let mut loaded = 0;
-    if let Some(d) = config.from_dir.clone() {
+    if let Some(d) = sources.from_dir.clone() {
         let c = catalog.clone();
         let options = osp::convert::Options {
-            default_owner: config.catalog.default_owner.clone(),
+            default_owner: sources.catalog.default_owner.clone(),
             ..Default::default()
         };
-        let mut scanner = dir::Scanner::new(d.clone(), config.document_limits, options);
+        let mut scanner = dir::Scanner::new(d.clone(), sources.document_limits, options);
         let (scanner, scanned) = tokio::task::spawn_blocking(move || {
             let n = scanner.scan(&c);
             (scanner, n)
@@ -157,7 +170,7 @@ pub async fn start(config: &Config, catalog: &Catalog) -> Result<usize, Error> {
         })?;
         tokio::spawn(dir::watch(scanner, catalog.clone(), DIR_INTERVAL));
     }
-    for cluster in &config.catalog.clusters {
+    for cluster in &sources.catalog.clusters {
         tokio::spawn(cluster::run(cluster.clone(), catalog.clone()));
     }
     tokio::spawn(catalog.clone().run());
@@ -201,8 +214,8 @@ mod tests {
                 config: (!c.file.is_empty()).then_some(path),
                 ..Default::default()
             };
-            let config = Config::resolve(&args, None).expect(c.reason);
-            let got = owner_warning(&config);
+            let config = crate::config::Config::resolve(&args, None).expect(c.reason);
+            let got = owner_warning(&config.catalog);
             assert_eq!(got.is_some(), c.want_warning, "{}: {got:?}", c.reason);
             if let Some(w) = got {
                 assert!(

@@ -2,14 +2,7 @@
 //! mapping to gRPC status codes lives in [`respond`].
 pub mod respond;
 
-/// A field violation: which input field is wrong and why.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Violation {
-    /// Path of the bad field, e.g. `spec.parameters.storageGB`.
-    pub field: String,
-    /// What is wrong with it.
-    pub description: String,
-}
+pub use crate::violation::Violation;
 
 /// Errors an RPC can fail with.
 #[derive(Debug, thiserror::Error)]

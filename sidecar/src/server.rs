@@ -61,7 +61,7 @@ pub async fn serve(config: Config, shutdown: impl Future<Output = ()> + Send) ->
     let (health, health_service) = tonic_health::server::health_reporter();
     set_all(&health, ServingStatus::NotServing).await;
 
-    let state = State::default().with_limits(&config);
+    let state = State::default().with_limits(config.document_limits, config.cel_limits);
     tokio::spawn(load(config.clone(), state.clone(), health.clone(), started));
 
     let max = config.max_message_bytes;
@@ -176,7 +176,7 @@ pub async fn serve(config: Config, shutdown: impl Future<Output = ()> + Send) ->
 /// Loads the embedded definitions, then reports the services that can now
 /// answer correctly as SERVING.
 async fn load(config: Config, state: State, health: HealthReporter, started: Instant) {
-    match crate::discovery::start(&config, &state.catalog).await {
+    match crate::discovery::start(&config.sources(), &state.catalog).await {
         Ok(_) => {}
         Err(e) => {
             tracing::error!(error = %e, "TemplateService and CatalogService stay NOT_SERVING");

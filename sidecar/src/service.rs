@@ -41,10 +41,14 @@ impl Default for State {
 
 impl State {
     /// The state with the configured limits.
-    pub fn with_limits(self, config: &crate::config::Config) -> Self {
+    pub fn with_limits(
+        self,
+        document_limits: osp::document::Limits,
+        cel_limits: osp::claim::CelLimits,
+    ) -> Self {
         Self {
-            document_limits: config.document_limits,
-            cel_limits: config.cel_limits,
+            document_limits,
+            cel_limits,
             ..self
         }
     }

@@ -1,7 +1,6 @@
 //! No import circles between the top-level modules of a crate: each file's
 //! `crate::<module>` references form a graph that must be acyclic (for the
-//! sidecar, apart from the circles still listed in `KNOWN`, which may only
-//! shrink). A textual check, cheap enough for every run; `cargo modules
+//! sidecar too). A textual check, cheap enough for every run; `cargo modules
 //! dependencies --acyclic` says the same with a full compiler front end.
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -101,65 +100,41 @@ fn modules_form_no_import_circles() {
     struct Case {
         reason: &'static str,
         src: &'static str,
-        known: &'static [&'static str],
     }
     let cases = [
         Case {
             reason: "the core is acyclic",
             src: "src",
-            known: &[],
         },
         Case {
-            reason: "the sidecar has no circles beyond those issue 19 removes next",
+            reason: "the sidecar is acyclic: features take their own config section",
             src: "sidecar/src",
-            known: KNOWN,
         },
     ];
     for c in cases {
         let found = circles(&graph(&osp_tests::repo_root().join(c.src)));
-        let known: BTreeSet<String> = c.known.iter().map(|s| s.to_string()).collect();
-        let new: Vec<_> = found.difference(&known).collect();
-        assert!(new.is_empty(), "{}: new import circles {new:?}", c.reason);
-        let gone: Vec<_> = known.difference(&found).collect();
-        assert!(
-            gone.is_empty(),
-            "{}: circles gone, drop them from KNOWN: {gone:?}",
-            c.reason
-        );
+        assert!(found.is_empty(), "{}: import circles {found:?}", c.reason);
     }
 }
-
-/// Sidecar circles that exist today (pairs of top-level modules that reach
-/// each other); the list may only shrink.
-const KNOWN: &[&str] = &[
-    // One knot: `config` imports each feature's section while the features
-    // take `&Config`, and `errors` imports `apply`.
-    "apply <-> catalog",
-    "apply <-> config",
-    "apply <-> discovery",
-    "apply <-> errors",
-    "apply <-> github",
-    "apply <-> service",
-    "catalog <-> config",
-    "catalog <-> discovery",
-    "catalog <-> errors",
-    "catalog <-> github",
-    "catalog <-> service",
-    "config <-> discovery",
-    "config <-> errors",
-    "config <-> github",
-    "config <-> service",
-    "discovery <-> errors",
-    "discovery <-> github",
-    "discovery <-> service",
-    "errors <-> github",
-    "errors <-> service",
-    "github <-> service",
-];
 
 #[test]
 fn references_are_read_from_paths_and_groups() {
     let text = "use crate::{a::X, b};\nuse crate::c::Y;\nfn f() { crate::d::g(); }\n#[cfg(test)]\nmod tests { use crate::e; }";
     let got: Vec<_> = references(text).into_iter().collect();
     assert_eq!(got, ["a", "b", "c", "d"]);
+}
+
+#[test]
+fn circles_are_found_through_intermediate_modules() {
+    let g: Graph = [
+        ("a", &["b"][..]),
+        ("b", &["c"]),
+        ("c", &["a"]),
+        ("d", &["a"]),
+    ]
+    .into_iter()
+    .map(|(m, refs)| (m.to_string(), refs.iter().map(|r| r.to_string()).collect()))
+    .collect();
+    let got: Vec<_> = circles(&g).into_iter().collect();
+    assert_eq!(got, ["a <-> b", "a <-> c", "b <-> c"]);
 }

@@ -3,7 +3,7 @@
 use kube::core::Status;
 
 use super::Error;
-use crate::errors::Violation;
+use crate::violation::Violation;
 
 /// Where the failed call went.
 #[derive(Debug, Clone)]

@@ -8,7 +8,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use tokio::sync::Mutex;
 
-use crate::config::Secret;
+use crate::secret::Secret;
 
 /// Refresh an installation token when it has less than this left; GitHub
 /// issues them for an hour.

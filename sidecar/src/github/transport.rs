@@ -13,7 +13,7 @@ use serde_json::Value;
 use super::Error;
 use super::auth::{Authenticator, Header};
 use super::retry::{self, Policy, Retry};
-use crate::config::Secret;
+use crate::secret::Secret;
 
 /// GitHub's REST API version the requests and fakes follow.
 const API_VERSION: &str = "2022-11-28";
