@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
+pub mod compositions;
+pub mod kinds;
 mod promise;
 mod rgd;
 mod xrd;
@@ -135,15 +137,11 @@ impl Error {
 
 /// Reads any supported definition document.
 pub fn for_document(doc: &Value) -> Result<Definition, Error> {
-    let api_version = str_at(doc, "apiVersion").unwrap_or_default();
-    let kind = str_at(doc, "kind").unwrap_or_default();
-    match (api_version.split('/').next().unwrap_or_default(), kind) {
-        ("apiextensions.crossplane.io", "CompositeResourceDefinition") => for_xrd(doc),
-        ("kro.run", "ResourceGraphDefinition") => for_rgd(doc),
-        ("platform.kratix.io", "Promise") => for_promise(doc),
+    match kinds::source_kind(doc).map(|k| k.role) {
+        Some(kinds::Role::Definition(read)) => read(doc),
         _ => Err(Error::UnsupportedKind {
-            api_version: api_version.to_string(),
-            kind: kind.to_string(),
+            api_version: str_at(doc, "apiVersion").unwrap_or_default().to_string(),
+            kind: str_at(doc, "kind").unwrap_or_default().to_string(),
         }),
     }
 }

@@ -131,7 +131,7 @@ fn definition(path: &Path) -> Result<osp::definition::Definition, String> {
         .map_err(|e| format!("{}: {e}", path.display()))?;
     let doc = docs
         .iter()
-        .find(|d| crate::store::is_definition(d))
+        .find(|d| osp::definition::kinds::is_definition(d))
         .ok_or_else(|| format!("{}: no XRD, RGD or Promise found", path.display()))?;
     osp::definition::for_document(doc).map_err(|e| format!("{}: {e}", path.display()))
 }

@@ -84,7 +84,7 @@ fn convert_text(
     };
     let mut failed = 0;
     for (index, doc) in docs.iter().enumerate() {
-        if !crate::store::is_definition(doc) {
+        if !osp::definition::kinds::is_definition(doc) {
             continue;
         }
         match osp::convert::for_entities(doc) {

@@ -18,6 +18,8 @@ use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, Event};
 use kube::{Api, Client};
 use osp::convert::{Converted, Options};
+use osp::definition::compositions::Compositions;
+use osp::definition::kinds::{self, KINDS, SourceKind};
 use serde_json::Value;
 use tokio::sync::mpsc;
 use tokio_stream::{Stream, StreamExt, StreamMap};
@@ -49,24 +51,6 @@ pub enum Error {
     #[error("cannot discover APIs of cluster `{cluster}`: {message}")]
     Discover { cluster: String, message: String },
 }
-
-/// Definition kinds we look for, preferred version first.
-const DEFINITION_KINDS: [(&str, &str, &[&str], &str); 4] = [
-    (
-        "xrds",
-        "apiextensions.crossplane.io",
-        &["v2", "v1"],
-        "CompositeResourceDefinition",
-    ),
-    (
-        "compositions",
-        "apiextensions.crossplane.io",
-        &["v1"],
-        "Composition",
-    ),
-    ("rgds", "kro.run", &["v1alpha1"], "ResourceGraphDefinition"),
-    ("promises", "platform.kratix.io", &["v1alpha1"], "Promise"),
-];
 
 type Events = Pin<Box<dyn Stream<Item = Result<Event<DynamicObject>, watcher::Error>> + Send>>;
 
@@ -125,13 +109,21 @@ async fn connect(
     Ok((client, kinds))
 }
 
-/// The definition kinds (of [`DEFINITION_KINDS`]) the cluster serves.
+/// The kinds of the core's table ([`KINDS`]) the cluster serves, each in
+/// its most preferred served version.
 async fn definition_kinds(
     client: &Client,
     cluster: &str,
 ) -> Result<Vec<(&'static str, ApiResource)>, Error> {
     let mut kinds = Vec::new();
-    for (tag, group, versions, kind) in DEFINITION_KINDS {
+    for SourceKind {
+        tag,
+        group,
+        kind,
+        versions,
+        ..
+    } in KINDS
+    {
         for version in versions {
             match client
                 .list_api_group_resources(&format!("{group}/{version}"))
@@ -168,15 +160,6 @@ pub fn to_value(obj: DynamicObject) -> Value {
         }
     }
     v
-}
-
-fn established(xrd: &Value) -> bool {
-    xrd.pointer("/status/conditions")
-        .and_then(Value::as_array)
-        .is_some_and(|cs| {
-            cs.iter()
-                .any(|c| c["type"] == "Established" && c["status"] == "True")
-        })
 }
 
 struct Cluster {
@@ -364,54 +347,28 @@ impl Cluster {
     /// Converts the definitions, publishes them, and starts or stops the
     /// instance watchers to match.
     fn refresh(&mut self) {
-        let mut compositions: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
-        for c in self
-            .raw
-            .get("compositions")
-            .into_iter()
-            .flat_map(|m| m.values())
-        {
-            let r = &c["spec"]["compositeTypeRef"];
-            let group = r["apiVersion"]
-                .as_str()
-                .and_then(|v| v.rsplit_once('/'))
-                .map(|(g, _)| g.to_string())
-                .unwrap_or_default();
-            let kind = r["kind"].as_str().unwrap_or_default().to_string();
-            if let Some(name) = c["metadata"]["name"].as_str() {
-                compositions
-                    .entry((group, kind))
-                    .or_default()
-                    .push(name.to_string());
-            }
-        }
+        let compositions = Compositions::for_objects(
+            self.raw
+                .iter()
+                .filter(|(tag, _)| kinds::by_tag(tag).is_some_and(|k| !k.is_definition()))
+                .flat_map(|(_, m)| m.values()),
+        );
         let mut known = Vec::new();
         let mut converted = HashMap::new();
         for (tag, defs) in &self.raw {
-            if *tag == "compositions" {
+            let Some(source_kind) = kinds::by_tag(tag).filter(|k| k.is_definition()) else {
                 continue;
-            }
+            };
             for (name, doc) in defs {
                 // A Template for an XRD whose CRDs are not served yet would fail.
-                if *tag == "xrds" && !established(doc) {
+                if !source_kind.is_ready(doc) {
                     continue;
                 }
                 let version = doc["metadata"]["resourceVersion"]
                     .as_str()
                     .unwrap_or_default()
                     .to_string();
-                let group = doc["spec"]["group"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string();
-                let kind = doc["spec"]["names"]["kind"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string();
-                let comps = compositions
-                    .get(&(group, kind))
-                    .cloned()
-                    .unwrap_or_default();
+                let comps = compositions.for_definition(doc);
                 let c = match self.converted.remove(name) {
                     Some((v, c, conv)) if v == version && c == comps => conv,
                     _ => {
@@ -439,6 +396,7 @@ impl Cluster {
         }
         self.converted = converted;
 
+        // Keyed `group/Kind`: the source name in ClusterState and logs.
         let mut wanted: BTreeMap<String, ApiResource> = BTreeMap::new();
         for k in &known {
             let d = &k.converted.definition;

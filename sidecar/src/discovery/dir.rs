@@ -9,7 +9,10 @@ use osp::convert::Options;
 use osp::document::Limits;
 
 use crate::catalog::{Catalog, SourceReport};
-use crate::store::{self, FROM_DIR_CLUSTER};
+use crate::store::FROM_DIR_CLUSTER;
+
+mod load;
+pub use load::{DirCache, Loaded, Rejected, load_dir};
 
 /// Source name of the objects read from files.
 pub const SOURCE: &str = "files";
@@ -19,7 +22,7 @@ type Fingerprint = Vec<(PathBuf, Option<crate::files::Stamp>)>;
 /// What a change check compares: the listed files and their stamps (never
 /// opened, so a FIFO or an unreadable file cannot block or fail it).
 fn fingerprint(dir: &Path) -> std::io::Result<Fingerprint> {
-    Ok(store::files(dir)?
+    Ok(crate::files::list(dir)?
         .files
         .into_iter()
         .map(|f| {
@@ -36,7 +39,7 @@ pub struct Scanner {
     dir: PathBuf,
     limits: Limits,
     options: Options,
-    cache: store::DirCache,
+    cache: DirCache,
 }
 
 impl Scanner {
@@ -47,15 +50,14 @@ impl Scanner {
             dir,
             limits,
             options,
-            cache: store::DirCache::default(),
+            cache: DirCache::default(),
         }
     }
 
     /// Reads the directory into the store and the catalog; returns the
     /// number of definitions. On error nothing changes.
     pub fn scan(&mut self, catalog: &Catalog) -> std::io::Result<usize> {
-        let loaded =
-            store::load_dir_cached(&self.dir, self.limits, &self.options, &mut self.cache)?;
+        let loaded = load_dir(&self.dir, self.limits, &self.options, &mut self.cache)?;
         for r in &loaded.rejected {
             tracing::warn!(file = %r.file.display(), document = r.index, reason = %r.reason, "definition rejected");
         }
