@@ -5,14 +5,13 @@
 pub mod classify;
 pub mod identity;
 
-use std::path::PathBuf;
-
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams};
-use kube::config::{KubeConfigOptions, Kubeconfig};
 use serde::Deserialize;
 use serde_json::Value;
 
 pub use identity::Identity;
+
+use crate::clusters::{Cluster, ClusterRef, Impersonation};
 
 /// The field manager of every apply.
 pub const FIELD_MANAGER: &str = "osp";
@@ -24,9 +23,10 @@ pub struct ApplyConfig {
     /// `ApplyClaim` answers FAILED_PRECONDITION unless this is true.
     #[serde(default)]
     pub enabled: bool,
-    /// Clusters apply may target; `render.cluster` picks one by name.
+    /// Clusters apply may target, by name from the top-level `clusters:`
+    /// list; `render.cluster` picks one.
     #[serde(default)]
-    pub clusters: Vec<ClusterConfig>,
+    pub clusters: Vec<ClusterRef>,
     /// Namespaces apply may write to; `*` allows any. Empty allows none.
     #[serde(default)]
     pub namespaces: Vec<String>,
@@ -42,21 +42,6 @@ pub struct ApplyConfig {
     /// Prefix of group names mapped from `group:default/team-a`.
     #[serde(default)]
     pub group_prefix: String,
-}
-
-/// One target cluster.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ClusterConfig {
-    /// Name callers use in `render.cluster`.
-    pub name: String,
-    /// Kubeconfig file; without it, the in-cluster service account (or
-    /// `KUBECONFIG`) is used.
-    #[serde(default)]
-    pub kubeconfig: Option<PathBuf>,
-    /// Context in the kubeconfig; its current context when unset.
-    #[serde(default)]
-    pub context: Option<String>,
 }
 
 /// Errors from applying. The gRPC mapping (`errors::respond`) maps them.
@@ -92,8 +77,8 @@ pub enum Error {
     #[error("{field}: {message}")]
     Identity { field: String, message: String },
     /// The cluster's kubeconfig could not be loaded.
-    #[error("cannot load kubeconfig of cluster `{cluster}`: {message}")]
-    LoadConfig { cluster: String, message: String },
+    #[error(transparent)]
+    LoadConfig(#[from] crate::clusters::Error),
     /// Server-side apply conflicts with another field manager.
     #[error(
         "apply of `{name}` in cluster `{cluster}` conflicts with other field managers: {message}"
@@ -181,13 +166,16 @@ pub struct Applied {
 #[derive(Debug, Clone, Default)]
 pub struct Applier {
     config: ApplyConfig,
+    clusters: Vec<Cluster>,
 }
 
 impl Applier {
-    /// An applier for the `apply:` configuration.
-    pub fn new(config: &ApplyConfig) -> Self {
+    /// An applier for the `apply:` configuration and its clusters
+    /// (resolved against the top-level list).
+    pub fn new(config: &ApplyConfig, clusters: Vec<Cluster>) -> Self {
         Self {
             config: config.clone(),
+            clusters,
         }
     }
 
@@ -198,13 +186,13 @@ impl Applier {
 
     /// Checks everything that needs no cluster: enabled, cluster,
     /// namespace, identity. Returns the cluster and who to impersonate.
-    pub fn admit(&self, target: &Target<'_>) -> Result<(&ClusterConfig, Option<Identity>), Error> {
+    pub fn admit(&self, target: &Target<'_>) -> Result<(&Cluster, Option<Identity>), Error> {
         let c = &self.config;
         if !c.enabled {
             return Err(Error::Disabled);
         }
-        let known = || c.clusters.iter().map(|k| k.name.clone()).collect();
-        let cluster = match (target.cluster, c.clusters.as_slice()) {
+        let known = || self.clusters.iter().map(|k| k.name.clone()).collect();
+        let cluster = match (target.cluster, self.clusters.as_slice()) {
             ("", [only]) => only,
             ("", _) => return Err(Error::ChooseCluster { known: known() }),
             (name, all) => {
@@ -246,7 +234,11 @@ impl Applier {
     /// Server-side applies the manifest (field manager `osp`, no force).
     pub async fn apply(&self, target: &Target<'_>) -> Result<Applied, Error> {
         let (cluster, identity) = self.admit(target)?;
-        let client = client(cluster, identity.as_ref()).await?;
+        let impersonate = identity.as_ref().map(|id| Impersonation {
+            user: &id.user,
+            groups: &id.groups,
+        });
+        let client = crate::clusters::client(cluster, impersonate).await?;
         let d = target.definition;
         let names = d.target();
         let resource = ApiResource::from_gvk_with_plural(
@@ -286,49 +278,6 @@ impl Applier {
             cluster: cluster.name.clone(),
         })
     }
-}
-
-/// A client for the cluster, impersonating `identity` when given. Built
-/// per call so a rotated kubeconfig is picked up (apply is for development
-/// environments; the cost is one file read and one connection).
-async fn client(
-    cluster: &ClusterConfig,
-    identity: Option<&Identity>,
-) -> Result<kube::Client, Error> {
-    let load = |message: String| Error::LoadConfig {
-        cluster: cluster.name.clone(),
-        message,
-    };
-    let mut config = match &cluster.kubeconfig {
-        Some(path) => {
-            let kubeconfig = Kubeconfig::read_from(path)
-                .map_err(|e| load(format!("`{}`: {e}", path.display())))?;
-            let options = KubeConfigOptions {
-                context: cluster.context.clone(),
-                ..Default::default()
-            };
-            kube::Config::from_custom_kubeconfig(kubeconfig, &options)
-                .await
-                .map_err(|e| load(e.to_string()))?
-        }
-        None if cluster.context.is_some() => {
-            let options = KubeConfigOptions {
-                context: cluster.context.clone(),
-                ..Default::default()
-            };
-            kube::Config::from_kubeconfig(&options)
-                .await
-                .map_err(|e| load(e.to_string()))?
-        }
-        None => kube::Config::infer()
-            .await
-            .map_err(|e| load(e.to_string()))?,
-    };
-    if let Some(id) = identity {
-        config.auth_info.impersonate = Some(id.user.clone());
-        config.auth_info.impersonate_groups = (!id.groups.is_empty()).then(|| id.groups.clone());
-    }
-    kube::Client::try_from(config).map_err(|e| load(e.to_string()))
 }
 
 #[cfg(test)]

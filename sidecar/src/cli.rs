@@ -59,6 +59,9 @@ fn serve(args: ServeArgs) -> ExitCode {
         }
     };
     let _telemetry = runtime.block_on(async { crate::telemetry::init(config.log_format) });
+    for d in &config.deprecations {
+        tracing::warn!("{d}");
+    }
     let served = runtime.block_on(crate::server::serve(config, shutdown_signal()));
     // Dropping the runtime would wait for every blocking task, and one stuck
     // in a system call (a file on a hung mount) would keep the process alive

@@ -163,6 +163,9 @@ pub struct FileConfig {
     pub apply: Option<crate::apply::ApplyConfig>,
     /// Catalog sources: clusters to watch, default owner, sync timeout.
     pub catalog: Option<crate::discovery::CatalogConfig>,
+    /// Every cluster osp talks to, named from `catalog.clusters` and
+    /// `apply.clusters`.
+    pub clusters: Option<Vec<crate::clusters::Cluster>>,
 }
 
 /// The `limits:` section of the YAML file; see the matching [`ServeArgs`]
@@ -219,8 +222,15 @@ pub struct Config {
     pub publish: crate::service::publish::PublishConfig,
     /// Direct apply of claims.
     pub apply: crate::apply::ApplyConfig,
-    /// Catalog sources (file section plus `--kubeconfig`/`--context`).
+    /// The `catalog:` section.
     pub catalog: crate::discovery::CatalogConfig,
+    /// Clusters the catalog watches (`catalog.clusters` resolved, then
+    /// `--kubeconfig`/`--context`).
+    pub catalog_clusters: Vec<crate::clusters::Cluster>,
+    /// Clusters `ApplyClaim` may target (`apply.clusters` resolved).
+    pub apply_clusters: Vec<crate::clusters::Cluster>,
+    /// Deprecated settings in use, logged once at start.
+    pub deprecations: Vec<String>,
     /// Backstage's `app.baseUrl`, without a trailing `/`.
     pub app_base_url: String,
 }
@@ -264,6 +274,9 @@ pub enum Error {
         "invalid app base url `{value}`: expected an absolute `http://` or `https://` URL, Backstage's `app.baseUrl` (`--app-base-url`, `OSP_APP_BASE_URL`, `catalog.appBaseUrl`)"
     )]
     AppBaseUrl { value: String },
+    /// The cluster list or a reference to it is wrong.
+    #[error(transparent)]
+    Clusters(#[from] crate::clusters::Error),
 }
 
 impl Config {
@@ -298,6 +311,13 @@ impl Config {
             return Err(Error::InsecureListen { listen });
         }
         let catalog = file.catalog.unwrap_or_default();
+        let apply = file.apply.unwrap_or_default();
+        let declared = file.clusters.unwrap_or_default();
+        let (catalog_clusters, mut deprecations) =
+            crate::clusters::resolve(&declared, &catalog.clusters, "catalog.clusters")?;
+        let (apply_clusters, more) =
+            crate::clusters::resolve(&declared, &apply.clusters, "apply.clusters")?;
+        deprecations.extend(more);
         let app_base_url = app_base_url(args, &catalog)?;
         Ok(Self {
             listen,
@@ -344,12 +364,15 @@ impl Config {
             document_limits,
             cel_limits: cel_limits(args, &limits),
             publish: file.publish.unwrap_or_default(),
-            apply: file.apply.unwrap_or_default(),
-            catalog: crate::discovery::CatalogConfig::with_flags(
-                catalog,
+            apply,
+            catalog_clusters: crate::discovery::with_flags(
+                catalog_clusters,
                 args.kubeconfig.as_deref(),
                 &args.contexts,
             ),
+            apply_clusters,
+            deprecations,
+            catalog,
             app_base_url,
         })
     }
@@ -361,6 +384,7 @@ impl Config {
         crate::discovery::Sources {
             from_dir: self.from_dir.clone(),
             catalog: self.catalog.clone(),
+            clusters: self.catalog_clusters.clone(),
             document_limits: self.document_limits,
             app_base_url: self.app_base_url.clone(),
         }
@@ -838,5 +862,40 @@ mod tests {
                 (g, w) => panic!("{}: got {g:?}, want {w:?}", c.reason),
             }
         }
+    }
+
+    #[test]
+    fn clusters_are_declared_once_and_named_by_each_feature() {
+        let config = resolve_with_file(
+            "clusters:\n- {name: dev, context: kind-dev}\n- {name: prod, inCluster: true}\ncatalog: {clusters: [prod, dev]}\napply: {enabled: true, clusters: [dev]}\n",
+            ServeArgs::default(),
+        )
+        .expect("resolves");
+        let names =
+            |c: &[crate::clusters::Cluster]| c.iter().map(|c| c.name.clone()).collect::<Vec<_>>();
+        assert_eq!(
+            names(&config.catalog_clusters),
+            ["prod", "dev"],
+            "catalog order"
+        );
+        assert_eq!(names(&config.apply_clusters), ["dev"]);
+        assert_eq!(
+            config.apply_clusters[0].context.as_deref(),
+            Some("kind-dev"),
+            "one declaration"
+        );
+        assert!(config.deprecations.is_empty(), "{:?}", config.deprecations);
+
+        let old = resolve_with_file(
+            "catalog: {clusters: [{name: dev, context: kind-dev}]}\n",
+            ServeArgs::default(),
+        )
+        .expect("the old form still resolves");
+        assert_eq!(names(&old.catalog_clusters), ["dev"]);
+        assert_eq!(old.deprecations.len(), 1, "and says it is deprecated");
+
+        let err = resolve_with_file("apply: {clusters: [dev]}\n", ServeArgs::default())
+            .expect_err("an undeclared name stops the start");
+        assert!(err.to_string().contains("`apply.clusters[0]`"), "{err}");
     }
 }

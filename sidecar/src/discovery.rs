@@ -11,6 +11,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::catalog::{Catalog, DEFAULT_SYNC_TIMEOUT, Settings};
+use crate::clusters::{Cluster, ClusterRef};
 use crate::store::FROM_DIR_CLUSTER;
 
 /// How often `--from-dir` is checked for changes: a check only lists the
@@ -32,9 +33,10 @@ pub enum Error {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CatalogConfig {
-    /// Clusters to watch, in lookup order.
+    /// Clusters to watch, in lookup order, by name from the top-level
+    /// `clusters:` list.
     #[serde(default)]
-    pub clusters: Vec<ClusterSource>,
+    pub clusters: Vec<ClusterRef>,
     /// Owner of Templates and APIs whose definition names none, and of
     /// Resources whose object has no `osp.dev/owner` annotation [default:
     /// the Template's owner, else `group:default/platform-team`].
@@ -49,49 +51,36 @@ pub struct CatalogConfig {
     pub app_base_url: Option<String>,
 }
 
-/// One watched cluster.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ClusterSource {
-    /// Name used in entities (`osp.dev/cluster`) and in ClusterState.
-    pub name: String,
-    /// Kubeconfig file; `KUBECONFIG` or `~/.kube/config` when unset.
-    #[serde(default)]
-    pub kubeconfig: Option<PathBuf>,
-    /// Context in the kubeconfig; its current context when unset.
-    #[serde(default)]
-    pub context: Option<String>,
-    /// Use the pod's service account instead of a kubeconfig.
-    #[serde(default)]
-    pub in_cluster: bool,
-}
-
-impl CatalogConfig {
-    /// The file section plus the `--kubeconfig` / `--context` flags: each
-    /// context becomes a cluster of the same name; `--kubeconfig` alone adds
-    /// its current context as cluster `default`.
-    pub fn with_flags(mut self, kubeconfig: Option<&Path>, contexts: &[String]) -> Self {
-        let mut add = |name: &str, context: Option<String>| {
-            if !self.clusters.iter().any(|c| c.name == name) {
-                self.clusters.push(ClusterSource {
-                    name: name.to_string(),
-                    kubeconfig: kubeconfig.map(Path::to_path_buf),
-                    context,
-                    in_cluster: false,
-                });
-            }
-        };
-        if contexts.is_empty() {
-            if kubeconfig.is_some() {
-                add("default", None);
-            }
-        } else {
-            for c in contexts {
-                add(c, Some(c.clone()));
-            }
+/// `clusters` plus the `--kubeconfig` / `--context` flags: each context
+/// becomes a cluster of the same name; `--kubeconfig` alone adds its current
+/// context as cluster `default`.
+pub fn with_flags(
+    mut clusters: Vec<Cluster>,
+    kubeconfig: Option<&Path>,
+    contexts: &[String],
+) -> Vec<Cluster> {
+    let flagged: Vec<(String, Option<String>)> = if contexts.is_empty() {
+        kubeconfig
+            .map(|_| ("default".to_string(), None))
+            .into_iter()
+            .collect()
+    } else {
+        contexts
+            .iter()
+            .map(|c| (c.clone(), Some(c.clone())))
+            .collect()
+    };
+    for (name, context) in flagged {
+        if !clusters.iter().any(|c| c.name == name) {
+            clusters.push(Cluster {
+                name,
+                kubeconfig: kubeconfig.map(Path::to_path_buf),
+                context,
+                in_cluster: false,
+            });
         }
-        self
     }
+    clusters
 }
 
 /// What the catalog sources need from the resolved configuration: this
@@ -100,8 +89,11 @@ impl CatalogConfig {
 pub struct Sources {
     /// Directory of definition YAML files (`--from-dir`).
     pub from_dir: Option<PathBuf>,
-    /// The `catalog:` section with the `--kubeconfig`/`--context` clusters.
+    /// The `catalog:` section.
     pub catalog: CatalogConfig,
+    /// The clusters to watch: `catalog.clusters` resolved, then the
+    /// `--kubeconfig`/`--context` ones.
+    pub clusters: Vec<Cluster>,
     /// Limits on every definition file read from `from_dir`.
     pub document_limits: osp::document::Limits,
     /// Backstage's `app.baseUrl`, without a trailing `/`.
@@ -114,7 +106,7 @@ pub fn settings(sources: &Sources) -> Settings {
     if sources.from_dir.is_some() {
         clusters.push(FROM_DIR_CLUSTER.to_string());
     }
-    clusters.extend(sources.catalog.clusters.iter().map(|c| c.name.clone()));
+    clusters.extend(sources.clusters.iter().map(|c| c.name.clone()));
     Settings {
         clusters,
         sync_timeout: sources
@@ -170,7 +162,7 @@ pub async fn start(sources: &Sources, catalog: &Catalog) -> Result<usize, Error>
         })?;
         tokio::spawn(dir::watch(scanner, catalog.clone(), DIR_INTERVAL));
     }
-    for cluster in &sources.catalog.clusters {
+    for cluster in &sources.clusters {
         tokio::spawn(cluster::run(cluster.clone(), catalog.clone()));
     }
     tokio::spawn(catalog.clone().run());

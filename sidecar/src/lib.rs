@@ -6,6 +6,7 @@
 pub mod apply;
 pub mod catalog;
 pub mod cli;
+pub mod clusters;
 pub mod config;
 pub mod discovery;
 pub mod errors;

@@ -7,7 +7,9 @@ use std::future::Future;
 use std::time::Instant;
 
 use tokio::net::TcpListener;
+use tonic::server::NamedService;
 use tonic::transport::Server;
+use tonic::transport::server::Router;
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 
@@ -15,12 +17,18 @@ use crate::config::Config;
 use crate::pb;
 use crate::service::{State, catalog, claims, publish, templates};
 
-/// Fully-qualified names of the `osp.v1` services, for health checks.
+type TemplateServer = pb::template_service_server::TemplateServiceServer<templates::Templates>;
+type ClaimServer = pb::claim_service_server::ClaimServiceServer<claims::Claims>;
+type PublishServer = pb::publish_service_server::PublishServiceServer<publish::Publish>;
+type CatalogServer = pb::catalog_service_server::CatalogServiceServer<catalog::Catalog>;
+
+/// Fully-qualified names of the `osp.v1` services, for health checks, as
+/// their generated servers name them.
 pub const SERVICES: [&str; 4] = [
-    "osp.v1.TemplateService",
-    "osp.v1.ClaimService",
-    "osp.v1.PublishService",
-    "osp.v1.CatalogService",
+    TemplateServer::NAME,
+    ClaimServer::NAME,
+    PublishServer::NAME,
+    CatalogServer::NAME,
 ];
 
 /// How long after the request timeout the drain still waits for in-flight
@@ -64,50 +72,7 @@ pub async fn serve(config: Config, shutdown: impl Future<Output = ()> + Send) ->
     let state = State::default().with_limits(config.document_limits, config.cel_limits);
     tokio::spawn(load(config.clone(), state.clone(), health.clone(), started));
 
-    let max = config.max_message_bytes;
-    let templates = pb::template_service_server::TemplateServiceServer::new(
-        templates::Templates::new(state.clone()),
-    )
-    .max_decoding_message_size(max)
-    .max_encoding_message_size(max);
-    let claims = pb::claim_service_server::ClaimServiceServer::new(
-        claims::Claims::new(state.clone())
-            .with_apply(&config.apply)
-            .with_base(&config.publish.base),
-    )
-    .max_decoding_message_size(max)
-    .max_encoding_message_size(max);
-    let publish = pb::publish_service_server::PublishServiceServer::new(publish::Publish::new(
-        state.clone(),
-        &config.publish,
-    ))
-    .max_decoding_message_size(max)
-    .max_encoding_message_size(max);
-    let catalog =
-        pb::catalog_service_server::CatalogServiceServer::new(catalog::Catalog::new(state.clone()))
-            .max_decoding_message_size(max)
-            .max_encoding_message_size(max);
-
-    let reflection = config.reflection.then(|| {
-        let build = || {
-            tonic_reflection::server::Builder::configure()
-                .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
-                .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-                // So grpcurl can decode `google.rpc.BadRequest` error details.
-                .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
-                // Each reflection version lists both, whichever the client speaks.
-                .register_encoded_file_descriptor_set(tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET)
-                .register_encoded_file_descriptor_set(
-                    tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
-                )
-        };
-        (build().build_v1(), build().build_v1alpha())
-    });
-    let (reflection_v1, reflection_v1alpha) = match reflection {
-        Some((v1, v1alpha)) => (Some(v1?), Some(v1alpha?)),
-        None => (None, None),
-    };
-
+    let (templates, claims, publish, catalog) = services(&config, &state);
     let layers = tower::ServiceBuilder::new()
         .layer(
             tower_http::trace::TraceLayer::new_for_grpc()
@@ -133,12 +98,11 @@ pub async fn serve(config: Config, shutdown: impl Future<Output = ()> + Send) ->
         .http2_keepalive_timeout(Some(config.http2_keepalive_timeout))
         .layer(layers)
         .add_service(health_service)
-        .add_optional_service(reflection_v1)
-        .add_optional_service(reflection_v1alpha)
         .add_service(templates)
         .add_service(claims)
         .add_service(publish)
         .add_service(catalog);
+    let router = with_reflection(router, config.reflection)?;
 
     tracing::info!(%addr, auth = config.token.is_some(), "listening");
     let draining = health.clone();
@@ -151,11 +115,19 @@ pub async fn serve(config: Config, shutdown: impl Future<Output = ()> + Send) ->
         streams.send_replace(true);
         let _ = signalled.send(());
     });
-    // Streams (health and catalog watches) never end on their own, so an
-    // unbounded drain would wait for SIGKILL. No unary call accepted before
-    // the signal outlives the request timeout, so the drain waits that long
-    // (plus time to write the last answers), then drops open connections.
-    let grace = config.request_timeout + DRAIN_MARGIN;
+    drain(serving, stopping, config.request_timeout + DRAIN_MARGIN).await
+}
+
+/// Serves until `serving` ends, or until `grace` after the shutdown signal.
+/// Streams (health and catalog watches) never end on their own, so an
+/// unbounded drain would wait for SIGKILL. No unary call accepted before the
+/// signal outlives the request timeout, so the drain waits that long (plus
+/// time to write the last answers), then drops open connections.
+async fn drain(
+    serving: impl Future<Output = Result<(), tonic::transport::Error>>,
+    stopping: tokio::sync::oneshot::Receiver<()>,
+    grace: std::time::Duration,
+) -> Result<(), Error> {
     let drained = async move {
         match stopping.await {
             Ok(()) => tokio::time::sleep(grace).await,
@@ -173,13 +145,61 @@ pub async fn serve(config: Config, shutdown: impl Future<Output = ()> + Send) ->
     Ok(())
 }
 
+/// The four `osp.v1` services over one shared state, each with the
+/// configured message size limit.
+fn services(
+    config: &Config,
+    state: &State,
+) -> (TemplateServer, ClaimServer, PublishServer, CatalogServer) {
+    let max = config.max_message_bytes;
+    let templates = TemplateServer::new(templates::Templates::new(state.clone()))
+        .max_decoding_message_size(max)
+        .max_encoding_message_size(max);
+    let claims = ClaimServer::new(
+        claims::Claims::new(state.clone())
+            .with_apply(&config.apply, config.apply_clusters.clone())
+            .with_base(&config.publish.base),
+    )
+    .max_decoding_message_size(max)
+    .max_encoding_message_size(max);
+    let publish = PublishServer::new(publish::Publish::new(state.clone(), &config.publish))
+        .max_decoding_message_size(max)
+        .max_encoding_message_size(max);
+    let catalog = CatalogServer::new(catalog::Catalog::new(state.clone()))
+        .max_decoding_message_size(max)
+        .max_encoding_message_size(max);
+    (templates, claims, publish, catalog)
+}
+
+/// `router` with reflection v1 and v1alpha when enabled; each version
+/// lists every descriptor set, whichever the client speaks.
+fn with_reflection<L>(router: Router<L>, enabled: bool) -> Result<Router<L>, Error> {
+    if !enabled {
+        return Ok(router);
+    }
+    let build = || {
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            // So grpcurl can decode `google.rpc.BadRequest` error details.
+            .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(
+                tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
+            )
+    };
+    Ok(router
+        .add_service(build().build_v1()?)
+        .add_service(build().build_v1alpha()?))
+}
+
 /// Loads the embedded definitions, then reports the services that can now
 /// answer correctly as SERVING.
 async fn load(config: Config, state: State, health: HealthReporter, started: Instant) {
     match crate::discovery::start(&config.sources(), &state.catalog).await {
         Ok(_) => {}
         Err(e) => {
-            tracing::error!(error = %e, "TemplateService and CatalogService stay NOT_SERVING");
+            tracing::error!(error = %e, "the osp.v1 services stay NOT_SERVING");
             return;
         }
     }
@@ -187,14 +207,13 @@ async fn load(config: Config, state: State, health: HealthReporter, started: Ins
     let (catalog, catalog_health) = (state.catalog.clone(), health.clone());
     tokio::spawn(async move {
         catalog.wait_ready().await;
-        catalog_health
-            .set_service_status("osp.v1.CatalogService", ServingStatus::Serving)
-            .await;
+        catalog_health.set_serving::<CatalogServer>().await;
         tracing::info!(clusters = ?catalog.clusters(), "catalog synced");
     });
-    for svc in ["osp.v1.TemplateService"] {
-        health.set_service_status(svc, ServingStatus::Serving).await;
-    }
+    // Templates, claims and publishing answer from the loaded definitions.
+    health.set_serving::<TemplateServer>().await;
+    health.set_serving::<ClaimServer>().await;
+    health.set_serving::<PublishServer>().await;
     health.set_service_status("", ServingStatus::Serving).await;
     tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "serving");
 }

@@ -176,14 +176,15 @@ fn unreachable_kubeconfig(server: &ApiServer) -> Result<String> {
 
 fn config(kubeconfig: &Path, down: &str, impersonate: bool) -> String {
     format!(
-        "apply:
+        "clusters:
+- {{name: test, kubeconfig: {k}, context: admin}}
+- {{name: broken, kubeconfig: /nonexistent/kubeconfig}}
+- {{name: down, kubeconfig: {down}, context: admin}}
+apply:
   enabled: true
   impersonate: {impersonate}
   namespaces: [team-a, team-b]
-  clusters:
-  - {{name: test, kubeconfig: {k}, context: admin}}
-  - {{name: broken, kubeconfig: /nonexistent/kubeconfig}}
-  - {{name: down, kubeconfig: {down}, context: admin}}
+  clusters: [test, broken, down]
 ",
         k = kubeconfig.display()
     )

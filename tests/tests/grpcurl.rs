@@ -54,14 +54,35 @@ fn grpcurl_recipes_work_against_the_embedded_default() -> Result<()> {
         "describe shows RPC docs: {describe}"
     );
 
-    let health = text(&run(&[
-        "-plaintext",
-        "-d",
-        r#"{"service":"osp.v1.TemplateService"}"#,
-        &t,
-        "grpc.health.v1.Health/Check",
-    ])?);
-    assert!(health.contains("\"SERVING\""), "health: {health}");
+    // Every service reports SERVING once it can answer (the catalog after
+    // its first build, so it is polled): per-service probes must not fail.
+    for svc in [
+        "",
+        "osp.v1.TemplateService",
+        "osp.v1.ClaimService",
+        "osp.v1.PublishService",
+        "osp.v1.CatalogService",
+    ] {
+        let request = format!(r#"{{"service":"{svc}"}}"#);
+        let mut health = String::new();
+        for _ in 0..50 {
+            health = text(&run(&[
+                "-plaintext",
+                "-d",
+                &request,
+                &t,
+                "grpc.health.v1.Health/Check",
+            ])?);
+            if health.contains("\"SERVING\"") {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+        assert!(
+            health.contains("\"SERVING\""),
+            "health of `{svc}`: {health}"
+        );
+    }
 
     let convert = run(&[
         "-plaintext",

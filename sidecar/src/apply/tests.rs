@@ -12,12 +12,18 @@ spec:
   versions: [{name: v1, served: true, referenceable: true}]
 ";
 
-fn cluster(name: &str) -> ClusterConfig {
-    ClusterConfig {
-        name: name.into(),
-        kubeconfig: None,
-        context: None,
-    }
+fn cluster(name: &str) -> ClusterRef {
+    ClusterRef::Name(name.into())
+}
+
+/// The top-level `clusters:` list the cases name.
+fn declared() -> Vec<Cluster> {
+    ["dev", "qa"]
+        .map(|name| Cluster {
+            name: name.into(),
+            ..Default::default()
+        })
+        .to_vec()
 }
 
 #[test]
@@ -133,7 +139,10 @@ fn admits_only_what_the_config_allows() {
         if let Some(ns) = c.namespace {
             manifest["metadata"]["namespace"] = json!(ns);
         }
-        let applier = Applier::new(&c.config);
+        let (clusters, _) =
+            crate::clusters::resolve(&declared(), &c.config.clusters, "apply.clusters")
+                .expect(c.reason);
+        let applier = Applier::new(&c.config, clusters);
         let target = Target {
             definition: &definition,
             manifest: &manifest,
@@ -158,15 +167,26 @@ fn admits_only_what_the_config_allows() {
 #[test]
 fn reads_the_config_section() {
     let yaml = "enabled: true
-clusters:
-- {name: dev, kubeconfig: /etc/kube/dev, context: admin}
+clusters: [dev, {name: qa, kubeconfig: /etc/kube/qa, context: admin}]
 namespaces: [team-a, team-b]
 impersonate: true
 userPrefix: 'oidc:'
 ";
     let config: ApplyConfig = serde_saphyr::from_str(yaml).expect("config");
     assert!(config.enabled && config.impersonate);
-    assert_eq!(config.clusters[0].context.as_deref(), Some("admin"));
+    assert_eq!(
+        config.clusters,
+        [
+            ClusterRef::Name("dev".into()),
+            ClusterRef::Inline(Cluster {
+                name: "qa".into(),
+                kubeconfig: Some("/etc/kube/qa".into()),
+                context: Some("admin".into()),
+                in_cluster: false,
+            })
+        ],
+        "a name, and (deprecated) a cluster written out"
+    );
     assert_eq!(config.user_prefix, "oidc:");
     let typo: Result<ApplyConfig, _> = serde_saphyr::from_str("enabeld: true\n");
     assert!(typo.is_err(), "unknown keys are errors");

@@ -13,7 +13,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kube::api::{ApiResource, DynamicObject, GroupVersionKind};
-use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, Event};
 use kube::{Api, Client};
@@ -24,8 +23,8 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 use tokio_stream::{Stream, StreamExt, StreamMap};
 
-use super::ClusterSource;
 use crate::catalog::{Catalog, SourceReport};
+use crate::clusters::Cluster as ClusterSource;
 use crate::store::Known;
 
 pub use instances::Report;
@@ -45,8 +44,8 @@ pub const PROBE_INTERVAL: Duration = Duration::from_secs(2);
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The kubeconfig or in-cluster configuration could not be loaded.
-    #[error("cannot load kubeconfig for cluster `{cluster}`: {message}")]
-    LoadConfig { cluster: String, message: String },
+    #[error(transparent)]
+    LoadConfig(#[from] crate::clusters::Error),
     /// API discovery failed (cluster unreachable or forbidden).
     #[error("cannot discover APIs of cluster `{cluster}`: {message}")]
     Discover { cluster: String, message: String },
@@ -75,35 +74,11 @@ pub async fn run(source: ClusterSource, catalog: Catalog) {
     }
 }
 
-async fn client(source: &ClusterSource) -> Result<Client, Error> {
-    let load = |message: String| Error::LoadConfig {
-        cluster: source.name.clone(),
-        message,
-    };
-    let options = KubeConfigOptions {
-        context: source.context.clone(),
-        ..KubeConfigOptions::default()
-    };
-    let config = if source.in_cluster {
-        kube::Config::incluster().map_err(|e| load(e.to_string()))?
-    } else if let Some(path) = &source.kubeconfig {
-        let kubeconfig = Kubeconfig::read_from(path).map_err(|e| load(e.to_string()))?;
-        kube::Config::from_custom_kubeconfig(kubeconfig, &options)
-            .await
-            .map_err(|e| load(e.to_string()))?
-    } else {
-        kube::Config::from_kubeconfig(&options)
-            .await
-            .map_err(|e| load(e.to_string()))?
-    };
-    Client::try_from(config).map_err(|e| load(e.to_string()))
-}
-
 /// A client and the definition kinds the cluster serves.
 async fn connect(
     source: &ClusterSource,
 ) -> Result<(Client, Vec<(&'static str, ApiResource)>), Error> {
-    let client = client(source).await?;
+    let client = crate::clusters::client(source, None).await?;
     let kinds = definition_kinds(&client, &source.name).await?;
     tracing::info!(cluster = %source.name, kinds = ?kinds.iter().map(|(t, _)| *t).collect::<Vec<_>>(), "watching definitions");
     Ok((client, kinds))

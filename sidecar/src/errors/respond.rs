@@ -262,7 +262,7 @@ fn local_git(err: crate::gitlocal::Error, message: &str) -> Status {
 fn apply(err: crate::apply::Error, message: &str) -> Status {
     use crate::apply::Error as A;
     match err {
-        A::Disabled | A::LoadConfig { .. } | A::MissingNamespace { .. } => {
+        A::Disabled | A::LoadConfig(_) | A::MissingNamespace { .. } => {
             Status::failed_precondition(message)
         }
         A::NotEstablished { .. } | A::FieldConflict { .. } => Status::failed_precondition(message),

@@ -33,8 +33,12 @@ impl Claims {
     }
 
     /// Enables apply as the `apply:` configuration says.
-    pub fn with_apply(mut self, config: &ApplyConfig) -> Self {
-        self.applier = Applier::new(config);
+    pub fn with_apply(
+        mut self,
+        config: &ApplyConfig,
+        clusters: Vec<crate::clusters::Cluster>,
+    ) -> Self {
+        self.applier = Applier::new(config, clusters);
         self
     }
 
