@@ -322,6 +322,16 @@ impl Cluster {
     /// Converts the definitions, publishes them, and starts or stops the
     /// instance watchers to match.
     fn refresh(&mut self) {
+        let known = self.convert_all();
+        let wanted = instance_kinds(&known);
+        self.catalog.store().replace_cluster(&self.name, known);
+        self.catalog.changed();
+        self.watch_instances(wanted);
+    }
+
+    /// Every ready definition converted with its Compositions, reusing the
+    /// conversions whose object and Compositions are unchanged.
+    fn convert_all(&mut self) -> Vec<Known> {
         let compositions = Compositions::for_objects(
             self.raw
                 .iter()
@@ -370,24 +380,12 @@ impl Cluster {
             }
         }
         self.converted = converted;
+        known
+    }
 
-        // Keyed `group/Kind`: the source name in ClusterState and logs.
-        let mut wanted: BTreeMap<String, ApiResource> = BTreeMap::new();
-        for k in &known {
-            let d = &k.converted.definition;
-            let mut names = vec![&d.names];
-            names.extend(d.claim_names.as_ref());
-            for n in names {
-                let gvk = GroupVersionKind::gvk(&d.group, &d.version, &n.kind);
-                wanted.insert(
-                    format!("{}/{}", d.group, n.kind),
-                    ApiResource::from_gvk_with_plural(&gvk, &n.plural),
-                );
-            }
-        }
-        self.catalog.store().replace_cluster(&self.name, known);
-        self.catalog.changed();
-
+    /// Stops the instance watchers no definition wants any more (or wants
+    /// with another version or plural) and starts the missing ones.
+    fn watch_instances(&mut self, wanted: BTreeMap<String, ApiResource>) {
         let stale: Vec<String> = self
             .instances
             .iter()
@@ -420,6 +418,25 @@ impl Cluster {
             self.instances.insert(k, (ar, handle));
         }
     }
+}
+
+/// The claim and XR kinds the definitions serve, keyed `group/Kind` (the
+/// source name in ClusterState and logs).
+fn instance_kinds(known: &[Known]) -> BTreeMap<String, ApiResource> {
+    let mut wanted: BTreeMap<String, ApiResource> = BTreeMap::new();
+    for k in known {
+        let d = &k.converted.definition;
+        let mut names = vec![&d.names];
+        names.extend(d.claim_names.as_ref());
+        for n in names {
+            let gvk = GroupVersionKind::gvk(&d.group, &d.version, &n.kind);
+            wanted.insert(
+                format!("{}/{}", d.group, n.kind),
+                ApiResource::from_gvk_with_plural(&gvk, &n.plural),
+            );
+        }
+    }
+    wanted
 }
 
 impl Drop for Cluster {
