@@ -227,15 +227,14 @@ mod tests {
     #[test]
     fn from_dir_templates_take_the_configured_owner() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let xrd = |name: &str, owner: &str| {
-            format!(
-                "apiVersion: apiextensions.crossplane.io/v2\nkind: CompositeResourceDefinition\nmetadata: {{name: {name}, annotations: {{{owner}}}}}\nspec:\n  group: example.org\n  names: {{kind: X{name}, plural: {name}}}\n  versions: [{{name: v1, served: true, referenceable: true, schema: {{openAPIV3Schema: {{type: object}}}}}}]\n"
-            )
-        };
-        std::fs::write(dir.path().join("a.yaml"), xrd("as.example.org", "")).expect("write");
+        let xrd = crate::fixtures::xrd_v2;
+        std::fs::write(dir.path().join("a.yaml"), xrd().named("as", "XA").yaml()).expect("write");
         std::fs::write(
             dir.path().join("b.yaml"),
-            xrd("bs.example.org", "osp.dev/owner: 'group:default/team-b'"),
+            xrd()
+                .named("bs", "XB")
+                .annotated("osp.dev/owner", "group:default/team-b")
+                .yaml(),
         )
         .expect("write");
         let catalog = Catalog::default();

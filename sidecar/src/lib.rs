@@ -11,6 +11,8 @@ pub mod config;
 pub mod discovery;
 pub mod errors;
 pub mod files;
+#[cfg(test)]
+mod fixtures;
 pub mod github;
 pub mod gitlocal;
 pub mod pb;

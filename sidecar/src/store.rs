@@ -168,7 +168,7 @@ mod tests {
         }
     }
 
-    const XRD: &str = "apiVersion: apiextensions.crossplane.io/v2\nkind: CompositeResourceDefinition\nmetadata: {name: xapps.example.org}\nspec:\n  group: example.org\n  names: {kind: XApp, plural: xapps}\n  versions: [{name: v1, served: true, referenceable: true, schema: {openAPIV3Schema: {type: object}}}]\n";
+    const XRD: &str = crate::fixtures::XRD_V2_NAMESPACED;
 
     #[test]
     fn looks_up_in_cluster_order() {

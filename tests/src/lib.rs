@@ -2,6 +2,13 @@
 //! port, the real grpcurl, and the shared corpus.
 #![forbid(unsafe_code)]
 
+/// The shared fixture set of `tests/fixtures/` (see its README).
+pub mod fixtures {
+    /// `tests/fixtures/xrd-v1-claimable.yaml`.
+    pub const XRD_V1_CLAIMABLE: &str = include_str!("../fixtures/xrd-v1-claimable.yaml");
+    /// `tests/fixtures/xrd-v2-namespaced.yaml`.
+    pub const XRD_V2_NAMESPACED: &str = include_str!("../fixtures/xrd-v2-namespaced.yaml");
+}
 pub mod kube;
 pub mod server;
 

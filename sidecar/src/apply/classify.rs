@@ -165,12 +165,7 @@ mod tests {
                 want: "Unreachable",
             },
         ];
-        let doc = osp::document::from_yaml(
-            "apiVersion: apiextensions.crossplane.io/v1\nkind: CompositeResourceDefinition\nmetadata: {name: xdbs.example.org}\nspec: {group: example.org, names: {kind: XDB, plural: xdbs}, claimNames: {kind: DB, plural: dbs}, versions: [{name: v1, served: true, referenceable: true}]}\n",
-            Default::default(),
-        )
-        .expect("yaml");
-        let definition = osp::definition::for_document(&doc).expect("definition");
+        let definition = crate::fixtures::xrd_v1().definition();
         let ctx = Context {
             cluster: "dev",
             definition: &definition,

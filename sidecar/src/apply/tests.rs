@@ -2,16 +2,6 @@ use serde_json::json;
 
 use super::*;
 
-const XRD: &str = "apiVersion: apiextensions.crossplane.io/v1
-kind: CompositeResourceDefinition
-metadata: {name: xdbs.example.org}
-spec:
-  group: example.org
-  names: {kind: XDB, plural: xdbs}
-  claimNames: {kind: DB, plural: dbs}
-  versions: [{name: v1, served: true, referenceable: true}]
-";
-
 fn cluster(name: &str) -> ClusterRef {
     ClusterRef::Name(name.into())
 }
@@ -132,8 +122,7 @@ fn admits_only_what_the_config_allows() {
             want: Err("render.caller: required"),
         },
     ];
-    let doc = osp::document::from_yaml(XRD, Default::default()).expect("yaml");
-    let definition = osp::definition::for_document(&doc).expect("definition");
+    let definition = crate::fixtures::xrd_v1().definition();
     for c in cases {
         let mut manifest = json!({"metadata": {"name": "orders"}});
         if let Some(ns) = c.namespace {

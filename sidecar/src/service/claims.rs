@@ -190,31 +190,7 @@ mod tests {
     use tonic::Code;
     use tonic_types::StatusExt;
 
-    const XRD: &str = r#"
-apiVersion: apiextensions.crossplane.io/v1
-kind: CompositeResourceDefinition
-metadata: {name: xdbs.example.org}
-spec:
-  group: example.org
-  names: {kind: XDB, plural: xdbs}
-  claimNames: {kind: DB, plural: dbs}
-  versions:
-  - name: v1
-    served: true
-    referenceable: true
-    schema:
-      openAPIV3Schema:
-        type: object
-        properties:
-          spec:
-            type: object
-            properties:
-              parameters:
-                type: object
-                required: [storageGB]
-                properties:
-                  storageGB: {type: integer, maximum: 100}
-"#;
+    const XRD: &str = crate::fixtures::XRD_V1_CLAIMABLE;
 
     fn request(values_json: &str) -> pb::RenderClaimRequest {
         pb::RenderClaimRequest {

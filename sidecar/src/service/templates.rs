@@ -193,27 +193,8 @@ impl TemplateService for Templates {
 mod tests {
     use super::*;
 
-    const XRD: &str = r#"
-apiVersion: apiextensions.crossplane.io/v1
-kind: CompositeResourceDefinition
-metadata: {name: xdbs.example.org}
-spec:
-  group: example.org
-  names: {kind: XDB, plural: xdbs}
-  versions:
-  - name: v1
-    served: true
-    referenceable: true
-    schema:
-      openAPIV3Schema:
-        type: object
-        properties:
-          spec: {type: object, properties: {size: {type: integer}}}
-"#;
-
     fn converted() -> Arc<Converted> {
-        let doc = osp::document::from_yaml(XRD, osp::document::Limits::default()).expect("yaml");
-        Arc::new(osp::convert::for_entities(&doc).expect("converts"))
+        crate::fixtures::xrd_v1().converted()
     }
 
     #[test]

@@ -243,7 +243,7 @@ mod tests {
     use super::*;
     use crate::store::{Shadowed, Store};
 
-    const XRD: &str = "apiVersion: apiextensions.crossplane.io/v2\nkind: CompositeResourceDefinition\nmetadata: {name: xapps.example.org}\nspec:\n  group: example.org\n  names: {kind: XApp, plural: xapps}\n  versions: [{name: v1, served: true, referenceable: true, schema: {openAPIV3Schema: {type: object}}}]\n";
+    use crate::fixtures::{XRD_V2_NAMESPACED as XRD, xrd_v2};
 
     fn load(dir: &Path) -> std::io::Result<Loaded> {
         load_dir(
@@ -257,12 +257,7 @@ mod tests {
     #[test]
     fn the_first_file_in_path_order_wins_a_name() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let with_title = |t: &str| {
-            XRD.replace(
-                "metadata: {name: xapps.example.org}",
-                &format!("metadata: {{name: xapps.example.org, annotations: {{backstage.io/title: {t}}}}}"),
-            )
-        };
+        let with_title = |t: &str| xrd_v2().annotated("backstage.io/title", t).yaml();
         // Written in the other order: modification time must not matter.
         std::fs::create_dir(dir.path().join("b")).expect("mkdir");
         std::fs::write(dir.path().join("b/x.yaml"), with_title("Second")).expect("write");
@@ -305,7 +300,11 @@ mod tests {
             .status()
             .expect("mkfifo");
         assert!(fifo.success());
-        std::fs::write(p("locked.yaml"), XRD.replace("xapps", "xlocked")).expect("write");
+        std::fs::write(
+            p("locked.yaml"),
+            xrd_v2().named("xlocked", "XLocked").yaml(),
+        )
+        .expect("write");
         std::fs::set_permissions(
             p("locked.yaml"),
             std::os::unix::fs::PermissionsExt::from_mode(0o000),
