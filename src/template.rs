@@ -44,19 +44,56 @@ pub fn for_template(
     opts: &Options,
 ) -> Result<Generated, Error> {
     let mut warnings = Vec::new();
-    let spec = match def.schema.pointer("/properties/spec") {
-        None => json!({"type": "object"}),
-        Some(s) if s.is_object() => s.clone(),
-        Some(_) => {
-            return Err(Error::Invalid {
-                path: "spec".into(),
-                message: "the `spec` schema must be an object schema".into(),
-            });
-        }
-    };
-    let spec = layout::without_reserved(def, &spec, &mut warnings);
+    let spec = layout::without_reserved(def, &spec_schema(def)?, &mut warnings);
+    let form = spec_form(def, custom, &spec, &mut warnings)?;
+    let (main, parts, adv) =
+        layout::split(form.schema, &custom.pages, &form.advanced, &mut warnings);
+    let parameters = parameters(def, custom, opts, &main, &parts, adv.as_ref());
+    let others: Vec<&layout::Part> = parts.iter().chain(adv.as_ref()).collect();
+    let values = layout::values(&main, &others);
+    let steps = steps::steps(def, custom, opts, values, pages::has_compositions(def));
+    let template = json!({
+        "apiVersion": "scaffolder.backstage.io/v1beta3",
+        "kind": "Template",
+        "metadata": metadata(def, custom),
+        "spec": {
+            "owner": opts.owner_for(custom),
+            "type": template_type(def),
+            "parameters": parameters,
+            "steps": steps,
+            "output": steps::output(),
+        },
+    });
+    Ok(Generated { template, warnings })
+}
+
+/// The definition's `spec` schema; an empty object schema when it has none.
+fn spec_schema(def: &Definition) -> Result<Value, Error> {
+    match def.schema.pointer("/properties/spec") {
+        None => Ok(json!({"type": "object"})),
+        Some(s) if s.is_object() => Ok(s.clone()),
+        Some(_) => Err(Error::Invalid {
+            path: "spec".into(),
+            message: "the `spec` schema must be an object schema".into(),
+        }),
+    }
+}
+
+/// The `spec` schema mapped to a form, and the fields marked advanced.
+struct SpecForm {
+    schema: Value,
+    advanced: Vec<String>,
+}
+
+/// Maps the `spec` schema to a form titled after the kind.
+fn spec_form(
+    def: &Definition,
+    custom: &Customisation,
+    spec: &Value,
+    warnings: &mut Vec<Warning>,
+) -> Result<SpecForm, Error> {
     let mut mapper = form::Mapper::new(custom);
-    let mut mapped = mapper.node(&spec, None, "spec")?;
+    let mut mapped = mapper.node(spec, None, "spec")?;
     warnings.append(&mut mapper.warnings);
     if let Value::Object(m) = mapped {
         // Our title first, whatever the schema said.
@@ -69,34 +106,44 @@ pub fn for_template(
         head.insert("type".into(), json!("object"));
         mapped = Value::Object(head);
     }
-    let advanced: Vec<String> = mapper.advanced.clone();
-    let (main, parts, adv) = layout::split(mapped, &custom.pages, &advanced, &mut warnings);
+    Ok(SpecForm {
+        schema: mapped,
+        advanced: mapper.advanced,
+    })
+}
 
+/// The form's pages: metadata, the service's fields, one per annotated
+/// page, then advanced settings and delivery when they have fields.
+fn parameters(
+    def: &Definition,
+    custom: &Customisation,
+    opts: &Options,
+    main: &layout::Part,
+    parts: &[layout::Part],
+    adv: Option<&layout::Part>,
+) -> Vec<Value> {
     let mut parameters = vec![pages::metadata(def)];
     parameters.push(json!({
         "title": title(def, custom),
         "type": "object",
         "properties": {"spec": main.schema},
     }));
-    for p in &parts {
+    for p in parts {
         parameters.push(
             json!({"title": p.title, "type": "object", "properties": {p.param.clone(): p.schema}}),
         );
     }
-    if let Some(a) = pages::advanced(
-        def,
-        opts,
-        adv.as_ref().map(|a| (a.param.as_str(), &a.schema)),
-    ) {
+    if let Some(a) = pages::advanced(def, opts, adv.map(|a| (a.param.as_str(), &a.schema))) {
         parameters.push(a);
     }
     if let Some(d) = pages::delivery(custom, opts) {
         parameters.push(d);
     }
-    let others: Vec<&layout::Part> = parts.iter().chain(adv.as_ref()).collect();
-    let values = layout::values(&main, &others);
-    let steps = steps::steps(def, custom, opts, values, pages::has_compositions(def));
+    parameters
+}
 
+/// The Template's `metadata`, with the annotations that tie it to its API.
+fn metadata(def: &Definition, custom: &Customisation) -> Map<String, Value> {
     let mut annotations = entity::managed_annotations();
     annotations.insert("osp.dev/definition".into(), json!(def.name));
     annotations.insert(
@@ -118,19 +165,7 @@ pub fn for_template(
     if let Some(v) = def.labels.get("openportal.dev/version") {
         metadata.insert("labels".into(), json!({"openportal.dev/version": v}));
     }
-    let template = json!({
-        "apiVersion": "scaffolder.backstage.io/v1beta3",
-        "kind": "Template",
-        "metadata": metadata,
-        "spec": {
-            "owner": opts.owner_for(custom),
-            "type": template_type(def),
-            "parameters": parameters,
-            "steps": steps,
-            "output": steps::output(),
-        },
-    });
-    Ok(Generated { template, warnings })
+    metadata
 }
 
 /// `spec.type` of the Template: what the user gets.

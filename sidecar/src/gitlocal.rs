@@ -61,49 +61,16 @@ pub fn publish(path: &Path, base_branch: &str, plan: &Plan) -> Result<Published,
         path: path.to_owned(),
         message: e.message().to_owned(),
     })?;
-    let write_err = |e: git2::Error| Error::WriteCommit {
-        branch: plan.branch.clone(),
-        message: e.message().to_owned(),
-    };
     let ref_name = format!("refs/heads/{}", plan.branch);
-    let head = match repo.find_reference(&ref_name) {
-        Ok(r) => Some(r.peel_to_commit().map_err(write_err)?),
-        Err(e) if e.code() == ErrorCode::NotFound => None,
-        Err(e) => return Err(write_err(e)),
-    };
+    let head = branch_head(&repo, &ref_name, &plan.branch)?;
     let parent = match &head {
         Some(c) => c.clone(),
         None => base_commit(&repo, path, base_branch)?,
     };
-    let tree = parent.tree().map_err(write_err)?;
-    let mut current = BTreeMap::new();
-    for p in plan.reads() {
-        let content = read(&repo, &tree, &p).map_err(|message| Error::ReadFile {
-            path: p.clone(),
-            branch: plan.branch.clone(),
-            message,
-        })?;
-        current.insert(p, content);
-    }
+    let tree = parent.tree().map_err(write_err(&plan.branch))?;
+    let current = current_files(&repo, &tree, plan)?;
     let entries = plan.for_entries(&current)?;
-    for e in &entries {
-        if let Entry::Write { path, .. } = e {
-            check_conflict(&tree, path, &plan.branch)?;
-        }
-    }
-    let mut update = TreeUpdateBuilder::new();
-    for e in &entries {
-        match e {
-            Entry::Write { path, content } => {
-                let blob = repo.blob(content.as_bytes()).map_err(write_err)?;
-                update.upsert(path, blob, FileMode::Blob);
-            }
-            Entry::Delete { path } => {
-                update.remove(path);
-            }
-        }
-    }
-    let new_tree = update.create_updated(&repo, &tree).map_err(write_err)?;
+    let new_tree = updated_tree(&repo, &tree, &entries, &plan.branch)?;
     // A local repository has no web page: the change is the branch and its
     // commit, and the response carries no URL.
     if new_tree == tree.id() {
@@ -121,14 +88,7 @@ pub fn publish(path: &Path, base_branch: &str, plan: &Plan) -> Result<Published,
             ..Published::default()
         });
     }
-    let new_tree = repo.find_tree(new_tree).map_err(write_err)?;
-    let sig = repo
-        .signature()
-        .or_else(|_| Signature::now(DEFAULT_NAME, DEFAULT_EMAIL))
-        .map_err(write_err)?;
-    let commit = repo
-        .commit(None, &sig, &sig, &plan.message, &new_tree, &[&parent])
-        .map_err(write_err)?;
+    let commit = commit_tree(&repo, new_tree, &parent, plan)?;
     move_branch(
         &repo,
         &ref_name,
@@ -143,6 +103,90 @@ pub fn publish(path: &Path, base_branch: &str, plan: &Plan) -> Result<Published,
         created: head.is_none(),
         ..Published::default()
     })
+}
+
+/// Turns a libgit2 error into [`Error::WriteCommit`] on `branch`.
+fn write_err(branch: &str) -> impl Fn(git2::Error) -> Error + '_ {
+    move |e| Error::WriteCommit {
+        branch: branch.to_owned(),
+        message: e.message().to_owned(),
+    }
+}
+
+/// The commit the plan's branch points to; `None` when it does not exist yet.
+fn branch_head<'r>(
+    repo: &'r Repository,
+    ref_name: &str,
+    branch: &str,
+) -> Result<Option<git2::Commit<'r>>, Error> {
+    match repo.find_reference(ref_name) {
+        Ok(r) => Ok(Some(r.peel_to_commit().map_err(write_err(branch))?)),
+        Err(e) if e.code() == ErrorCode::NotFound => Ok(None),
+        Err(e) => Err(write_err(branch)(e)),
+    }
+}
+
+/// The content in `tree` of every file the plan needs to read.
+fn current_files(
+    repo: &Repository,
+    tree: &git2::Tree<'_>,
+    plan: &Plan,
+) -> Result<BTreeMap<String, Option<String>>, Error> {
+    let mut current = BTreeMap::new();
+    for p in plan.reads() {
+        let content = read(repo, tree, &p).map_err(|message| Error::ReadFile {
+            path: p.clone(),
+            branch: plan.branch.clone(),
+            message,
+        })?;
+        current.insert(p, content);
+    }
+    Ok(current)
+}
+
+/// Writes the entries' blobs and the tree they make on top of `tree`;
+/// refuses path conflicts before writing anything.
+fn updated_tree(
+    repo: &Repository,
+    tree: &git2::Tree<'_>,
+    entries: &[Entry],
+    branch: &str,
+) -> Result<Oid, Error> {
+    for e in entries {
+        if let Entry::Write { path, .. } = e {
+            check_conflict(tree, path, branch)?;
+        }
+    }
+    let mut update = TreeUpdateBuilder::new();
+    for e in entries {
+        match e {
+            Entry::Write { path, content } => {
+                let blob = repo.blob(content.as_bytes()).map_err(write_err(branch))?;
+                update.upsert(path, blob, FileMode::Blob);
+            }
+            Entry::Delete { path } => {
+                update.remove(path);
+            }
+        }
+    }
+    update.create_updated(repo, tree).map_err(write_err(branch))
+}
+
+/// Writes the commit of `tree` on `parent`, by the repository's configured
+/// user or else ours; the branch is not moved.
+fn commit_tree(
+    repo: &Repository,
+    tree: Oid,
+    parent: &git2::Commit<'_>,
+    plan: &Plan,
+) -> Result<Oid, Error> {
+    let tree = repo.find_tree(tree).map_err(write_err(&plan.branch))?;
+    let sig = repo
+        .signature()
+        .or_else(|_| Signature::now(DEFAULT_NAME, DEFAULT_EMAIL))
+        .map_err(write_err(&plan.branch))?;
+    repo.commit(None, &sig, &sig, &plan.message, &tree, &[parent])
+        .map_err(write_err(&plan.branch))
 }
 
 /// Refuses a write whose folders are files or symlinks in `tree` (a

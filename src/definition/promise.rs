@@ -24,6 +24,29 @@ pub fn for_promise(doc: &Value) -> Result<Definition, Error> {
     let group = str_at(spec, "group")
         .filter(|s| !s.is_empty())
         .ok_or_else(|| missing("spec.api.spec.group"))?;
+    let names = names_of(spec)?;
+    let scope = scope_of(spec)?;
+    let offered = offered_version(spec)?;
+    Ok(Definition {
+        source: Source::Promise,
+        name: name.to_string(),
+        group: group.to_string(),
+        version: offered.name.to_string(),
+        deprecated: offered.deprecated,
+        names,
+        claim_names: None,
+        scope,
+        schema: offered.schema,
+        annotations: string_map(meta.and_then(|m| m.get("annotations"))),
+        labels: string_map(meta.and_then(|m| m.get("labels"))),
+        default_composition: None,
+        default_update_policy: None,
+        connection_secret_keys: Vec::new(),
+    })
+}
+
+/// The CRD's `names`; both `kind` and `plural` are required.
+fn names_of(spec: &Value) -> Result<Names, Error> {
     let kind = spec
         .pointer("/names/kind")
         .and_then(Value::as_str)
@@ -34,22 +57,38 @@ pub fn for_promise(doc: &Value) -> Result<Definition, Error> {
         .and_then(Value::as_str)
         .filter(|s| !s.is_empty())
         .ok_or_else(|| missing("spec.api.spec.names.plural"))?;
-    let scope = match str_at(spec, "scope") {
-        Some("Namespaced") | None => Scope::Namespaced,
-        Some("Cluster") => Scope::Cluster,
-        Some(other) => {
-            return Err(Error::Invalid {
-                path: "spec.api.spec.scope".into(),
-                message: format!("unknown scope `{other}`, expected `Namespaced` or `Cluster`"),
-            });
-        }
-    };
+    Ok(Names {
+        kind: kind.to_string(),
+        plural: plural.to_string(),
+    })
+}
+
+/// The CRD's `scope`, `Namespaced` when unset.
+fn scope_of(spec: &Value) -> Result<Scope, Error> {
+    match str_at(spec, "scope") {
+        Some("Namespaced") | None => Ok(Scope::Namespaced),
+        Some("Cluster") => Ok(Scope::Cluster),
+        Some(other) => Err(Error::Invalid {
+            path: "spec.api.spec.scope".into(),
+            message: format!("unknown scope `{other}`, expected `Namespaced` or `Cluster`"),
+        }),
+    }
+}
+
+/// The version a definition is generated from.
+struct OfferedVersion<'a> {
+    name: &'a str,
+    deprecated: bool,
+    schema: Value,
+}
+
+/// Picks the served storage version, else the first served one, and reads its schema.
+fn offered_version(spec: &Value) -> Result<OfferedVersion<'_>, Error> {
     let versions = spec
         .get("versions")
         .and_then(Value::as_array)
         .filter(|v| !v.is_empty())
         .ok_or_else(|| missing("spec.api.spec.versions"))?;
-    let flag = |v: &Value, k: &str| v.get(k).and_then(Value::as_bool).unwrap_or(false);
     let (index, version) = versions
         .iter()
         .enumerate()
@@ -58,7 +97,7 @@ pub fn for_promise(doc: &Value) -> Result<Definition, Error> {
         .ok_or_else(|| Error::NoServedVersion {
             path: "spec.api.spec.versions".into(),
         })?;
-    let version_name = str_at(version, "name")
+    let name = str_at(version, "name")
         .filter(|s| !s.is_empty())
         .ok_or_else(|| missing(&format!("spec.api.spec.versions[{index}].name")))?;
     let schema = version
@@ -71,25 +110,16 @@ pub fn for_promise(doc: &Value) -> Result<Definition, Error> {
             message: "must be an object schema".into(),
         });
     }
-    Ok(Definition {
-        source: Source::Promise,
-        name: name.to_string(),
-        group: group.to_string(),
-        version: version_name.to_string(),
+    Ok(OfferedVersion {
+        name,
         deprecated: flag(version, "deprecated"),
-        names: Names {
-            kind: kind.to_string(),
-            plural: plural.to_string(),
-        },
-        claim_names: None,
-        scope,
         schema,
-        annotations: string_map(meta.and_then(|m| m.get("annotations"))),
-        labels: string_map(meta.and_then(|m| m.get("labels"))),
-        default_composition: None,
-        default_update_policy: None,
-        connection_secret_keys: Vec::new(),
     })
+}
+
+/// A boolean field of a version, `false` when unset.
+fn flag(v: &Value, k: &str) -> bool {
+    v.get(k).and_then(Value::as_bool).unwrap_or(false)
 }
 
 fn missing(path: &str) -> Error {

@@ -6,12 +6,7 @@ use super::{Definition, Error, Names, Scope, Source, str_at, string_map};
 /// Reads an XRD. The version offered is the `referenceable` one (Crossplane
 /// allows exactly one), falling back to the first served version.
 pub fn for_xrd(doc: &Value) -> Result<Definition, Error> {
-    let api_version = str_at(doc, "apiVersion").unwrap_or_default();
-    let source = match api_version {
-        "apiextensions.crossplane.io/v2" => Source::XrdV2,
-        // v1alpha1 XRDs have the v1 shape.
-        _ => Source::XrdV1,
-    };
+    let source = source_of(doc);
     let meta = doc.get("metadata");
     let name = meta
         .and_then(|m| str_at(m, "name"))
@@ -29,27 +24,70 @@ pub fn for_xrd(doc: &Value) -> Result<Definition, Error> {
         .ok_or_else(|| missing("spec.group"))?;
     let names = names_at(spec, "names")?.ok_or_else(|| missing("spec.names"))?;
     let claim_names = names_at(spec, "claimNames")?;
-    let scope = match (source, str_at(spec, "scope")) {
-        (_, Some("Namespaced")) => Scope::Namespaced,
-        (_, Some("Cluster")) => Scope::Cluster,
-        (_, Some("LegacyCluster")) => Scope::LegacyCluster,
-        (Source::XrdV2, None) => Scope::Namespaced,
-        (_, None) => Scope::LegacyCluster,
-        (_, Some(other)) => {
-            return Err(Error::Invalid {
-                path: "spec.scope".into(),
-                message: format!(
-                    "unknown scope `{other}`, expected `Namespaced`, `Cluster` or `LegacyCluster`"
-                ),
-            });
-        }
-    };
+    let scope = scope_of(source, spec)?;
     if claim_names.is_some() && scope != Scope::LegacyCluster {
         return Err(Error::Invalid {
             path: "spec.claimNames".into(),
             message: format!("claims are only offered by `LegacyCluster` XRDs, not `{scope:?}`"),
         });
     }
+    let offered = offered_version(spec)?;
+    Ok(Definition {
+        source,
+        name: name.to_string(),
+        group: group.to_string(),
+        version: offered.name.to_string(),
+        deprecated: offered.deprecated,
+        names,
+        claim_names,
+        scope,
+        schema: offered.schema,
+        annotations: string_map(meta.and_then(|m| m.get("annotations"))),
+        labels: string_map(meta.and_then(|m| m.get("labels"))),
+        default_composition: spec
+            .pointer("/defaultCompositionRef/name")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        default_update_policy: str_at(spec, "defaultCompositionUpdatePolicy").map(str::to_string),
+        connection_secret_keys: connection_secret_keys(spec),
+    })
+}
+
+/// The XRD shape, from `apiVersion`.
+fn source_of(doc: &Value) -> Source {
+    match str_at(doc, "apiVersion").unwrap_or_default() {
+        "apiextensions.crossplane.io/v2" => Source::XrdV2,
+        // v1alpha1 XRDs have the v1 shape.
+        _ => Source::XrdV1,
+    }
+}
+
+/// `spec.scope`, defaulted the way Crossplane defaults it for each shape.
+fn scope_of(source: Source, spec: &Value) -> Result<Scope, Error> {
+    match (source, str_at(spec, "scope")) {
+        (_, Some("Namespaced")) => Ok(Scope::Namespaced),
+        (_, Some("Cluster")) => Ok(Scope::Cluster),
+        (_, Some("LegacyCluster")) => Ok(Scope::LegacyCluster),
+        (Source::XrdV2, None) => Ok(Scope::Namespaced),
+        (_, None) => Ok(Scope::LegacyCluster),
+        (_, Some(other)) => Err(Error::Invalid {
+            path: "spec.scope".into(),
+            message: format!(
+                "unknown scope `{other}`, expected `Namespaced`, `Cluster` or `LegacyCluster`"
+            ),
+        }),
+    }
+}
+
+/// The version a definition is generated from.
+struct OfferedVersion<'a> {
+    name: &'a str,
+    deprecated: bool,
+    schema: Value,
+}
+
+/// Picks the referenceable served version, else the first served one, and reads its schema.
+fn offered_version(spec: &Value) -> Result<OfferedVersion<'_>, Error> {
     let versions = spec
         .get("versions")
         .and_then(Value::as_array)
@@ -69,7 +107,7 @@ pub fn for_xrd(doc: &Value) -> Result<Definition, Error> {
         .ok_or_else(|| Error::NoServedVersion {
             path: "spec.versions".into(),
         })?;
-    let version_name = str_at(version, "name")
+    let name = str_at(version, "name")
         .filter(|s| !s.is_empty())
         .ok_or_else(|| missing(&format!("spec.versions[{index}].name")))?;
     let schema = version
@@ -82,36 +120,26 @@ pub fn for_xrd(doc: &Value) -> Result<Definition, Error> {
             message: "must be an object schema".into(),
         });
     }
-    Ok(Definition {
-        source,
-        name: name.to_string(),
-        group: group.to_string(),
-        version: version_name.to_string(),
+    Ok(OfferedVersion {
+        name,
         deprecated: version
             .get("deprecated")
             .and_then(Value::as_bool)
             .unwrap_or(false),
-        names,
-        claim_names,
-        scope,
         schema,
-        annotations: string_map(meta.and_then(|m| m.get("annotations"))),
-        labels: string_map(meta.and_then(|m| m.get("labels"))),
-        default_composition: spec
-            .pointer("/defaultCompositionRef/name")
-            .and_then(Value::as_str)
-            .map(str::to_string),
-        default_update_policy: str_at(spec, "defaultCompositionUpdatePolicy").map(str::to_string),
-        connection_secret_keys: spec
-            .get("connectionSecretKeys")
-            .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(|k| k.as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default(),
     })
+}
+
+/// `spec.connectionSecretKeys`, skipping entries that are not strings.
+fn connection_secret_keys(spec: &Value) -> Vec<String> {
+    spec.get("connectionSecretKeys")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|k| k.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 fn names_at(spec: &Value, key: &str) -> Result<Option<Names>, Error> {

@@ -143,97 +143,156 @@ pub fn entities(
 
     definition_inputs(defs, cache, &mut inputs);
 
-    let composites: BTreeSet<(String, String)> = defs
-        .iter()
-        .flat_map(|(_, d)| d.values())
-        .filter(|k| matches!(k.converted.definition.source, Source::XrdV1 | Source::XrdV2))
-        .map(|k| {
-            let d = &k.converted.definition;
-            (d.group.clone(), d.names.kind.clone())
-        })
-        .collect();
+    let composites = composite_kinds(defs);
     if composites != cache.composites {
         // dependsOn depends on which kinds are XRs: rebuild every Resource.
         cache.resources.clear();
         cache.composites = composites;
     }
 
+    resource_inputs(defs, data, settings, cache, &mut inputs);
+    for_catalog(inputs)
+}
+
+/// `(group, kind)` of every XR kind the definitions offer.
+fn composite_kinds(defs: &[(String, BTreeMap<String, Known>)]) -> BTreeSet<(String, String)> {
+    defs.iter()
+        .flat_map(|(_, d)| d.values())
+        .filter(|k| matches!(k.converted.definition.source, Source::XrdV1 | Source::XrdV2))
+        .map(|k| {
+            let d = &k.converted.definition;
+            (d.group.clone(), d.names.kind.clone())
+        })
+        .collect()
+}
+
+/// An object a definition of its cluster offers, and the owner its
+/// Resource gets.
+struct Offered<'a> {
+    cluster: &'a str,
+    key: &'a str,
+    obj: &'a Arc<Value>,
+    converted: &'a Arc<Converted>,
+    owner: String,
+}
+
+/// Resources: one per object whose kind a definition of its cluster offers,
+/// reused from the previous build when nothing it is made from changed.
+fn resource_inputs(
+    defs: &[(String, BTreeMap<String, Known>)],
+    data: &Data,
+    settings: &Settings,
+    cache: &mut Cache,
+    inputs: &mut Vec<Input>,
+) {
     let mut resources = HashMap::new();
     for (cluster, sources) in &data.objects {
         let Some((_, known)) = defs.iter().find(|(c, _)| c == cluster) else {
             continue;
         };
-        let index: HashMap<(String, String), &Known> = known
-            .values()
-            .flat_map(|k| {
-                kinds_of(&k.converted.definition)
-                    .into_iter()
-                    .map(move |g| (g, k))
-            })
-            .collect();
-        for objects in sources.values() {
-            for (key, obj) in objects {
-                let group = obj["apiVersion"]
-                    .as_str()
-                    .and_then(|v| v.rsplit_once('/'))
-                    .map(|(g, _)| g)
-                    .unwrap_or_default();
-                let kind = obj["kind"].as_str().unwrap_or_default();
-                let Some(k) = index.get(&(group.to_string(), kind.to_string())) else {
-                    continue;
-                };
-                let converted = &k.converted;
-                let owner = settings.default_owner.clone().unwrap_or_else(|| {
-                    converted.template["spec"]["owner"]
-                        .as_str()
-                        .unwrap_or(osp::options::DEFAULT_OWNER)
-                        .to_string()
-                });
-                let id = (cluster.clone(), key.clone());
-                let entity = match cache.resources.remove(&id) {
-                    Some(c)
-                        if Arc::ptr_eq(&c.object, obj)
-                            && Arc::ptr_eq(&c.converted, converted)
-                            && c.owner == owner =>
-                    {
-                        c.entity
-                    }
-                    _ => {
-                        let ctx = Context {
-                            cluster,
-                            definition: &converted.definition,
-                            template_name: converted.template["metadata"]["name"]
-                                .as_str()
-                                .unwrap_or_default(),
-                            app_base_url: &settings.app_base_url,
-                            default_owner: &owner,
-                            composites: &cache.composites,
-                        };
-                        match for_resource(obj, &ctx) {
-                            Ok(e) => Arc::new(e),
-                            Err(e) => {
-                                tracing::warn!(%cluster, object = %key, error = %e, "resource skipped");
-                                continue;
-                            }
-                        }
-                    }
-                };
-                inputs.push(Input {
-                    key: format!("object/{cluster}/{key}"),
-                    entity: entity.clone(),
-                });
-                resources.insert(
-                    id,
-                    CachedResource {
-                        object: obj.clone(),
-                        converted: converted.clone(),
-                        owner,
-                        entity,
-                    },
-                );
-            }
+        let index = kind_index(known);
+        for (key, obj) in sources.values().flatten() {
+            let Some(k) = index.get(&group_kind(obj)) else {
+                continue;
+            };
+            let offered = Offered {
+                cluster,
+                key,
+                obj,
+                converted: &k.converted,
+                owner: owner_of(settings, &k.converted),
+            };
+            let id = (cluster.clone(), key.clone());
+            let Some(entity) = resource_entity(&id, &offered, settings, cache) else {
+                continue;
+            };
+            inputs.push(Input {
+                key: format!("object/{cluster}/{key}"),
+                entity: entity.clone(),
+            });
+            resources.insert(
+                id,
+                CachedResource {
+                    object: obj.clone(),
+                    converted: offered.converted.clone(),
+                    owner: offered.owner,
+                    entity,
+                },
+            );
         }
     }
     cache.resources = resources;
-    for_catalog(inputs)
+}
+
+/// The definitions of one cluster by each `(group, kind)` they offer.
+fn kind_index(known: &BTreeMap<String, Known>) -> HashMap<(String, String), &Known> {
+    known
+        .values()
+        .flat_map(|k| {
+            kinds_of(&k.converted.definition)
+                .into_iter()
+                .map(move |g| (g, k))
+        })
+        .collect()
+}
+
+/// An object's `(group, kind)`, empty where it has none.
+fn group_kind(obj: &Value) -> (String, String) {
+    let group = obj["apiVersion"]
+        .as_str()
+        .and_then(|v| v.rsplit_once('/'))
+        .map(|(g, _)| g)
+        .unwrap_or_default();
+    let kind = obj["kind"].as_str().unwrap_or_default();
+    (group.to_string(), kind.to_string())
+}
+
+/// The configured default owner, else the Template's owner.
+fn owner_of(settings: &Settings, converted: &Converted) -> String {
+    settings.default_owner.clone().unwrap_or_else(|| {
+        converted.template["spec"]["owner"]
+            .as_str()
+            .unwrap_or(osp::options::DEFAULT_OWNER)
+            .to_string()
+    })
+}
+
+/// The object's Resource entity: the cached one when object, definition and
+/// owner are the same, else built anew; `None` (warned) when it cannot be.
+fn resource_entity(
+    id: &(String, String),
+    offered: &Offered<'_>,
+    settings: &Settings,
+    cache: &mut Cache,
+) -> Option<Arc<Value>> {
+    let (cluster, key, obj, converted) =
+        (offered.cluster, offered.key, offered.obj, offered.converted);
+    match cache.resources.remove(id) {
+        Some(c)
+            if Arc::ptr_eq(&c.object, obj)
+                && Arc::ptr_eq(&c.converted, converted)
+                && c.owner == offered.owner =>
+        {
+            Some(c.entity)
+        }
+        _ => {
+            let ctx = Context {
+                cluster,
+                definition: &converted.definition,
+                template_name: converted.template["metadata"]["name"]
+                    .as_str()
+                    .unwrap_or_default(),
+                app_base_url: &settings.app_base_url,
+                default_owner: &offered.owner,
+                composites: &cache.composites,
+            };
+            match for_resource(obj, &ctx) {
+                Ok(e) => Some(Arc::new(e)),
+                Err(e) => {
+                    tracing::warn!(%cluster, object = %key, error = %e, "resource skipped");
+                    None
+                }
+            }
+        }
+    }
 }

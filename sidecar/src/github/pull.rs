@@ -53,101 +53,167 @@ impl Client {
         let (owner, _) = split_repository(repository)?;
         let s = self.transport.session();
         let repo = format!("/repos/{repository}");
-        let head = get_branch(&s, &repo, &plan.branch).await?;
-        let (parent, base) = match &head {
-            Some(tip) => (tip.clone(), None),
-            None => {
-                let base = match base_branch {
-                    "" => default_branch(&s, &repo).await?,
-                    b => b.to_owned(),
-                };
-                let Some(tip) = get_branch(&s, &repo, &base).await? else {
-                    return Err(Error::NotFound {
-                        step: format!("reading base branch `{base}`"),
-                        message: "Branch not found".into(),
-                    });
-                };
-                (tip, Some(base))
-            }
-        };
-        let mut current = BTreeMap::new();
-        for path in plan.reads() {
-            let content = read_file(&s, &repo, &path, &parent.sha).await?;
-            current.insert(path, content);
-        }
-        let entries = plan.for_entries(&current)?;
-        let commit = match entries.is_empty() {
-            true => None,
-            false => {
-                let tree = create_tree(&s, &repo, &parent.tree, &entries).await?;
-                // Same tree: the branch already holds the change (a retry).
-                match tree == parent.tree {
-                    true => None,
-                    false => {
-                        Some(create_commit(&s, &repo, &plan.message, &tree, &parent.sha).await?)
-                    }
-                }
-            }
-        };
+        let start = start(&s, &repo, &plan.branch, base_branch).await?;
+        let commit = commit_plan(&s, &repo, plan, &start.parent).await?;
         let mut out = Published {
             branch: plan.branch.clone(),
-            commit_sha: commit.clone().unwrap_or_else(|| parent.sha.clone()),
+            commit_sha: commit.clone().unwrap_or_else(|| start.parent.sha.clone()),
             unchanged: commit.is_none(),
             ..Published::default()
         };
-        let number = match (base, commit) {
+        let target = Target {
+            s: &s,
+            repo: &repo,
+            owner,
+            plan,
+            pr,
+        };
+        let proposal = match (start.base, commit) {
             // A new branch with nothing to change: there is nothing to propose.
-            (Some(_), None) => {
-                out.commit_sha = String::new();
-                out.request_count = s.count();
-                return Ok(out);
-            }
-            (Some(base), Some(commit)) => {
-                create_ref(&s, &repo, &plan.branch, &commit).await?;
-                let (number, url, created) =
-                    open(&s, &repo, owner, &plan.branch, &base, pr).await?;
-                out.kind = ChangeKind::PullRequest;
-                out.url = url;
-                out.created = created;
-                number
-            }
+            (Some(_), None) => None,
+            (Some(base), Some(commit)) => Some(propose_new(&target, &base, &commit).await?),
             (None, commit) => {
-                if let Some(commit) = &commit {
-                    update_ref(&s, &repo, &plan.branch, commit).await?;
-                }
-                let found = find_pr(&s, &repo, owner, &plan.branch).await?;
-                let found = match found {
-                    Some(found) => {
-                        update_pr(&s, &repo, &found, pr).await?;
-                        out.kind = ChangeKind::PullRequest;
-                        out.url = str_at(&found, "/html_url");
-                        found
-                    }
-                    None => {
-                        let base = match base_branch {
-                            "" => default_branch(&s, &repo).await?,
-                            b => b.to_owned(),
-                        };
-                        let (number, url, created) =
-                            open(&s, &repo, owner, &plan.branch, &base, pr).await?;
-                        out.kind = ChangeKind::PullRequest;
-                        out.url = url;
-                        out.created = created;
-                        out.number = number;
-                        out.request_count = s.count();
-                        return Ok(out);
-                    }
-                };
-                found
-                    .get("number")
-                    .and_then(Value::as_u64)
-                    .unwrap_or_default()
+                Some(propose_existing(&target, base_branch, commit.as_deref()).await?)
             }
         };
-        out.number = number;
+        match proposal {
+            Some(p) => {
+                out.kind = ChangeKind::PullRequest;
+                out.url = p.url;
+                out.created = p.created;
+                out.number = p.number;
+            }
+            None => out.commit_sha = String::new(),
+        }
         out.request_count = s.count();
         Ok(out)
     }
+}
+
+/// Where the commit goes on top of: the branch's tip, or the base's tip
+/// when the branch is new.
+struct Start {
+    parent: Tip,
+    /// The base branch, when the branch is new.
+    base: Option<String>,
+}
+
+/// Reads the branch, and the base only when the branch is new.
+async fn start(
+    s: &Session<'_>,
+    repo: &str,
+    branch: &str,
+    base_branch: &str,
+) -> Result<Start, Error> {
+    if let Some(tip) = get_branch(s, repo, branch).await? {
+        return Ok(Start {
+            parent: tip,
+            base: None,
+        });
+    }
+    let base = base_or_default(s, repo, base_branch).await?;
+    let Some(tip) = get_branch(s, repo, &base).await? else {
+        return Err(Error::NotFound {
+            step: format!("reading base branch `{base}`"),
+            message: "Branch not found".into(),
+        });
+    };
+    Ok(Start {
+        parent: tip,
+        base: Some(base),
+    })
+}
+
+/// `base_branch`, or the repository's default branch when it is empty.
+async fn base_or_default(s: &Session<'_>, repo: &str, base_branch: &str) -> Result<String, Error> {
+    match base_branch {
+        "" => default_branch(s, repo).await,
+        b => Ok(b.to_owned()),
+    }
+}
+
+/// Commits the plan on `parent`; `None` when there is nothing to write.
+async fn commit_plan(
+    s: &Session<'_>,
+    repo: &str,
+    plan: &Plan,
+    parent: &Tip,
+) -> Result<Option<String>, Error> {
+    let mut current = BTreeMap::new();
+    for path in plan.reads() {
+        let content = read_file(s, repo, &path, &parent.sha).await?;
+        current.insert(path, content);
+    }
+    let entries = plan.for_entries(&current)?;
+    if entries.is_empty() {
+        return Ok(None);
+    }
+    let tree = create_tree(s, repo, &parent.tree, &entries).await?;
+    // Same tree: the branch already holds the change (a retry).
+    if tree == parent.tree {
+        return Ok(None);
+    }
+    create_commit(s, repo, &plan.message, &tree, &parent.sha)
+        .await
+        .map(Some)
+}
+
+/// The session, repository and change a pull request is proposed for.
+struct Target<'a> {
+    s: &'a Session<'a>,
+    repo: &'a str,
+    owner: &'a str,
+    plan: &'a Plan,
+    pr: &'a PullRequest,
+}
+
+/// The pull request opened or updated.
+struct Proposal {
+    number: u64,
+    url: String,
+    /// This call opened it.
+    created: bool,
+}
+
+/// Creates the new branch at `commit` and opens its pull request.
+async fn propose_new(t: &Target<'_>, base: &str, commit: &str) -> Result<Proposal, Error> {
+    create_ref(t.s, t.repo, &t.plan.branch, commit).await?;
+    open_pr(t, base).await
+}
+
+/// Moves the existing branch to `commit`, if any, and updates its open pull
+/// request, or opens one when it has none.
+async fn propose_existing(
+    t: &Target<'_>,
+    base_branch: &str,
+    commit: Option<&str>,
+) -> Result<Proposal, Error> {
+    if let Some(commit) = commit {
+        update_ref(t.s, t.repo, &t.plan.branch, commit).await?;
+    }
+    if let Some(found) = find_pr(t.s, t.repo, t.owner, &t.plan.branch).await? {
+        update_pr(t.s, t.repo, &found, t.pr).await?;
+        return Ok(Proposal {
+            number: found
+                .get("number")
+                .and_then(Value::as_u64)
+                .unwrap_or_default(),
+            url: str_at(&found, "/html_url"),
+            created: false,
+        });
+    }
+    let base = base_or_default(t.s, t.repo, base_branch).await?;
+    open_pr(t, &base).await
+}
+
+/// Opens the pull request against `base`, or adopts one already open.
+async fn open_pr(t: &Target<'_>, base: &str) -> Result<Proposal, Error> {
+    let (number, url, created) = open(t.s, t.repo, t.owner, &t.plan.branch, base, t.pr).await?;
+    Ok(Proposal {
+        number,
+        url,
+        created,
+    })
 }
 
 fn split_repository(repository: &str) -> Result<(&str, &str), Error> {

@@ -67,95 +67,168 @@ pub fn rules(node: &Value, value: &Value, path: &str, v: &mut Validator<'_>) {
         return;
     };
     let here = if path.is_empty() { "<root>" } else { path };
-    let this = to_cel(Some(node), value);
-    let longest = longest_list(value) as f64;
+    let site = Site {
+        path,
+        here,
+        this: to_cel(Some(node), value),
+        longest: longest_list(value) as f64,
+    };
     for rule in rules {
-        if v.budget.exhausted {
+        if budget_spent(here, v) {
             return;
         }
-        let time_budget = v.budget.limits.time_budget;
-        if v.budget.started.elapsed() > time_budget {
-            v.budget.exhausted = true;
-            v.push(
-                here,
-                format!("validation rules ran over the `{time_budget:?}` budget; later rules were not evaluated"),
-            );
-            return;
-        }
-        let Some(source) = rule.get("rule").and_then(Value::as_str) else {
-            continue;
-        };
-        let field = match rule.get("fieldPath").and_then(Value::as_str) {
-            Some(f) if !f.is_empty() => schema::join(path, f.trim_start_matches('.')),
-            _ => here.to_string(),
-        };
-        if source.len() > MAX_RULE_LEN {
+        check(env, rule, &site, v);
+    }
+}
+
+/// What every rule at one node shares.
+struct Site<'a> {
+    path: &'a str,
+    /// `path`, or `<root>` for the root.
+    here: &'a str,
+    /// `self`, converted once for all rules.
+    this: Cel,
+    /// The longest list or map in the value, for cost estimates.
+    longest: f64,
+}
+
+/// One rule that is to run, with where its errors are reported.
+struct Rule<'a> {
+    rule: &'a Value,
+    source: &'a str,
+    field: String,
+    optional_old: bool,
+}
+
+/// Whether the manifest's time budget is used up; reports it the first time.
+fn budget_spent(here: &str, v: &mut Validator<'_>) -> bool {
+    if v.budget.exhausted {
+        return true;
+    }
+    let time_budget = v.budget.limits.time_budget;
+    if v.budget.started.elapsed() > time_budget {
+        v.budget.exhausted = true;
+        v.push(
+            here,
+            format!("validation rules ran over the `{time_budget:?}` budget; later rules were not evaluated"),
+        );
+        return true;
+    }
+    false
+}
+
+/// Checks one rule: skipped if too long, broken, a transition rule or too
+/// expensive, else evaluated.
+fn check(env: &Arc<Env>, rule: &Value, site: &Site<'_>, v: &mut Validator<'_>) {
+    let Some(source) = rule.get("rule").and_then(Value::as_str) else {
+        return;
+    };
+    let field = field_path(rule, site);
+    let Some(program) = program_for(env, source, &field, v) else {
+        return;
+    };
+    let optional_old = rule.get("optionalOldSelf").and_then(Value::as_bool) == Some(true);
+    if program.references().has_variable("oldSelf") && !optional_old {
+        // A transition rule: only evaluated on update.
+        return;
+    }
+    let cost = estimated_cost(source, site.longest);
+    let max_cost = v.budget.limits.max_rule_cost;
+    if cost > max_cost {
+        v.push(
+            &field,
+            format!("rule `{source}` is too expensive to evaluate: estimated cost `{cost:e}` is over `{max_cost:e}`"),
+        );
+        return;
+    }
+    let rule = Rule {
+        rule,
+        source,
+        field,
+        optional_old,
+    };
+    evaluate(env, &program, &rule, &site.this, v);
+}
+
+/// Where a rule's errors go: its `fieldPath` under the node, else the node.
+fn field_path(rule: &Value, site: &Site<'_>) -> String {
+    match rule.get("fieldPath").and_then(Value::as_str) {
+        Some(f) if !f.is_empty() => schema::join(site.path, f.trim_start_matches('.')),
+        _ => site.here.to_string(),
+    }
+}
+
+/// The compiled rule, or `None` with a warning when it is too long or does
+/// not compile.
+fn program_for(
+    env: &Env,
+    source: &str,
+    field: &str,
+    v: &mut Validator<'_>,
+) -> Option<Arc<Program>> {
+    if source.len() > MAX_RULE_LEN {
+        v.warn(
+            field,
+            format!("rule is longer than `{MAX_RULE_LEN}` bytes; not checked"),
+        );
+        return None;
+    }
+    match compiled(env, source) {
+        Ok(p) => Some(p),
+        Err(e) => {
             v.warn(
-                &field,
-                format!("rule is longer than `{MAX_RULE_LEN}` bytes; not checked"),
+                field,
+                format!("rule `{source}` not checked: {}", one_line(&e.to_string())),
             );
-            continue;
+            None
         }
-        let program = match compiled(env, source) {
-            Ok(p) => p,
-            Err(e) => {
-                v.warn(
-                    &field,
-                    format!("rule `{source}` not checked: {}", one_line(&e.to_string())),
-                );
-                continue;
-            }
-        };
-        let refs = program.references();
-        let optional_old = rule.get("optionalOldSelf").and_then(Value::as_bool) == Some(true);
-        if refs.has_variable("oldSelf") && !optional_old {
-            // A transition rule: only evaluated on update.
-            continue;
+    }
+}
+
+/// The rule's length times the longest list to the power of its nested
+/// comprehensions.
+fn estimated_cost(source: &str, longest: f64) -> f64 {
+    let comprehensions = ["all", "exists", "exists_one", "map", "filter"]
+        .iter()
+        .map(|m| source.matches(&format!(".{m}(")).count())
+        .sum::<usize>();
+    // Literal lists in the rule iterate too, not only lists in the data.
+    let longest = longest.max(longest_literal(source) as f64);
+    source.len() as f64 * longest.max(1.0).powi(comprehensions as i32)
+}
+
+/// Runs the rule with `self` bound and reports a failure, an error, or
+/// what this validator cannot check.
+fn evaluate(env: &Arc<Env>, program: &Program, rule: &Rule<'_>, this: &Cel, v: &mut Validator<'_>) {
+    let (source, field) = (rule.source, rule.field.as_str());
+    let mut ctx = Context::with_env(Arc::clone(env));
+    ctx.add_variable_from_value("self", this.clone());
+    if rule.optional_old {
+        ctx.add_variable_from_value("oldSelf", Cel::Opaque(Arc::new(OptionalValue::none())));
+    }
+    match program.execute(&ctx) {
+        Ok(Cel::Bool(true)) => {}
+        Ok(Cel::Bool(false)) => {
+            let message = message(env, rule.rule, &ctx, source);
+            v.push(field, message);
         }
-        let comprehensions = ["all", "exists", "exists_one", "map", "filter"]
-            .iter()
-            .map(|m| source.matches(&format!(".{m}(")).count())
-            .sum::<usize>();
-        // Literal lists in the rule iterate too, not only lists in the data.
-        let longest = longest.max(longest_literal(source) as f64);
-        let cost = source.len() as f64 * longest.max(1.0).powi(comprehensions as i32);
-        let max_cost = v.budget.limits.max_rule_cost;
-        if cost > max_cost {
-            v.push(
-                &field,
-                format!("rule `{source}` is too expensive to evaluate: estimated cost `{cost:e}` is over `{max_cost:e}`"),
-            );
-            continue;
-        }
-        let mut ctx = Context::with_env(Arc::clone(env));
-        ctx.add_variable_from_value("self", this.clone());
-        if optional_old {
-            ctx.add_variable_from_value("oldSelf", Cel::Opaque(Arc::new(OptionalValue::none())));
-        }
-        match program.execute(&ctx) {
-            Ok(Cel::Bool(true)) => {}
-            Ok(Cel::Bool(false)) => {
-                let message = message(env, rule, &ctx, source);
-                v.push(&field, message);
-            }
-            Ok(other) => v.warn(
-                &field,
-                format!("rule `{source}` returned `{other:?}`, not a boolean; not checked"),
+        Ok(other) => v.warn(
+            field,
+            format!("rule `{source}` returned `{other:?}`, not a boolean; not checked"),
+        ),
+        Err(e) if unsupported(&e) => v.warn(
+            field,
+            format!(
+                "rule `{source}` uses what this validator lacks ({e}); the API server checks it"
             ),
-            Err(e) if unsupported(&e) => v.warn(
-                &field,
-                format!(
-                    "rule `{source}` uses what this validator lacks ({e}); the API server checks it"
-                ),
+        ),
+        Err(e) => v.push(
+            field,
+            format!(
+                "{} evaluating rule `{source}`",
+                one_line(&e.to_string()).to_lowercase()
             ),
-            Err(e) => v.push(
-                &field,
-                format!(
-                    "{} evaluating rule `{source}`",
-                    one_line(&e.to_string()).to_lowercase()
-                ),
-            ),
-        }
+        ),
     }
 }
 
