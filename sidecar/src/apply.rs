@@ -2,19 +2,19 @@
 //! environments: server-side apply with field manager `osp`, optional
 //! server-side dry-run, a namespace allow-list, and impersonation of the
 //! requesting Backstage user so cluster RBAC decides. Off unless enabled.
-pub mod classify;
-pub mod identity;
+pub(crate) mod classify;
+pub(crate) mod identity;
 
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams};
 use serde::Deserialize;
 use serde_json::Value;
 
-pub use identity::Identity;
+pub(crate) use identity::Identity;
 
 use crate::clusters::{Cluster, ClusterRef, Impersonation};
 
 /// The field manager of every apply.
-pub const FIELD_MANAGER: &str = "osp";
+pub(crate) const FIELD_MANAGER: &str = "osp";
 
 /// The `apply:` section of the config file.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -140,7 +140,7 @@ fn list(items: &[String]) -> String {
 
 /// What to apply.
 #[derive(Debug, Clone)]
-pub struct Target<'a> {
+pub(crate) struct Target<'a> {
     /// The definition of the kind.
     pub definition: &'a osp::definition::Definition,
     /// The rendered manifest.
@@ -155,7 +155,7 @@ pub struct Target<'a> {
 
 /// The applied object.
 #[derive(Debug, Clone)]
-pub struct Applied {
+pub(crate) struct Applied {
     /// What the API server returned.
     pub object: DynamicObject,
     /// The cluster it went to.
@@ -164,7 +164,7 @@ pub struct Applied {
 
 /// Applies manifests as the configuration allows.
 #[derive(Debug, Clone, Default)]
-pub struct Applier {
+pub(crate) struct Applier {
     config: ApplyConfig,
     clusters: Vec<Cluster>,
 }
@@ -172,7 +172,7 @@ pub struct Applier {
 impl Applier {
     /// An applier for the `apply:` configuration and its clusters
     /// (resolved against the top-level list).
-    pub fn new(config: &ApplyConfig, clusters: Vec<Cluster>) -> Self {
+    pub(crate) fn new(config: &ApplyConfig, clusters: Vec<Cluster>) -> Self {
         Self {
             config: config.clone(),
             clusters,
@@ -180,13 +180,13 @@ impl Applier {
     }
 
     /// Whether apply is enabled.
-    pub fn enabled(&self) -> bool {
+    pub(crate) fn enabled(&self) -> bool {
         self.config.enabled
     }
 
     /// Checks everything that needs no cluster: enabled, cluster,
     /// namespace, identity. Returns the cluster and who to impersonate.
-    pub fn admit(&self, target: &Target<'_>) -> Result<(&Cluster, Option<Identity>), Error> {
+    pub(crate) fn admit(&self, target: &Target<'_>) -> Result<(&Cluster, Option<Identity>), Error> {
         let c = &self.config;
         if !c.enabled {
             return Err(Error::Disabled);
@@ -232,7 +232,7 @@ impl Applier {
     }
 
     /// Server-side applies the manifest (field manager `osp`, no force).
-    pub async fn apply(&self, target: &Target<'_>) -> Result<Applied, Error> {
+    pub(crate) async fn apply(&self, target: &Target<'_>) -> Result<Applied, Error> {
         let (cluster, identity) = self.admit(target)?;
         let impersonate = identity.as_ref().map(|id| Impersonation {
             user: &id.user,

@@ -19,24 +19,24 @@ use tokio::sync::{Notify, watch};
 use crate::store::Store;
 
 /// Bursts of changes within this window become one revision.
-pub const DEBOUNCE: Duration = Duration::from_millis(25);
+pub(crate) const DEBOUNCE: Duration = Duration::from_millis(25);
 
 /// Snapshots kept for paging: a page token names one of them. A snapshot
 /// is made only when asked for, so only other snapshot calls at newer
 /// revisions evict one, and they share their entities.
-pub const KEPT_SNAPSHOTS: usize = 8;
+pub(crate) const KEPT_SNAPSHOTS: usize = 8;
 
 /// Default Backstage app base URL: Backstage's own default `app.baseUrl`
 /// (what `npx @backstage/create-app` writes into `app-config.yaml`), so links
 /// work in a new app; set it to the app's public URL in production.
-pub const DEFAULT_APP_BASE_URL: &str = "http://localhost:3000";
+pub(crate) const DEFAULT_APP_BASE_URL: &str = "http://localhost:3000";
 
 /// Default time to wait for every cluster's first sync.
-pub const DEFAULT_SYNC_TIMEOUT: Duration = Duration::from_secs(60);
+pub(crate) const DEFAULT_SYNC_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// What the operator configured.
 #[derive(Debug, Clone)]
-pub struct Settings {
+pub(crate) struct Settings {
     /// Configured sources (cluster names, `from-dir`), in configuration order.
     pub clusters: Vec<String>,
     /// How long to wait for every cluster's first sync before serving the
@@ -61,7 +61,7 @@ impl Default for Settings {
 
 /// How fresh one cluster's data is.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ClusterState {
+pub(crate) struct ClusterState {
     /// Configured name.
     pub name: String,
     /// The first full list of every watched kind completed.
@@ -75,7 +75,7 @@ pub struct ClusterState {
 /// What a source (a cluster or the `--from-dir` folder) reports about
 /// itself: named fields instead of positional booleans.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SourceReport<'a> {
+pub(crate) struct SourceReport<'a> {
     /// Everything it watches has been listed once. Sticky: a later report
     /// of `false` does not unset it.
     pub synced: bool,
@@ -86,13 +86,13 @@ pub struct SourceReport<'a> {
 
 impl<'a> SourceReport<'a> {
     /// Listed and healthy.
-    pub const SYNCED: SourceReport<'static> = SourceReport {
+    pub(crate) const SYNCED: SourceReport<'static> = SourceReport {
         synced: true,
         problem: None,
     };
 
     /// Failing (unreachable, unreadable) for `problem`.
-    pub fn failing(problem: &'a str) -> Self {
+    pub(crate) fn failing(problem: &'a str) -> Self {
         Self {
             synced: false,
             problem: Some(problem),
@@ -102,7 +102,7 @@ impl<'a> SourceReport<'a> {
 
 /// Why the catalog cannot answer yet.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum Error {
+pub(crate) enum Error {
     /// Nothing to build a catalog from.
     #[error("no catalog source configured: set `--from-dir` or `clusters`")]
     ConfigureSources,
@@ -134,7 +134,7 @@ struct Inner {
 
 /// The live catalog; cheap to clone.
 #[derive(Debug, Clone)]
-pub struct Catalog {
+pub(crate) struct Catalog {
     inner: Arc<Inner>,
 }
 
@@ -146,7 +146,7 @@ impl Default for Catalog {
 
 /// This instance's epoch: the start time in seconds, so a restarted
 /// sidecar's revisions are larger than and distinct from the last one's.
-pub fn epoch() -> u32 {
+pub(crate) fn epoch() -> u32 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs() as u32)
@@ -160,7 +160,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 impl Catalog {
     /// A catalog over the definitions in `store`.
-    pub fn new(store: Store, epoch: u32) -> Self {
+    pub(crate) fn new(store: Store, epoch: u32) -> Self {
         let log = Log::new(epoch);
         let (revision, _) = watch::channel(log.revision());
         let (ready, _) = watch::channel(Err(Error::ConfigureSources));
@@ -181,12 +181,12 @@ impl Catalog {
     }
 
     /// The definitions store the catalog reads.
-    pub fn store(&self) -> &Store {
+    pub(crate) fn store(&self) -> &Store {
         &self.inner.store
     }
 
     /// Sets the configured sources; call before the sources start.
-    pub fn configure(&self, settings: Settings) {
+    pub(crate) fn configure(&self, settings: Settings) {
         self.inner.store.set_order(settings.clusters.clone());
         {
             let mut data = lock(&self.inner.data);
@@ -208,14 +208,14 @@ impl Catalog {
     }
 
     /// Tells the builder that definitions or objects changed.
-    pub fn changed(&self) {
+    pub(crate) fn changed(&self) {
         self.inner.dirty.notify_one();
     }
 
     /// Replaces every object `source` of `cluster` reported (a full list).
     /// Objects equal to the ones held keep their identity, so a re-list
     /// (after `410 Gone`, or a directory rescan) rebuilds only what changed.
-    pub fn replace_objects<O>(&self, cluster: &str, source: &str, objects: O)
+    pub(crate) fn replace_objects<O>(&self, cluster: &str, source: &str, objects: O)
     where
         O: IntoIterator,
         O::Item: Into<Arc<Value>>,
@@ -245,7 +245,7 @@ impl Catalog {
     }
 
     /// Adds or replaces one object.
-    pub fn upsert_object(&self, cluster: &str, source: &str, object: Value) {
+    pub(crate) fn upsert_object(&self, cluster: &str, source: &str, object: Value) {
         lock(&self.inner.data)
             .objects
             .entry(cluster.to_string())
@@ -257,7 +257,7 @@ impl Catalog {
     }
 
     /// Removes one object.
-    pub fn remove_object(&self, cluster: &str, source: &str, object: &Value) {
+    pub(crate) fn remove_object(&self, cluster: &str, source: &str, object: &Value) {
         if let Some(m) = lock(&self.inner.data)
             .objects
             .get_mut(cluster)
@@ -270,7 +270,7 @@ impl Catalog {
 
     /// Forgets everything `source` of `cluster` reported (its definition
     /// went away).
-    pub fn drop_source(&self, cluster: &str, source: &str) {
+    pub(crate) fn drop_source(&self, cluster: &str, source: &str) {
         if let Some(c) = lock(&self.inner.data).objects.get_mut(cluster) {
             c.remove(source);
         }
@@ -278,7 +278,7 @@ impl Catalog {
     }
 
     /// Records a cluster's freshness. `synced` stays true once reached.
-    pub fn set_state(&self, cluster: &str, report: SourceReport<'_>) {
+    pub(crate) fn set_state(&self, cluster: &str, report: SourceReport<'_>) {
         {
             let mut data = lock(&self.inner.data);
             let s = data
@@ -296,7 +296,7 @@ impl Catalog {
     }
 
     /// State of every configured cluster, in configuration order.
-    pub fn clusters(&self) -> Vec<ClusterState> {
+    pub(crate) fn clusters(&self) -> Vec<ClusterState> {
         let order = self.settings().clusters;
         let data = lock(&self.inner.data);
         order
@@ -312,7 +312,7 @@ impl Catalog {
 
     /// `catalog.defaultOwner`, if configured: also the owner of Templates
     /// and APIs whose definition names none.
-    pub fn default_owner(&self) -> Option<String> {
+    pub(crate) fn default_owner(&self) -> Option<String> {
         self.settings().default_owner
     }
 
@@ -325,18 +325,18 @@ impl Catalog {
     }
 
     /// `Ok` once snapshots may be served.
-    pub fn ready(&self) -> Result<(), Error> {
+    pub(crate) fn ready(&self) -> Result<(), Error> {
         self.inner.ready.borrow().clone()
     }
 
     /// Waits until snapshots may be served.
-    pub async fn wait_ready(&self) {
+    pub(crate) async fn wait_ready(&self) {
         let mut rx = self.inner.ready.subscribe();
         let _ = rx.wait_for(|r| r.is_ok()).await;
     }
 
     /// The whole catalog, or why it cannot be served yet.
-    pub fn snapshot(&self) -> Result<Arc<Snapshot>, Error> {
+    pub(crate) fn snapshot(&self) -> Result<Arc<Snapshot>, Error> {
         self.ready()?;
         let log = self.read_log();
         let mut kept = lock(&self.inner.snapshots);
@@ -350,25 +350,25 @@ impl Catalog {
     }
 
     /// A kept snapshot (see [`KEPT_SNAPSHOTS`]) at `revision`.
-    pub fn snapshot_at(&self, revision: u64) -> Result<Option<Arc<Snapshot>>, Error> {
+    pub(crate) fn snapshot_at(&self, revision: u64) -> Result<Option<Arc<Snapshot>>, Error> {
         self.ready()?;
         let kept = lock(&self.inner.snapshots);
         Ok(kept.iter().find(|s| s.revision == revision).cloned())
     }
 
     /// Changes since `since`, or why it cannot be served yet.
-    pub fn delta(&self, since: u64) -> Result<Delta, Error> {
+    pub(crate) fn delta(&self, since: u64) -> Result<Delta, Error> {
         self.ready()?;
         Ok(self.read_log().delta(since))
     }
 
     /// Notified with the new revision after every change.
-    pub fn subscribe(&self) -> watch::Receiver<u64> {
+    pub(crate) fn subscribe(&self) -> watch::Receiver<u64> {
         self.inner.revision.subscribe()
     }
 
     /// The cached claim/XR `cluster` (empty: any, in order) holds.
-    pub fn object(
+    pub(crate) fn object(
         &self,
         cluster: &str,
         r: &osp::resource::ObjectRef,
@@ -395,7 +395,7 @@ impl Catalog {
     }
 
     /// Rebuilds the entity set now; returns whether the revision advanced.
-    pub fn rebuild(&self) -> bool {
+    pub(crate) fn rebuild(&self) -> bool {
         let settings = self.settings();
         let defs = self.inner.store.by_cluster();
         let (set, ready) = {
@@ -454,7 +454,7 @@ impl Catalog {
 
     /// Runs the builder until the process ends: rebuilds after each burst
     /// of changes, and once when the sync timeout passes.
-    pub async fn run(self) {
+    pub(crate) async fn run(self) {
         loop {
             let timeout = self
                 .settings()

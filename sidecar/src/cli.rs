@@ -1,7 +1,7 @@
 //! The `osp` command line: `serve`, `convert`, `claim render`, `publish`.
-pub mod claim;
-pub mod convert;
-pub mod publish;
+pub(crate) mod claim;
+pub(crate) mod convert;
+pub(crate) mod publish;
 
 use std::process::ExitCode;
 
@@ -12,7 +12,7 @@ use crate::config::{Config, ServeArgs};
 /// Open Service Portal: Crossplane APIs as a Backstage self-service marketplace.
 #[derive(Debug, Parser)]
 #[command(name = "osp", version, about)]
-pub struct Cli {
+pub(crate) struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -20,7 +20,7 @@ pub struct Cli {
 
 /// Subcommands.
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Run the gRPC sidecar server.
     Serve(ServeArgs),
     /// Convert definitions (XRDs, RGDs, Promises) to Backstage Templates and APIs.
@@ -82,7 +82,7 @@ fn serve(args: ServeArgs) -> ExitCode {
 const BLOCKING_TASKS_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Resolves on SIGTERM (Kubernetes) or SIGINT (Ctrl-C).
-pub async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {

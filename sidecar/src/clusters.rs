@@ -39,7 +39,7 @@ pub enum ClusterRef {
 
 /// Who a client acts as, when not as itself (`Impersonate-User`/`-Group`).
 #[derive(Debug, Clone, Copy)]
-pub struct Impersonation<'a> {
+pub(crate) struct Impersonation<'a> {
     /// User name.
     pub user: &'a str,
     /// Group names.
@@ -68,7 +68,7 @@ pub enum Error {
 
 /// The clusters of one section, resolved against the top-level list, and
 /// the deprecation warnings for clusters written out in place.
-pub fn resolve(
+pub(crate) fn resolve(
     declared: &[Cluster],
     refs: &[ClusterRef],
     section: &str,
@@ -121,7 +121,7 @@ fn names(clusters: &[Cluster]) -> String {
 /// cluster names no kubeconfig: `in_cluster` uses the pod's service
 /// account; a context is looked up in `KUBECONFIG` or `~/.kube/config`;
 /// otherwise kube's inference (that kubeconfig, else the service account).
-pub async fn client(
+pub(crate) async fn client(
     cluster: &Cluster,
     impersonate: Option<Impersonation<'_>>,
 ) -> Result<kube::Client, Error> {

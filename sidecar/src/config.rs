@@ -13,31 +13,31 @@ use crate::secret::Secret;
 /// converting are recursive: measured on 2 MiB thread stacks, a debug build
 /// overflows (and aborts the process) from about 84 levels, a release build
 /// from somewhere between 520 and 1024; each ceiling leaves a margin.
-pub const MAX_DOCUMENT_DEPTH: usize = if cfg!(debug_assertions) { 64 } else { 128 };
+pub(crate) const MAX_DOCUMENT_DEPTH: usize = if cfg!(debug_assertions) { 64 } else { 128 };
 
 /// Default listen address: loopback, because the sidecar shares the pod's
 /// network namespace with Backstage.
-pub const DEFAULT_LISTEN: &str = "127.0.0.1:50051";
+pub(crate) const DEFAULT_LISTEN: &str = "127.0.0.1:50051";
 
 /// Default `--max-streams-per-connection`: what one connection may have
 /// open at once. Backstage shares one connection between all its callers,
 /// so it is half the default concurrency limit: enough for them, while a
 /// single hostile connection cannot hold more (h2's own default is no limit).
-pub const DEFAULT_MAX_STREAMS_PER_CONNECTION: u32 = 128;
+pub(crate) const DEFAULT_MAX_STREAMS_PER_CONNECTION: u32 = 128;
 
 /// Default `--first-message-timeout-ms`: how long a stream may wait after
 /// its headers for its first request message. Real callers send both at
 /// once; a half-open stream is answered after this and frees its slot.
-pub const DEFAULT_FIRST_MESSAGE_TIMEOUT_MS: u64 = 10_000;
+pub(crate) const DEFAULT_FIRST_MESSAGE_TIMEOUT_MS: u64 = 10_000;
 
 /// Default `--http2-keepalive-interval-ms`: how often the server pings a
 /// connection. A peer that vanished without closing (a killed node, a
 /// dropped NAT entry) otherwise keeps its connection and streams forever.
-pub const DEFAULT_HTTP2_KEEPALIVE_INTERVAL_MS: u64 = 60_000;
+pub(crate) const DEFAULT_HTTP2_KEEPALIVE_INTERVAL_MS: u64 = 60_000;
 
 /// Default `--http2-keepalive-timeout-ms`: how long a ping may go
 /// unanswered before the connection is closed (tonic's own default).
-pub const DEFAULT_HTTP2_KEEPALIVE_TIMEOUT_MS: u64 = 20_000;
+pub(crate) const DEFAULT_HTTP2_KEEPALIVE_TIMEOUT_MS: u64 = 20_000;
 
 /// Log output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, clap::ValueEnum)]

@@ -2,8 +2,8 @@
 //! with `clusters` configured, kube-runtime watchers per cluster. Each
 //! source fills the definitions [`crate::store::Store`] and reports its
 //! objects and freshness to the [`Catalog`].
-pub mod cluster;
-pub mod dir;
+pub(crate) mod cluster;
+pub(crate) mod dir;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -16,11 +16,11 @@ use crate::store::FROM_DIR_CLUSTER;
 
 /// How often `--from-dir` is checked for changes: a check only lists the
 /// files and compares their times and sizes.
-pub const DIR_INTERVAL: Duration = Duration::from_millis(250);
+pub(crate) const DIR_INTERVAL: Duration = Duration::from_millis(250);
 
 /// Errors that prevent a source from starting.
 #[derive(Debug, thiserror::Error)]
-pub enum Error {
+pub(crate) enum Error {
     /// The definitions directory could not be read.
     #[error("cannot read definitions directory `{dir}`: {source}")]
     ReadDir {
@@ -54,7 +54,7 @@ pub struct CatalogConfig {
 /// `clusters` plus the `--kubeconfig` / `--context` flags: each context
 /// becomes a cluster of the same name; `--kubeconfig` alone adds its current
 /// context as cluster `default`.
-pub fn with_flags(
+pub(crate) fn with_flags(
     mut clusters: Vec<Cluster>,
     kubeconfig: Option<&Path>,
     contexts: &[String],
@@ -101,7 +101,7 @@ pub struct Sources {
 }
 
 /// The catalog settings the sources ask for.
-pub fn settings(sources: &Sources) -> Settings {
+pub(crate) fn settings(sources: &Sources) -> Settings {
     let mut clusters = Vec::new();
     if sources.from_dir.is_some() {
         clusters.push(FROM_DIR_CLUSTER.to_string());
@@ -134,7 +134,7 @@ pub(crate) fn owner_warning(catalog: &CatalogConfig) -> Option<String> {
 /// known when this returns), then starts the watchers and the catalog
 /// builder in the background. Returns the number of definitions loaded from
 /// the directory.
-pub async fn start(sources: &Sources, catalog: &Catalog) -> Result<usize, Error> {
+pub(crate) async fn start(sources: &Sources, catalog: &Catalog) -> Result<usize, Error> {
     if let Some(w) = owner_warning(&sources.catalog) {
         tracing::warn!(owner = osp::options::DEFAULT_OWNER, "{w}");
     }

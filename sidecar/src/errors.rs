@@ -1,8 +1,8 @@
 //! The sidecar's error type. Every RPC handler returns [`Error`]; the one
 //! mapping to gRPC status codes lives in [`respond`].
-pub mod respond;
+pub(crate) mod respond;
 
-pub use crate::violation::Violation;
+pub(crate) use crate::violation::Violation;
 
 /// Errors an RPC can fail with.
 #[derive(Debug, thiserror::Error)]

@@ -16,7 +16,7 @@ pub(crate) const MAX_DIR_DEPTH: usize = 16;
 
 /// Errors of reading one file.
 #[derive(Debug, thiserror::Error)]
-pub enum Error {
+pub(crate) enum Error {
     /// The file's metadata could not be read.
     #[error("cannot inspect `{path}`: {source}")]
     Inspect {
@@ -203,7 +203,7 @@ pub(crate) fn stamp(meta: &Metadata) -> Stamp {
 
 /// An entry below the directory that is not listed, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Skipped {
+pub(crate) struct Skipped {
     /// The entry.
     pub path: PathBuf,
     /// Why, in words.
@@ -215,7 +215,7 @@ pub struct Skipped {
 
 /// The YAML/JSON files below a directory, and what was skipped.
 #[derive(Debug, Clone, Default)]
-pub struct Listing {
+pub(crate) struct Listing {
     /// `*.yaml`, `*.yml` and `*.json` regular files (symlinks to them
     /// included), sorted.
     pub files: Vec<PathBuf>,
@@ -236,7 +236,7 @@ impl Listing {
 
 /// Lists `dir`. Only an unreadable `dir` itself is an error; anything below
 /// it that cannot be used is in [`Listing::skipped`].
-pub fn list(dir: &Path) -> std::io::Result<Listing> {
+pub(crate) fn list(dir: &Path) -> std::io::Result<Listing> {
     let mut listing = Listing::default();
     let mut seen = HashSet::new();
     seen.insert(dir_id(&std::fs::metadata(dir)?, dir));

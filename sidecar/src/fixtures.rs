@@ -55,11 +55,6 @@ impl Fixture {
         self.0.to_string()
     }
 
-    /// The document.
-    pub(crate) fn value(&self) -> Value {
-        self.0.clone()
-    }
-
     /// The definition as the core reads it.
     pub(crate) fn definition(&self) -> osp::definition::Definition {
         osp::definition::for_document(&self.0).expect("fixture is a definition")

@@ -2,23 +2,34 @@
 //! backend, and the `osp` command line. All conversions live in the pure
 //! `osp` core crate; this crate does I/O: serving, files, clusters, GitHub.
 #![forbid(unsafe_code)]
+// Crate-private by default: a `pub` item no outside caller can reach is a
+// lint error, so dead code shows.
+#![warn(unreachable_pub)]
 
-pub mod apply;
-pub mod catalog;
-pub mod cli;
-pub mod clusters;
-pub mod config;
-pub mod discovery;
-pub mod errors;
-pub mod files;
+pub(crate) mod apply;
+pub(crate) mod catalog;
+pub(crate) mod cli;
+pub(crate) mod clusters;
+pub(crate) mod config;
+pub(crate) mod discovery;
+pub(crate) mod errors;
+pub(crate) mod files;
 #[cfg(test)]
 mod fixtures;
 pub mod github;
 pub mod gitlocal;
 pub mod pb;
-pub mod secret;
-pub mod server;
-pub mod service;
-pub mod store;
-pub mod telemetry;
-pub mod violation;
+pub(crate) mod secret;
+pub(crate) mod server;
+pub(crate) mod service;
+pub(crate) mod store;
+pub(crate) mod telemetry;
+pub(crate) mod violation;
+
+// The outside surface: the binary's entry, the server and its
+// configuration (end-to-end tests run it in process), and the clients the
+// integration tests and benches drive (`github`, `gitlocal`, `pb`).
+pub use cli::main;
+pub use config::{Config, FileConfig, LogFormat, ServeArgs};
+pub use server::serve;
+pub use service::structs::from_struct;

@@ -4,5 +4,5 @@
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    osp_sidecar::cli::main()
+    osp_sidecar::main()
 }

@@ -1,7 +1,7 @@
 //! `osp serve`: the tonic server with health, reflection (v1 and v1alpha),
 //! timeouts, load shedding, auth and request tracing, and graceful shutdown
 //! that drains in-flight calls.
-pub mod guard;
+pub(crate) mod guard;
 
 use std::future::Future;
 use std::time::Instant;
@@ -24,7 +24,7 @@ type CatalogServer = pb::catalog_service_server::CatalogServiceServer<catalog::C
 
 /// Fully-qualified names of the `osp.v1` services, for health checks, as
 /// their generated servers name them.
-pub const SERVICES: [&str; 4] = [
+pub(crate) const SERVICES: [&str; 4] = [
     TemplateServer::NAME,
     ClaimServer::NAME,
     PublishServer::NAME,

@@ -1,18 +1,18 @@
 //! gRPC service implementations, one module per `osp.v1` service. Handlers
 //! are thin: decode, call the core, encode; errors go through
 //! [`crate::errors::respond`].
-pub mod catalog;
-pub mod claims;
-pub mod publish;
-pub mod structs;
-pub mod templates;
+pub(crate) mod catalog;
+pub(crate) mod claims;
+pub(crate) mod publish;
+pub(crate) mod structs;
+pub(crate) mod templates;
 
 use crate::catalog::Catalog;
 use crate::store::Store;
 
 /// State shared by every service.
 #[derive(Debug, Clone)]
-pub struct State {
+pub(crate) struct State {
     /// Known definitions.
     pub store: Store,
     /// The live catalog (reads the same store).
@@ -41,7 +41,7 @@ impl Default for State {
 
 impl State {
     /// The state with the configured limits.
-    pub fn with_limits(
+    pub(crate) fn with_limits(
         self,
         document_limits: osp::document::Limits,
         cel_limits: osp::claim::CelLimits,
@@ -60,13 +60,13 @@ impl State {
 /// to the blocking pool and back costs (two thread wake-ups, measured at 30–50
 /// µs of CPU per call under load); 16 KiB of input stays well under a
 /// millisecond.
-pub const INLINE_MAX_BYTES: usize = 16 * 1024;
+pub(crate) const INLINE_MAX_BYTES: usize = 16 * 1024;
 
 /// Runs CPU-bound work (conversion, rendering, validation) on the blocking
 /// pool, so the async worker stays free and the request timeout can answer
 /// `DEADLINE_EXCEEDED` while a pathological input is still being processed.
 /// The concurrency limit bounds how many such jobs exist at once.
-pub async fn cpu<T, F>(work: F) -> Result<T, tonic::Status>
+pub(crate) async fn cpu<T, F>(work: F) -> Result<T, tonic::Status>
 where
     T: Send + 'static,
     F: FnOnce() -> Result<T, crate::errors::Error> + Send + 'static,
@@ -86,7 +86,7 @@ where
 /// anyway. Larger inputs still go to the blocking pool so the request timeout
 /// answers on time. A panic answers `INTERNAL` either way instead of
 /// unwinding into (and resetting) the caller's shared HTTP/2 connection.
-pub async fn cpu_sized<T, F>(input_bytes: usize, work: F) -> Result<T, tonic::Status>
+pub(crate) async fn cpu_sized<T, F>(input_bytes: usize, work: F) -> Result<T, tonic::Status>
 where
     T: Send + 'static,
     F: FnOnce() -> Result<T, crate::errors::Error> + Send + 'static,

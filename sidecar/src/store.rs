@@ -8,11 +8,11 @@ use std::sync::{Arc, RwLock};
 use osp::convert::Converted;
 
 /// Name of the pseudo-cluster that `--from-dir` definitions belong to.
-pub const FROM_DIR_CLUSTER: &str = "from-dir";
+pub(crate) const FROM_DIR_CLUSTER: &str = "from-dir";
 
 /// One known definition and its generated entities.
 #[derive(Debug, Clone)]
-pub struct Known {
+pub(crate) struct Known {
     /// Where it came from (`from-dir` or a cluster name).
     pub cluster: String,
     /// The file it was read from, when from a directory.
@@ -31,25 +31,25 @@ struct Inner {
 
 /// Thread-safe definitions by cluster and name.
 #[derive(Debug, Clone, Default)]
-pub struct Store {
+pub(crate) struct Store {
     inner: Arc<RwLock<Inner>>,
 }
 
 impl Store {
     /// Sets the cluster lookup order (configuration order).
-    pub fn set_order(&self, order: Vec<String>) {
+    pub(crate) fn set_order(&self, order: Vec<String>) {
         self.write().order = order;
     }
 
     /// Looks a definition up by name, in the first cluster that has it.
-    pub fn get(&self, name: &str) -> Option<Known> {
+    pub(crate) fn get(&self, name: &str) -> Option<Known> {
         let inner = self.read();
         ordered(&inner).find_map(|(_, defs)| defs.get(name).cloned())
     }
 
     /// Every known definition of every cluster, in cluster order, then by
     /// name.
-    pub fn all(&self) -> Vec<Known> {
+    pub(crate) fn all(&self) -> Vec<Known> {
         let inner = self.read();
         ordered(&inner)
             .flat_map(|(_, defs)| defs.values().cloned())
@@ -57,7 +57,7 @@ impl Store {
     }
 
     /// The definitions of each cluster, in cluster order.
-    pub fn by_cluster(&self) -> Vec<(String, BTreeMap<String, Known>)> {
+    pub(crate) fn by_cluster(&self) -> Vec<(String, BTreeMap<String, Known>)> {
         let inner = self.read();
         ordered(&inner)
             .map(|(c, defs)| (c.to_string(), defs.clone()))
@@ -68,7 +68,7 @@ impl Store {
     /// items share a definition name the first wins (for a directory: the
     /// first file in path order, then the first document), with a warning
     /// naming both; the ignored ones are returned.
-    pub fn replace_cluster(&self, cluster: &str, items: Vec<Known>) -> Vec<Shadowed> {
+    pub(crate) fn replace_cluster(&self, cluster: &str, items: Vec<Known>) -> Vec<Shadowed> {
         let (defs, shadowed) = first_of_each(items);
         for s in &shadowed {
             tracing::warn!(
@@ -80,14 +80,6 @@ impl Store {
         }
         self.write().clusters.insert(cluster.to_string(), defs);
         shadowed
-    }
-
-    /// Removes one definition of `cluster`; true when it was there.
-    pub fn remove(&self, cluster: &str, name: &str) -> bool {
-        self.write()
-            .clusters
-            .get_mut(cluster)
-            .is_some_and(|d| d.remove(name).is_some())
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Inner> {
@@ -104,7 +96,7 @@ impl Store {
 
 /// A definition ignored because an earlier source has the same name.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Shadowed {
+pub(crate) struct Shadowed {
     /// The definition name.
     pub name: String,
     /// The source that is used ([`Known::source`]).
@@ -115,7 +107,7 @@ pub struct Shadowed {
 
 impl Known {
     /// Where it came from, for messages: its file, else its cluster.
-    pub fn source(&self) -> String {
+    pub(crate) fn source(&self) -> String {
         match &self.file {
             Some(f) => format!("file `{}`", f.display()),
             None => format!("cluster `{}`", self.cluster),
@@ -187,7 +179,7 @@ mod tests {
             "configuration order wins"
         );
         assert_eq!(store.all().len(), 2, "each cluster's copy is listed");
-        assert!(store.remove("b", "xapps.example.org"), "removal reports it");
+        store.replace_cluster("b", vec![]);
         assert_eq!(
             store.get("xapps.example.org").map(|k| k.cluster),
             Some("a".into()),

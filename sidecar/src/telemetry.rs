@@ -14,7 +14,7 @@ use crate::config::LogFormat;
 
 /// Flushes exported spans when dropped.
 #[derive(Debug, Default)]
-pub struct Guard {
+pub(crate) struct Guard {
     provider: Option<SdkTracerProvider>,
 }
 
@@ -28,7 +28,7 @@ impl Drop for Guard {
 
 /// Installs the global subscriber. `RUST_LOG` overrides the default level.
 /// Call inside the Tokio runtime: the OTLP exporter's channel lives there.
-pub fn init(format: LogFormat) -> Guard {
+pub(crate) fn init(format: LogFormat) -> Guard {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
     let fmt = match format {
@@ -84,7 +84,7 @@ impl Extractor for Headers<'_> {
 
 /// The span of one gRPC request: method path and the caller's trace, whose
 /// context becomes the span's parent.
-pub fn make_span<B>(req: &http::Request<B>) -> tracing::Span {
+pub(crate) fn make_span<B>(req: &http::Request<B>) -> tracing::Span {
     let trace_id = req
         .headers()
         .get("traceparent")
@@ -98,7 +98,7 @@ pub fn make_span<B>(req: &http::Request<B>) -> tracing::Span {
 }
 
 /// The trace id of a W3C `traceparent` (`00-<32 hex>-<16 hex>-<2 hex>`).
-pub fn trace_id_of(traceparent: &str) -> Option<&str> {
+pub(crate) fn trace_id_of(traceparent: &str) -> Option<&str> {
     let mut parts = traceparent.split('-');
     let (version, trace, span, flags) =
         (parts.next()?, parts.next()?, parts.next()?, parts.next()?);

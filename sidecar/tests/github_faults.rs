@@ -1,5 +1,5 @@
 //! A faulty GitHub under concurrent load, through the real gRPC server
-//! (`osp_sidecar::server::serve` in-process): 5xx, secondary and primary
+//! (`osp_sidecar::serve` in-process): 5xx, secondary and primary
 //! rate limits, 429 and stalls past the client's timeout, while many
 //! callers publish the same claim and different claims at once. No branch
 //! ever gets a second pull request, every caller gets OK or a clear
@@ -15,8 +15,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use fake::{Delayed, Fake, TOKEN};
-use osp_sidecar::config::{Config, ServeArgs};
 use osp_sidecar::pb;
+use osp_sidecar::{Config, ServeArgs};
 use tonic::Code;
 use tonic::transport::Channel;
 use tonic_types::StatusExt;
@@ -70,7 +70,7 @@ async fn sidecar(fake: &Fake, github_timeout_ms: u64, request_timeout_ms: u64) -
     };
     let config = Config::resolve(&args, None).expect("config");
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(osp_sidecar::server::serve(config, async move {
+    tokio::spawn(osp_sidecar::serve(config, async move {
         let _ = stopped.await;
     }));
     let started = Instant::now();

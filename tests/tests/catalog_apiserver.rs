@@ -125,7 +125,7 @@ fn refs(es: &[pb::Entity]) -> Vec<String> {
 }
 
 fn annotation(e: &pb::Entity, key: &str) -> String {
-    let v = osp_sidecar::service::structs::from_struct(&e.entity.clone().unwrap_or_default());
+    let v = osp_sidecar::from_struct(&e.entity.clone().unwrap_or_default());
     v["metadata"]["annotations"][key]
         .as_str()
         .unwrap_or_default()

@@ -199,7 +199,7 @@ async fn from_dir_snapshot_and_deltas() -> Result<()> {
         .iter()
         .find(|e| e.r#ref == CLAIM)
         .and_then(|e| e.entity.clone())
-        .map(|s| osp_sidecar::service::structs::from_struct(&s))
+        .map(|s| osp_sidecar::from_struct(&s))
         .unwrap_or_default();
     assert_eq!(e["spec"]["type"], "crossplane-claim");
     assert_eq!(e["spec"]["owner"], "group:default/team-a");

@@ -196,7 +196,7 @@ impl Delta {
 fn entity(e: &pb::Entity) -> Result<Value> {
     if e.json.is_empty() {
         let s = e.entity.clone().unwrap_or_default();
-        Ok(osp_sidecar::service::structs::from_struct(&s))
+        Ok(osp_sidecar::from_struct(&s))
     } else {
         serde_json::from_str(&e.json).with_context(|| format!("entity `{}`", e.r#ref))
     }

@@ -1462,7 +1462,7 @@ fn sidecar_config_map_is_a_valid_config_file() -> anyhow::Result<()> {
             .get("config.yaml")
             .context("osp-config without `config.yaml`")?;
         // The sidecar's own type, which rejects unknown keys.
-        let _: osp_sidecar::config::FileConfig =
+        let _: osp_sidecar::FileConfig =
             serde_json::from_value(osp::document::from_yaml(text, Limits::default())?)
                 .with_context(|| format!("deploy/{}: config.yaml", path.display()))?;
         for key in data.keys() {

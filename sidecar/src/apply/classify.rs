@@ -7,7 +7,7 @@ use crate::violation::Violation;
 
 /// Where the failed call went.
 #[derive(Debug, Clone)]
-pub struct Context<'a> {
+pub(crate) struct Context<'a> {
     /// Cluster name.
     pub cluster: &'a str,
     /// Definition of the kind.
@@ -19,7 +19,7 @@ pub struct Context<'a> {
 }
 
 /// Classifies a client error.
-pub fn for_kube(err: kube::Error, ctx: &Context<'_>) -> Error {
+pub(crate) fn for_kube(err: kube::Error, ctx: &Context<'_>) -> Error {
     match err {
         kube::Error::Api(status) => for_status(&status, ctx),
         other => Error::Unreachable {
@@ -30,7 +30,7 @@ pub fn for_kube(err: kube::Error, ctx: &Context<'_>) -> Error {
 }
 
 /// Classifies an API server status.
-pub fn for_status(status: &Status, ctx: &Context<'_>) -> Error {
+pub(crate) fn for_status(status: &Status, ctx: &Context<'_>) -> Error {
     let cluster = ctx.cluster.to_string();
     let name = ctx.name.to_string();
     let message = status.message.clone();

@@ -6,7 +6,7 @@ use crate::pb::Caller;
 
 /// A Kubernetes user and its groups.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Identity {
+pub(crate) struct Identity {
     /// `Impersonate-User`.
     pub user: String,
     /// `Impersonate-Group`, one header each.
@@ -16,7 +16,7 @@ pub struct Identity {
 /// The identity of `caller`. Explicit `kubernetes_user` wins (its groups
 /// are taken as given, unprefixed); otherwise the user is mapped from
 /// `user_entity_ref` and groups from the `group:` ownership refs.
-pub fn for_caller(
+pub(crate) fn for_caller(
     caller: Option<&Caller>,
     user_prefix: &str,
     group_prefix: &str,

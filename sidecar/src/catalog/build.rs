@@ -15,7 +15,7 @@ use crate::store::Known;
 
 /// Entities kept from the previous build.
 #[derive(Debug, Default)]
-pub struct Cache {
+pub(super) struct Cache {
     definitions: HashMap<String, CachedDefinition>,
     resources: HashMap<(String, String), CachedResource>,
     composites: BTreeSet<(String, String)>,
@@ -39,20 +39,20 @@ struct CachedResource {
 }
 
 /// Identity of an object independent of the API version it was read at.
-pub fn key_for(api_version: &str, kind: &str, namespace: &str, name: &str) -> String {
+pub(super) fn key_for(api_version: &str, kind: &str, namespace: &str, name: &str) -> String {
     let group = api_version.rsplit_once('/').map(|(g, _)| g).unwrap_or("");
     format!("{group}/{kind}/{namespace}/{name}")
 }
 
 /// [`key_for`] of an object.
-pub fn key_of(obj: &Value) -> String {
+pub(super) fn key_of(obj: &Value) -> String {
     let r = osp::resource::ObjectRef::of(obj);
     key_for(&r.api_version, &r.kind, &r.namespace, &r.name)
 }
 
 /// The kinds users create or Crossplane composes for a definition, with
 /// their group: what the objects of a cluster are matched against.
-pub fn kinds_of(def: &osp::definition::Definition) -> Vec<(String, String)> {
+pub(super) fn kinds_of(def: &osp::definition::Definition) -> Vec<(String, String)> {
     let mut kinds = vec![(def.group.clone(), def.names.kind.clone())];
     if let Some(c) = &def.claim_names {
         kinds.push((def.group.clone(), c.kind.clone()));
@@ -133,7 +133,7 @@ fn definition_inputs(
 }
 
 /// The entity set of every definition and object.
-pub fn entities(
+pub(super) fn entities(
     defs: &[(String, BTreeMap<String, Known>)],
     data: &Data,
     settings: &Settings,

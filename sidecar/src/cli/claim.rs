@@ -7,14 +7,14 @@ use osp::document::{self, Limits};
 
 /// `osp claim` subcommands.
 #[derive(Debug, clap::Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Render and validate a claim or XR; YAML on stdout, violations on stderr.
     Render(RenderArgs),
 }
 
 /// `osp claim render` arguments.
 #[derive(Debug, clap::Args)]
-pub struct RenderArgs {
+pub(crate) struct RenderArgs {
     /// The definition file (XRD, RGD or Promise); the first definition in it is used.
     #[arg(long)]
     pub definition: PathBuf,
@@ -51,7 +51,7 @@ pub struct RenderArgs {
 }
 
 /// Runs the subcommand: 0 when valid, 1 on violations, 2 on unreadable input.
-pub fn run(cmd: Command) -> ExitCode {
+pub(crate) fn run(cmd: Command) -> ExitCode {
     match cmd {
         Command::Render(args) => render(args),
     }

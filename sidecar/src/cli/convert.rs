@@ -10,7 +10,7 @@ use crate::files;
 
 /// `osp convert` arguments.
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// A YAML file, a directory (read recursively) or `-` for stdin.
     pub input: PathBuf,
     /// Write one file per entity into this directory instead of stdout.
@@ -20,7 +20,7 @@ pub struct Args {
 
 /// Runs the conversion; exits 1 when any definition document is rejected,
 /// 2 when an input cannot be read (the readable ones are still converted).
-pub fn run(args: Args) -> ExitCode {
+pub(crate) fn run(args: Args) -> ExitCode {
     let limits = Limits::default();
     let inputs = match read_inputs(&args.input, limits.max_bytes) {
         Ok(i) => i,

@@ -13,7 +13,7 @@ use crate::service::publish::{GitHubConfig, Publish, PublishConfig};
 
 /// `osp publish` arguments.
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// Target repository: `owner/name` on GitHub (or the local target's name).
     #[arg(long)]
     pub repository: String,
@@ -71,7 +71,7 @@ pub struct Args {
 }
 
 /// Runs the command: 0 on success, 1 when publishing failed, 2 on bad input.
-pub fn run(args: Args) -> ExitCode {
+pub(crate) fn run(args: Args) -> ExitCode {
     let (config, request) = match inputs(&args) {
         Ok(v) => v,
         Err(e) => {

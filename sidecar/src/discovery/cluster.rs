@@ -27,22 +27,22 @@ use crate::catalog::{Catalog, SourceReport};
 use crate::clusters::Cluster as ClusterSource;
 use crate::store::Known;
 
-pub use instances::Report;
+pub(crate) use instances::Report;
 
 /// Objects per page of an initial list.
-pub const PAGE_SIZE: u32 = 500;
+pub(crate) const PAGE_SIZE: u32 = 500;
 
 /// How often the served definition kinds are checked again, so Crossplane,
 /// KRO or Kratix installed (or upgraded) after the sidecar started is
 /// picked up without a restart.
-pub const REDISCOVER_INTERVAL: Duration = Duration::from_secs(30);
+pub(crate) const REDISCOVER_INTERVAL: Duration = Duration::from_secs(30);
 
 /// How often an erroring cluster is probed for reachability.
-pub const PROBE_INTERVAL: Duration = Duration::from_secs(2);
+pub(crate) const PROBE_INTERVAL: Duration = Duration::from_secs(2);
 
 /// Errors of one cluster.
 #[derive(Debug, thiserror::Error)]
-pub enum Error {
+pub(crate) enum Error {
     /// The kubeconfig or in-cluster configuration could not be loaded.
     #[error(transparent)]
     LoadConfig(#[from] crate::clusters::Error),
@@ -54,7 +54,7 @@ pub enum Error {
 type Events = Pin<Box<dyn Stream<Item = Result<Event<DynamicObject>, watcher::Error>> + Send>>;
 
 /// Watches one cluster until the process ends, reconnecting with backoff.
-pub async fn run(source: ClusterSource, catalog: Catalog) {
+pub(crate) async fn run(source: ClusterSource, catalog: Catalog) {
     let mut delay = Duration::from_millis(500);
     loop {
         match connect(&source).await {
@@ -126,7 +126,7 @@ async fn definition_kinds(
 
 /// A watch event's object as JSON, without what the catalog never needs
 /// (managed fields, the last-applied copy).
-pub fn to_value(obj: DynamicObject) -> Value {
+pub(crate) fn to_value(obj: DynamicObject) -> Value {
     let mut v = serde_json::to_value(obj).unwrap_or(Value::Null);
     if let Some(meta) = v.get_mut("metadata").and_then(Value::as_object_mut) {
         meta.remove("managedFields");

@@ -12,10 +12,10 @@ use crate::catalog::{Catalog, SourceReport};
 use crate::store::FROM_DIR_CLUSTER;
 
 mod load;
-pub use load::{DirCache, Loaded, Rejected, load_dir};
+pub(crate) use load::{DirCache, load_dir};
 
 /// Source name of the objects read from files.
-pub const SOURCE: &str = "files";
+pub(crate) const SOURCE: &str = "files";
 
 type Fingerprint = Vec<(PathBuf, Option<crate::files::Stamp>)>;
 
@@ -35,7 +35,7 @@ fn fingerprint(dir: &Path) -> std::io::Result<Fingerprint> {
 /// Reads a directory into the store and the catalog, re-reading only the
 /// files that changed since the last scan.
 #[derive(Debug)]
-pub struct Scanner {
+pub(crate) struct Scanner {
     dir: PathBuf,
     limits: Limits,
     options: Options,
@@ -45,7 +45,7 @@ pub struct Scanner {
 impl Scanner {
     /// A scanner of `dir` reading each file under `limits` and converting
     /// definitions with `options`.
-    pub fn new(dir: PathBuf, limits: Limits, options: Options) -> Self {
+    pub(crate) fn new(dir: PathBuf, limits: Limits, options: Options) -> Self {
         Self {
             dir,
             limits,
@@ -56,7 +56,7 @@ impl Scanner {
 
     /// Reads the directory into the store and the catalog; returns the
     /// number of definitions. On error nothing changes.
-    pub fn scan(&mut self, catalog: &Catalog) -> std::io::Result<usize> {
+    pub(crate) fn scan(&mut self, catalog: &Catalog) -> std::io::Result<usize> {
         let loaded = load_dir(&self.dir, self.limits, &self.options, &mut self.cache)?;
         for r in &loaded.rejected {
             tracing::warn!(file = %r.file.display(), document = r.index, reason = %r.reason, "definition rejected");
@@ -86,7 +86,7 @@ impl Scanner {
 
 /// Rescans whenever the directory's files change. A directory that cannot
 /// be read keeps its last good state, marked stale.
-pub async fn watch(scanner: Scanner, catalog: Catalog, interval: Duration) {
+pub(crate) async fn watch(scanner: Scanner, catalog: Catalog, interval: Duration) {
     let dir = scanner.dir.clone();
     let scanner = std::sync::Arc::new(std::sync::Mutex::new(scanner));
     let mut last = {

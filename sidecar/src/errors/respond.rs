@@ -104,7 +104,7 @@ fn setting(err: &osp::document::Error) -> Option<&'static str> {
 /// (`OUT_OF_RANGE`, "decoded message length too large") to
 /// `RESOURCE_EXHAUSTED`, as gRPC's reference servers answer, naming the
 /// setting to raise. Installed as a response map in front of every service.
-pub fn oversized<B>(mut response: http::Response<B>) -> http::Response<B> {
+pub(crate) fn oversized<B>(mut response: http::Response<B>) -> http::Response<B> {
     // Cheap check first: this runs on every response.
     if response.headers().get("grpc-status").map(|v| v.as_bytes()) != Some(b"11") {
         return response;
@@ -150,7 +150,7 @@ pub fn oversized<B>(mut response: http::Response<B>) -> http::Response<B> {
 /// field holding invalid UTF-8) to `INVALID_ARGUMENT` with a field
 /// violation naming the field: the request is the problem, and retrying it
 /// cannot succeed. Installed as a response map in front of every service.
-pub fn undecodable<B>(mut response: http::Response<B>) -> http::Response<B> {
+pub(crate) fn undecodable<B>(mut response: http::Response<B>) -> http::Response<B> {
     // Cheap check first: this runs on every response.
     if response.headers().get("grpc-status").map(|v| v.as_bytes()) != Some(b"13") {
         return response;

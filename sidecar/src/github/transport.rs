@@ -20,7 +20,7 @@ const API_VERSION: &str = "2022-11-28";
 
 /// A response: status and JSON body (`Null` when empty).
 #[derive(Debug)]
-pub struct Reply {
+pub(super) struct Reply {
     /// HTTP status.
     pub status: StatusCode,
     /// Parsed body.
@@ -29,12 +29,12 @@ pub struct Reply {
 
 impl Reply {
     /// GitHub's `message` field, empty when absent.
-    pub fn message(&self) -> String {
+    pub(super) fn message(&self) -> String {
         message_of(&self.body)
     }
 
     /// The body of a successful reply; the classified error otherwise.
-    pub fn ok(self, step: &str) -> Result<Value, Error> {
+    pub(super) fn ok(self, step: &str) -> Result<Value, Error> {
         if self.status.is_success() {
             return Ok(self.body);
         }
@@ -44,7 +44,7 @@ impl Reply {
 
 /// A client bound to one GitHub (API base) and one set of credentials.
 #[derive(Debug)]
-pub struct Transport {
+pub(super) struct Transport {
     crab: Octocrab,
     auth: Authenticator,
     policy: Policy,
@@ -52,7 +52,7 @@ pub struct Transport {
 
 /// One publication's calls: counted, so the response can report them.
 #[derive(Debug)]
-pub struct Session<'a> {
+pub(super) struct Session<'a> {
     transport: &'a Transport,
     count: AtomicU32,
 }
@@ -60,12 +60,12 @@ pub struct Session<'a> {
 impl Transport {
     /// A transport over an octocrab client without octocrab's own auth or
     /// retries: both happen here, where they can be counted and bounded.
-    pub fn new(crab: Octocrab, auth: Authenticator, policy: Policy) -> Self {
+    pub(super) fn new(crab: Octocrab, auth: Authenticator, policy: Policy) -> Self {
         Self { crab, auth, policy }
     }
 
     /// Starts a counted session.
-    pub fn session(&self) -> Session<'_> {
+    pub(super) fn session(&self) -> Session<'_> {
         Session {
             transport: self,
             count: AtomicU32::new(0),
@@ -75,13 +75,13 @@ impl Transport {
 
 impl Session<'_> {
     /// Requests sent so far, retries and token exchanges included.
-    pub fn count(&self) -> u32 {
+    pub(super) fn count(&self) -> u32 {
         self.count.load(Ordering::Relaxed)
     }
 
     /// Sends an authorized request, retrying per policy. Returns any final
     /// reply (also 4xx) so the caller can handle expected statuses.
-    pub async fn send(
+    pub(super) async fn send(
         &self,
         method: Method,
         path: &str,

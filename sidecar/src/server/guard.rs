@@ -34,7 +34,7 @@ const HEALTH_CHECK: &str = "/grpc.health.v1.Health/Check";
 /// Rejects requests without the configured bearer token (except health),
 /// and requests over the concurrency limit.
 #[derive(Debug, Clone)]
-pub struct GuardLayer {
+pub(crate) struct GuardLayer {
     token: Option<Arc<[u8]>>,
     permits: Arc<Semaphore>,
     first_message_timeout: Duration,
@@ -44,7 +44,7 @@ impl GuardLayer {
     /// `token` = expected bearer token (none disables auth); `limit` = how
     /// many requests run at once; `first_message_timeout` = how long a
     /// stream may wait for its first request message.
-    pub fn new(token: Option<&str>, limit: usize, first_message_timeout: Duration) -> Self {
+    pub(crate) fn new(token: Option<&str>, limit: usize, first_message_timeout: Duration) -> Self {
         Self {
             token: token.map(|t| Arc::from(format!("Bearer {t}").into_bytes())),
             permits: Arc::new(Semaphore::new(limit)),
@@ -65,7 +65,7 @@ impl<S> Layer<S> for GuardLayer {
 
 /// The service produced by [`GuardLayer`].
 #[derive(Debug, Clone)]
-pub struct Guard<S> {
+pub(crate) struct Guard<S> {
     inner: S,
     layer: GuardLayer,
 }

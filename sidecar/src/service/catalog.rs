@@ -15,16 +15,16 @@ use crate::errors::Error;
 use crate::pb::{self, EntityEncoding, catalog_service_server::CatalogService};
 
 /// Entities per snapshot page when the caller does not say.
-pub const DEFAULT_PAGE_SIZE: usize = 1000;
+pub(crate) const DEFAULT_PAGE_SIZE: usize = 1000;
 
 /// Most entities in one message: a larger page is cut to this, and a
 /// larger delta answers `resync_needed` (the caller pages a snapshot).
-pub const MAX_PAGE_SIZE: usize = 5000;
+pub(crate) const MAX_PAGE_SIZE: usize = 5000;
 
 /// A page also ends before its entities pass this many bytes (estimated
 /// from their JSON text), so it fits the 4 MiB receive limit that tonic,
 /// grpc-go and grpcurl clients have by default.
-pub const MAX_PAGE_BYTES: usize = 3 << 20;
+pub(crate) const MAX_PAGE_BYTES: usize = 3 << 20;
 
 /// Estimated encoded size of an entity: a Struct takes about twice its
 /// JSON text.
@@ -53,7 +53,7 @@ fn fitting(entries: &[(String, Entry)], max: usize, encoding: EntityEncoding) ->
 
 /// The CatalogService implementation.
 #[derive(Debug, Clone)]
-pub struct Catalog {
+pub(crate) struct Catalog {
     state: State,
 }
 
@@ -78,7 +78,7 @@ fn parse_page_token(token: &str) -> Result<(u64, usize), Error> {
 
 impl Catalog {
     /// A service over the shared state.
-    pub fn new(state: State) -> Self {
+    pub(crate) fn new(state: State) -> Self {
         Self { state }
     }
 

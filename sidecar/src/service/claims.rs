@@ -9,7 +9,7 @@ use crate::pb::{self, claim_service_server::ClaimService};
 
 /// The ClaimService implementation.
 #[derive(Debug, Clone)]
-pub struct Claims {
+pub(crate) struct Claims {
     state: State,
     applier: Applier,
     /// `publish.base`: suggested paths lie under it, so publishing accepts them.
@@ -18,7 +18,7 @@ pub struct Claims {
 
 impl Claims {
     /// A service over the shared state; apply stays disabled.
-    pub fn new(state: State) -> Self {
+    pub(crate) fn new(state: State) -> Self {
         Self {
             state,
             applier: Applier::default(),
@@ -27,13 +27,13 @@ impl Claims {
     }
 
     /// Suggests paths under `base` (the `publish.base` setting).
-    pub fn with_base(mut self, base: &str) -> Self {
+    pub(crate) fn with_base(mut self, base: &str) -> Self {
         self.base = base.to_string();
         self
     }
 
     /// Enables apply as the `apply:` configuration says.
-    pub fn with_apply(
+    pub(crate) fn with_apply(
         mut self,
         config: &ApplyConfig,
         clusters: Vec<crate::clusters::Cluster>,
@@ -118,7 +118,7 @@ impl Claims {
 
 /// The core's input from a request. `values` wins over `values_json`;
 /// either is held to the document limits.
-pub fn input(
+pub(crate) fn input(
     req: &pb::RenderClaimRequest,
     limits: osp::document::Limits,
 ) -> Result<ClaimInput, Error> {

@@ -12,11 +12,11 @@ use crate::pb::{self, publish_service_server::PublishService};
 
 mod target;
 
-pub use target::{GitHubConfig, PublishConfig, Publisher};
+pub(crate) use target::{GitHubConfig, PublishConfig, Publisher};
 
 /// The PublishService implementation.
 #[derive(Debug, Clone)]
-pub struct Publish {
+pub(crate) struct Publish {
     state: State,
     /// The targets, or why the configuration is unusable.
     publisher: Arc<Result<Publisher, String>>,
@@ -25,7 +25,7 @@ pub struct Publish {
 impl Publish {
     /// A service over the shared state and the `publish:` configuration.
     /// A bad configuration is logged and answered with FAILED_PRECONDITION.
-    pub fn new(state: State, config: &PublishConfig) -> Self {
+    pub(crate) fn new(state: State, config: &PublishConfig) -> Self {
         let publisher = Publisher::new(config);
         if let Err(e) = &publisher {
             tracing::error!(error = %e, "publishing is disabled: invalid `publish` configuration");
@@ -37,7 +37,7 @@ impl Publish {
     }
 
     /// Handles one request (also used by `osp publish`).
-    pub async fn create(
+    pub(crate) async fn create(
         &self,
         req: pb::CreatePullRequestRequest,
     ) -> Result<pb::CreatePullRequestResponse, Error> {
@@ -119,7 +119,7 @@ impl PublishService for Publish {
 }
 
 /// The wire form of what a publication made.
-pub fn change_kind(kind: osp::publish::ChangeKind) -> pb::ChangeKind {
+pub(crate) fn change_kind(kind: osp::publish::ChangeKind) -> pb::ChangeKind {
     match kind {
         osp::publish::ChangeKind::PullRequest => pb::ChangeKind::PullRequest,
         osp::publish::ChangeKind::LocalBranch => pb::ChangeKind::LocalBranch,
@@ -135,7 +135,10 @@ fn title(req: &pb::CreatePullRequestRequest) -> String {
 }
 
 /// The core's plan for a request; planning errors name the request field.
-pub fn plan(req: &pb::CreatePullRequestRequest, publisher: &Publisher) -> Result<Plan, Error> {
+pub(crate) fn plan(
+    req: &pb::CreatePullRequestRequest,
+    publisher: &Publisher,
+) -> Result<Plan, Error> {
     let request = PlanRequest {
         changes: req
             .files

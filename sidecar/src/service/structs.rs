@@ -6,7 +6,7 @@ use serde_json::{Map, Number, Value};
 use crate::pb;
 
 /// JSON object to `Struct` (non-objects become an empty struct).
-pub fn to_struct(v: &Value) -> Struct {
+pub(crate) fn to_struct(v: &Value) -> Struct {
     match v {
         Value::Object(m) => Struct {
             fields: m.iter().map(|(k, v)| (k.clone(), to_value(v))).collect(),
@@ -16,7 +16,7 @@ pub fn to_struct(v: &Value) -> Struct {
 }
 
 /// JSON value to protobuf `Value`.
-pub fn to_value(v: &Value) -> PbValue {
+pub(crate) fn to_value(v: &Value) -> PbValue {
     let kind = match v {
         Value::Null => Kind::NullValue(0),
         Value::Bool(b) => Kind::BoolValue(*b),
@@ -44,7 +44,7 @@ pub fn from_struct(s: &Struct) -> Value {
 
 /// Errors from reading caller-supplied `Struct` values.
 #[derive(Debug, thiserror::Error)]
-pub enum Error {
+pub(crate) enum Error {
     /// A number is NaN or infinite, which JSON (and so Kubernetes) cannot hold.
     #[error("number at `{path}` is `{value}`: only finite numbers are allowed")]
     NonFinite { path: String, value: f64 },
@@ -52,7 +52,7 @@ pub enum Error {
 
 /// Like [`from_struct`], but refuses NaN and infinities instead of turning
 /// them into `null`, naming the offending field path (`a.b[2]`).
-pub fn try_from_struct(s: &Struct) -> Result<Value, Error> {
+pub(crate) fn try_from_struct(s: &Struct) -> Result<Value, Error> {
     check_struct(s, "")?;
     Ok(from_struct(s))
 }
@@ -86,7 +86,7 @@ fn check_value(v: &PbValue, path: &str) -> Result<(), Error> {
 }
 
 /// Protobuf `Value` to JSON. NaN and infinities have no JSON form: `None`.
-pub fn from_value(v: &PbValue) -> Value {
+pub(crate) fn from_value(v: &PbValue) -> Value {
     match &v.kind {
         None | Some(Kind::NullValue(_)) => Value::Null,
         Some(Kind::BoolValue(b)) => Value::Bool(*b),
@@ -108,7 +108,7 @@ fn number(n: f64) -> Value {
 }
 
 /// A Backstage entity as the `osp.v1.Entity` message.
-pub fn entity(v: &Value) -> pb::Entity {
+pub(crate) fn entity(v: &Value) -> pb::Entity {
     let json = v.to_string();
     pb::Entity {
         r#ref: osp::entity::ref_of(v),
@@ -119,7 +119,7 @@ pub fn entity(v: &Value) -> pb::Entity {
 }
 
 /// A manifest in all three forms.
-pub fn manifest(v: &Value) -> pb::Manifest {
+pub(crate) fn manifest(v: &Value) -> pb::Manifest {
     pb::Manifest {
         yaml: osp::document::to_yaml(v),
         json: v.to_string(),

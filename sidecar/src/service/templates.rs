@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 
 /// The TemplateService implementation.
 #[derive(Debug, Clone)]
-pub struct Templates {
+pub(crate) struct Templates {
     state: State,
     answers: Answers,
 }
@@ -55,7 +55,7 @@ impl Answers {
 
 impl Templates {
     /// A service over the shared state.
-    pub fn new(state: State) -> Self {
+    pub(crate) fn new(state: State) -> Self {
         Self {
             state,
             answers: Answers::default(),
@@ -95,7 +95,7 @@ fn response(converted: &Converted) -> pb::ConvertDefinitionResponse {
 
 /// Resolves a `DefinitionSource` to a converted definition: by name from the
 /// store, or by converting the inline document.
-pub fn resolve(
+pub(crate) fn resolve(
     state: &State,
     source: Option<&pb::DefinitionSource>,
 ) -> Result<std::sync::Arc<osp::convert::Converted>, Error> {
@@ -104,7 +104,7 @@ pub fn resolve(
 
 /// Like [`resolve`], with the cluster (or `from-dir`) a stored definition
 /// came from; an inline definition has none.
-pub fn resolve_with_source(
+pub(crate) fn resolve_with_source(
     state: &State,
     source: Option<&pb::DefinitionSource>,
 ) -> Result<(std::sync::Arc<osp::convert::Converted>, Option<String>), Error> {

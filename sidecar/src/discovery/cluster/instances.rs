@@ -15,7 +15,7 @@ use crate::catalog::Catalog;
 
 /// What an instance watcher tells its cluster.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Report {
+pub(crate) enum Report {
     /// A full list completed.
     Synced(String),
     /// Events flow again after an error.
@@ -26,10 +26,10 @@ pub enum Report {
 
 /// How often a kind that is not served (yet) is looked for again: at a
 /// steady pace, not on the watcher's backoff, which grows to 30 s.
-pub const ABSENT_RETRY: Duration = Duration::from_secs(2);
+pub(super) const ABSENT_RETRY: Duration = Duration::from_secs(2);
 
 /// Watches `ar` in every namespace until aborted.
-pub async fn watch(
+pub(super) async fn watch(
     client: Client,
     ar: ApiResource,
     cluster: String,

@@ -19,7 +19,7 @@ use crate::store::{FROM_DIR_CLUSTER, Known};
 
 /// A document that could not be loaded.
 #[derive(Debug, Clone)]
-pub struct Rejected {
+pub(crate) struct Rejected {
     /// The file.
     pub file: PathBuf,
     /// 0-based index of the document in the file.
@@ -31,7 +31,7 @@ pub struct Rejected {
 /// What a directory holds: definitions, other objects (claims, XRs), and
 /// what could not be read.
 #[derive(Debug, Clone, Default)]
-pub struct Loaded {
+pub(crate) struct Loaded {
     /// Converted definitions, in file order.
     pub known: Vec<Known>,
     /// Every other document with a `kind` and a `metadata.name`; shared
@@ -76,7 +76,7 @@ struct CachedFile {
 /// that changed and converts only the definitions whose file or
 /// Compositions changed.
 #[derive(Debug, Default)]
-pub struct DirCache {
+pub(crate) struct DirCache {
     files: HashMap<PathBuf, CachedFile>,
 }
 
@@ -84,7 +84,7 @@ pub struct DirCache {
 /// `cache`) and reusing what `cache` holds. Only an unreadable `dir` is an
 /// error: a file that cannot be read is [rejected](Loaded::rejected) and the
 /// others are served.
-pub fn load_dir(
+pub(crate) fn load_dir(
     dir: &Path,
     limits: Limits,
     options: &Options,

@@ -57,7 +57,7 @@ pub struct GitHubConfig {
 
 /// Where a request goes.
 #[derive(Debug, Clone)]
-pub struct Publisher {
+pub(crate) struct Publisher {
     layout: Layout,
     github: Option<Arc<github::Client>>,
     local: BTreeMap<String, PathBuf>,
@@ -65,7 +65,7 @@ pub struct Publisher {
 
 impl Publisher {
     /// Checks the configuration and builds the clients (inside a Tokio runtime).
-    pub fn new(config: &PublishConfig) -> Result<Self, String> {
+    pub(crate) fn new(config: &PublishConfig) -> Result<Self, String> {
         let branch = match &config.branch_pattern {
             Some(p) => branch::Pattern::new(p).map_err(|e| e.to_string())?,
             None => branch::Pattern::default(),
@@ -87,13 +87,13 @@ impl Publisher {
     }
 
     /// The layout requests are checked against.
-    pub fn layout(&self) -> &Layout {
+    pub(crate) fn layout(&self) -> &Layout {
         &self.layout
     }
 
     /// Publishes a plan to the target `repository` names: a local target by
     /// that name, else GitHub.
-    pub async fn publish(
+    pub(crate) async fn publish(
         &self,
         repository: &str,
         base_branch: &str,
