@@ -146,6 +146,63 @@ pub fn for_document(doc: &Value) -> Result<Definition, Error> {
     }
 }
 
+/// The version a definition is generated from.
+pub(crate) struct OfferedVersion<'a> {
+    pub(crate) name: &'a str,
+    pub(crate) deprecated: bool,
+    pub(crate) schema: Value,
+}
+
+/// Picks the served version marked `preferred` (`referenceable` for XRDs,
+/// `storage` for Kratix's CRD-shaped versions), else the first served one,
+/// and reads its schema. `path` is where `versions` sits, for errors.
+pub(crate) fn offered_version<'a>(
+    spec: &'a Value,
+    path: &str,
+    preferred: &str,
+) -> Result<OfferedVersion<'a>, Error> {
+    let versions = spec
+        .get("versions")
+        .and_then(Value::as_array)
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| Error::Missing {
+            path: path.to_string(),
+        })?;
+    let (index, version) = versions
+        .iter()
+        .enumerate()
+        .find(|(_, v)| flag(v, preferred) && flag(v, "served"))
+        .or_else(|| versions.iter().enumerate().find(|(_, v)| flag(v, "served")))
+        .ok_or_else(|| Error::NoServedVersion {
+            path: path.to_string(),
+        })?;
+    let name = str_at(version, "name")
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| Error::Missing {
+            path: format!("{path}[{index}].name"),
+        })?;
+    let schema = version
+        .pointer("/schema/openAPIV3Schema")
+        .cloned()
+        .unwrap_or_else(|| Value::Object(Default::default()));
+    if !schema.is_object() {
+        return Err(Error::Invalid {
+            path: format!("{path}[{index}].schema.openAPIV3Schema"),
+            message: "must be an object schema".into(),
+        });
+    }
+    Ok(OfferedVersion {
+        name,
+        deprecated: flag(version, "deprecated"),
+        schema,
+    })
+}
+
+/// A boolean field, `false` when unset.
+pub(crate) fn flag(v: &Value, key: &str) -> bool {
+    v.get(key).and_then(Value::as_bool).unwrap_or(false)
+}
+
 pub(crate) fn str_at<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
     v.get(key).and_then(Value::as_str)
 }

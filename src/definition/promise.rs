@@ -2,7 +2,7 @@
 //! is what users request. A Promise without one offers nothing to request.
 use serde_json::Value;
 
-use super::{Definition, Error, Names, Scope, Source, str_at, string_map};
+use super::{Definition, Error, Names, Scope, Source, offered_version, str_at, string_map};
 
 /// Reads a Promise through its embedded CRD. The version offered is the
 /// storage version when served, else the first served one.
@@ -26,7 +26,7 @@ pub fn for_promise(doc: &Value) -> Result<Definition, Error> {
         .ok_or_else(|| missing("spec.api.spec.group"))?;
     let names = names_of(spec)?;
     let scope = scope_of(spec)?;
-    let offered = offered_version(spec)?;
+    let offered = offered_version(spec, "spec.api.spec.versions", "storage")?;
     Ok(Definition {
         source: Source::Promise,
         name: name.to_string(),
@@ -73,53 +73,6 @@ fn scope_of(spec: &Value) -> Result<Scope, Error> {
             message: format!("unknown scope `{other}`, expected `Namespaced` or `Cluster`"),
         }),
     }
-}
-
-/// The version a definition is generated from.
-struct OfferedVersion<'a> {
-    name: &'a str,
-    deprecated: bool,
-    schema: Value,
-}
-
-/// Picks the served storage version, else the first served one, and reads its schema.
-fn offered_version(spec: &Value) -> Result<OfferedVersion<'_>, Error> {
-    let versions = spec
-        .get("versions")
-        .and_then(Value::as_array)
-        .filter(|v| !v.is_empty())
-        .ok_or_else(|| missing("spec.api.spec.versions"))?;
-    let (index, version) = versions
-        .iter()
-        .enumerate()
-        .find(|(_, v)| flag(v, "storage") && flag(v, "served"))
-        .or_else(|| versions.iter().enumerate().find(|(_, v)| flag(v, "served")))
-        .ok_or_else(|| Error::NoServedVersion {
-            path: "spec.api.spec.versions".into(),
-        })?;
-    let name = str_at(version, "name")
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| missing(&format!("spec.api.spec.versions[{index}].name")))?;
-    let schema = version
-        .pointer("/schema/openAPIV3Schema")
-        .cloned()
-        .unwrap_or_else(|| Value::Object(Default::default()));
-    if !schema.is_object() {
-        return Err(Error::Invalid {
-            path: format!("spec.api.spec.versions[{index}].schema.openAPIV3Schema"),
-            message: "must be an object schema".into(),
-        });
-    }
-    Ok(OfferedVersion {
-        name,
-        deprecated: flag(version, "deprecated"),
-        schema,
-    })
-}
-
-/// A boolean field of a version, `false` when unset.
-fn flag(v: &Value, k: &str) -> bool {
-    v.get(k).and_then(Value::as_bool).unwrap_or(false)
 }
 
 fn missing(path: &str) -> Error {

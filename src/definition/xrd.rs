@@ -1,7 +1,7 @@
 //! Crossplane CompositeResourceDefinitions, `apiextensions.crossplane.io` v1 and v2.
 use serde_json::Value;
 
-use super::{Definition, Error, Names, Scope, Source, str_at, string_map};
+use super::{Definition, Error, Names, Scope, Source, offered_version, str_at, string_map};
 
 /// Reads an XRD. The version offered is the `referenceable` one (Crossplane
 /// allows exactly one), falling back to the first served version.
@@ -31,7 +31,7 @@ pub fn for_xrd(doc: &Value) -> Result<Definition, Error> {
             message: format!("claims are only offered by `LegacyCluster` XRDs, not `{scope:?}`"),
         });
     }
-    let offered = offered_version(spec)?;
+    let offered = offered_version(spec, "spec.versions", "referenceable")?;
     Ok(Definition {
         source,
         name: name.to_string(),
@@ -77,57 +77,6 @@ fn scope_of(source: Source, spec: &Value) -> Result<Scope, Error> {
             ),
         }),
     }
-}
-
-/// The version a definition is generated from.
-struct OfferedVersion<'a> {
-    name: &'a str,
-    deprecated: bool,
-    schema: Value,
-}
-
-/// Picks the referenceable served version, else the first served one, and reads its schema.
-fn offered_version(spec: &Value) -> Result<OfferedVersion<'_>, Error> {
-    let versions = spec
-        .get("versions")
-        .and_then(Value::as_array)
-        .filter(|v| !v.is_empty())
-        .ok_or_else(|| missing("spec.versions"))?;
-    let served = |v: &&Value| v.get("served").and_then(Value::as_bool).unwrap_or(false);
-    let referenceable = |v: &&Value| {
-        v.get("referenceable")
-            .and_then(Value::as_bool)
-            .unwrap_or(false)
-    };
-    let (index, version) = versions
-        .iter()
-        .enumerate()
-        .find(|(_, v)| referenceable(v) && served(v))
-        .or_else(|| versions.iter().enumerate().find(|(_, v)| served(v)))
-        .ok_or_else(|| Error::NoServedVersion {
-            path: "spec.versions".into(),
-        })?;
-    let name = str_at(version, "name")
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| missing(&format!("spec.versions[{index}].name")))?;
-    let schema = version
-        .pointer("/schema/openAPIV3Schema")
-        .cloned()
-        .unwrap_or_else(|| Value::Object(Default::default()));
-    if !schema.is_object() {
-        return Err(Error::Invalid {
-            path: format!("spec.versions[{index}].schema.openAPIV3Schema"),
-            message: "must be an object schema".into(),
-        });
-    }
-    Ok(OfferedVersion {
-        name,
-        deprecated: version
-            .get("deprecated")
-            .and_then(Value::as_bool)
-            .unwrap_or(false),
-        schema,
-    })
 }
 
 /// `spec.connectionSecretKeys`, skipping entries that are not strings.
