@@ -9,6 +9,10 @@ use serde::Deserialize;
 
 use crate::secret::Secret;
 
+mod transport;
+pub(crate) use transport::Transport;
+use transport::{help, millis};
+
 /// Deepest document nesting `--max-document-depth` may allow. Parsing and
 /// converting are recursive: measured on 2 MiB thread stacks, a debug build
 /// overflows (and aborts the process) from about 84 levels, a release build
@@ -18,26 +22,6 @@ pub(crate) const MAX_DOCUMENT_DEPTH: usize = if cfg!(debug_assertions) { 64 } el
 /// Default listen address: loopback, because the sidecar shares the pod's
 /// network namespace with Backstage.
 pub(crate) const DEFAULT_LISTEN: &str = "127.0.0.1:50051";
-
-/// Default `--max-streams-per-connection`: what one connection may have
-/// open at once. Backstage shares one connection between all its callers,
-/// so it is half the default concurrency limit: enough for them, while a
-/// single hostile connection cannot hold more (h2's own default is no limit).
-pub(crate) const DEFAULT_MAX_STREAMS_PER_CONNECTION: u32 = 128;
-
-/// Default `--first-message-timeout-ms`: how long a stream may wait after
-/// its headers for its first request message. Real callers send both at
-/// once; a half-open stream is answered after this and frees its slot.
-pub(crate) const DEFAULT_FIRST_MESSAGE_TIMEOUT_MS: u64 = 10_000;
-
-/// Default `--http2-keepalive-interval-ms`: how often the server pings a
-/// connection. A peer that vanished without closing (a killed node, a
-/// dropped NAT entry) otherwise keeps its connection and streams forever.
-pub(crate) const DEFAULT_HTTP2_KEEPALIVE_INTERVAL_MS: u64 = 60_000;
-
-/// Default `--http2-keepalive-timeout-ms`: how long a ping may go
-/// unanswered before the connection is closed (tonic's own default).
-pub(crate) const DEFAULT_HTTP2_KEEPALIVE_TIMEOUT_MS: u64 = 20_000;
 
 /// Log output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, clap::ValueEnum)]
@@ -71,26 +55,19 @@ pub struct ServeArgs {
     /// Log format [default: text].
     #[arg(long, env = "OSP_LOG_FORMAT", value_enum)]
     pub log_format: Option<LogFormat>,
-    /// Per-request timeout in milliseconds [default: 30000].
-    #[arg(long, env = "OSP_REQUEST_TIMEOUT_MS")]
+    #[arg(long, env = "OSP_REQUEST_TIMEOUT_MS", help = help("Per-request timeout in milliseconds", millis(Transport::default().request_timeout)))]
     pub request_timeout_ms: Option<u64>,
-    /// Requests served at once before new ones get RESOURCE_EXHAUSTED [default: 256].
-    #[arg(long, env = "OSP_CONCURRENCY_LIMIT")]
+    #[arg(long, env = "OSP_CONCURRENCY_LIMIT", help = help("Requests served at once before new ones get RESOURCE_EXHAUSTED", Transport::default().concurrency_limit))]
     pub concurrency_limit: Option<usize>,
-    /// Streams one HTTP/2 connection may have open at once (advertised to the client) [default: 128].
-    #[arg(long, env = "OSP_MAX_STREAMS_PER_CONNECTION")]
+    #[arg(long, env = "OSP_MAX_STREAMS_PER_CONNECTION", help = help("Streams one HTTP/2 connection may have open at once (advertised to the client)", Transport::default().max_streams_per_connection))]
     pub max_streams_per_connection: Option<u32>,
-    /// Time a call may take after its headers to send its first request message, in milliseconds [default: 10000].
-    #[arg(long, env = "OSP_FIRST_MESSAGE_TIMEOUT_MS")]
+    #[arg(long, env = "OSP_FIRST_MESSAGE_TIMEOUT_MS", help = help("Time a call may take after its headers to send its first request message, in milliseconds", millis(Transport::default().first_message_timeout)))]
     pub first_message_timeout_ms: Option<u64>,
-    /// Interval of HTTP/2 keepalive pings to each connection, in milliseconds; 0 disables [default: 60000].
-    #[arg(long, env = "OSP_HTTP2_KEEPALIVE_INTERVAL_MS")]
+    #[arg(long, env = "OSP_HTTP2_KEEPALIVE_INTERVAL_MS", help = help("Interval of HTTP/2 keepalive pings to each connection, in milliseconds; 0 disables", Transport::default().http2_keepalive_interval.map_or(0, millis)))]
     pub http2_keepalive_interval_ms: Option<u64>,
-    /// Time a keepalive ping may go unanswered before the connection is closed, in milliseconds [default: 20000].
-    #[arg(long, env = "OSP_HTTP2_KEEPALIVE_TIMEOUT_MS")]
+    #[arg(long, env = "OSP_HTTP2_KEEPALIVE_TIMEOUT_MS", help = help("Time a keepalive ping may go unanswered before the connection is closed, in milliseconds", millis(Transport::default().http2_keepalive_timeout)))]
     pub http2_keepalive_timeout_ms: Option<u64>,
-    /// Largest gRPC message accepted or sent, in bytes [default: 16777216].
-    #[arg(long, env = "OSP_MAX_MESSAGE_BYTES")]
+    #[arg(long, env = "OSP_MAX_MESSAGE_BYTES", help = help("Largest gRPC message accepted or sent, in bytes", Transport::default().max_message_bytes))]
     pub max_message_bytes: Option<usize>,
     /// Largest YAML/JSON document read from a request or `--from-dir` file, in bytes [default: 4194304].
     #[arg(long, env = "OSP_MAX_DOCUMENT_BYTES")]
@@ -198,20 +175,8 @@ pub struct Config {
     pub from_dir: Option<PathBuf>,
     /// Log format.
     pub log_format: LogFormat,
-    /// Per-request timeout.
-    pub request_timeout: Duration,
-    /// Requests served at once.
-    pub concurrency_limit: usize,
-    /// Streams open at once on one connection.
-    pub max_streams_per_connection: u32,
-    /// Wait for a call's first request message after its headers.
-    pub first_message_timeout: Duration,
-    /// Keepalive ping interval; `None` disables the pings.
-    pub http2_keepalive_interval: Option<Duration>,
-    /// Time a keepalive ping may go unanswered.
-    pub http2_keepalive_timeout: Duration,
-    /// Largest gRPC message in bytes.
-    pub max_message_bytes: usize,
+    /// Connection and call settings.
+    pub(crate) transport: Transport,
     /// Whether reflection is served.
     pub reflection: bool,
     /// Limits on every YAML/JSON document read from callers or files.
@@ -286,6 +251,7 @@ impl Config {
             Some(path) => read_file(path)?,
             None => FileConfig::default(),
         };
+        let transport = Transport::resolve(args, &file);
         let listen_raw = args
             .listen
             .clone()
@@ -324,42 +290,7 @@ impl Config {
             token,
             from_dir: args.from_dir.clone().or(file.from_dir),
             log_format: args.log_format.or(file.log_format).unwrap_or_default(),
-            request_timeout: Duration::from_millis(
-                args.request_timeout_ms
-                    .or(file.request_timeout_ms)
-                    .unwrap_or(30_000),
-            ),
-            concurrency_limit: args
-                .concurrency_limit
-                .or(file.concurrency_limit)
-                .unwrap_or(256)
-                .max(1),
-            max_streams_per_connection: args
-                .max_streams_per_connection
-                .or(file.max_streams_per_connection)
-                .unwrap_or(DEFAULT_MAX_STREAMS_PER_CONNECTION)
-                .max(1),
-            first_message_timeout: Duration::from_millis(
-                args.first_message_timeout_ms
-                    .or(file.first_message_timeout_ms)
-                    .unwrap_or(DEFAULT_FIRST_MESSAGE_TIMEOUT_MS),
-            ),
-            http2_keepalive_interval: Some(
-                args.http2_keepalive_interval_ms
-                    .or(file.http2_keepalive_interval_ms)
-                    .unwrap_or(DEFAULT_HTTP2_KEEPALIVE_INTERVAL_MS),
-            )
-            .filter(|ms| *ms > 0)
-            .map(Duration::from_millis),
-            http2_keepalive_timeout: Duration::from_millis(
-                args.http2_keepalive_timeout_ms
-                    .or(file.http2_keepalive_timeout_ms)
-                    .unwrap_or(DEFAULT_HTTP2_KEEPALIVE_TIMEOUT_MS),
-            ),
-            max_message_bytes: args
-                .max_message_bytes
-                .or(file.max_message_bytes)
-                .unwrap_or(16 * 1024 * 1024),
+            transport,
             reflection: !args.no_reflection && file.reflection.unwrap_or(true),
             document_limits,
             cel_limits: cel_limits(args, &limits),
@@ -640,11 +571,11 @@ mod tests {
                 reason: "defaults",
                 args: ServeArgs::default(),
                 file: "",
-                want_streams: DEFAULT_MAX_STREAMS_PER_CONNECTION,
-                want_first_message: Duration::from_millis(DEFAULT_FIRST_MESSAGE_TIMEOUT_MS),
+                want_streams: Transport::default().max_streams_per_connection,
+                want_first_message: Transport::default().first_message_timeout,
                 want_keepalive: (
-                    Some(Duration::from_millis(DEFAULT_HTTP2_KEEPALIVE_INTERVAL_MS)),
-                    Duration::from_millis(DEFAULT_HTTP2_KEEPALIVE_TIMEOUT_MS),
+                    Transport::default().http2_keepalive_interval,
+                    Transport::default().http2_keepalive_timeout,
                 ),
             },
             Case {
@@ -667,7 +598,7 @@ mod tests {
                 want_first_message: Duration::from_millis(500),
                 want_keepalive: (
                     Some(Duration::from_millis(200)),
-                    Duration::from_millis(DEFAULT_HTTP2_KEEPALIVE_TIMEOUT_MS),
+                    Transport::default().http2_keepalive_timeout,
                 ),
             },
             Case {
@@ -678,27 +609,30 @@ mod tests {
                 },
                 file: "",
                 want_streams: 1,
-                want_first_message: Duration::from_millis(DEFAULT_FIRST_MESSAGE_TIMEOUT_MS),
+                want_first_message: Transport::default().first_message_timeout,
                 want_keepalive: (
-                    Some(Duration::from_millis(DEFAULT_HTTP2_KEEPALIVE_INTERVAL_MS)),
-                    Duration::from_millis(DEFAULT_HTTP2_KEEPALIVE_TIMEOUT_MS),
+                    Transport::default().http2_keepalive_interval,
+                    Transport::default().http2_keepalive_timeout,
                 ),
             },
         ];
         for c in cases {
             let got = resolve_with_file(c.file, c.args).expect(c.reason);
             assert_eq!(
-                got.max_streams_per_connection, c.want_streams,
+                got.transport.max_streams_per_connection, c.want_streams,
                 "{}",
                 c.reason
             );
             assert_eq!(
-                got.first_message_timeout, c.want_first_message,
+                got.transport.first_message_timeout, c.want_first_message,
                 "{}",
                 c.reason
             );
             assert_eq!(
-                (got.http2_keepalive_interval, got.http2_keepalive_timeout),
+                (
+                    got.transport.http2_keepalive_interval,
+                    got.transport.http2_keepalive_timeout
+                ),
                 c.want_keepalive,
                 "{}",
                 c.reason

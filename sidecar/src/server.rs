@@ -81,8 +81,8 @@ pub async fn serve(config: Config, shutdown: impl Future<Output = ()> + Send) ->
         )
         .layer(guard::GuardLayer::new(
             config.token.as_ref().map(|t| t.expose()),
-            config.concurrency_limit,
-            config.first_message_timeout,
+            config.transport.concurrency_limit,
+            config.transport.first_message_timeout,
         ))
         .layer(tower::util::MapResponseLayer::new(
             crate::errors::respond::oversized::<tonic::body::Body>,
@@ -92,10 +92,10 @@ pub async fn serve(config: Config, shutdown: impl Future<Output = ()> + Send) ->
         ))
         .into_inner();
     let router = Server::builder()
-        .timeout(config.request_timeout)
-        .max_concurrent_streams(config.max_streams_per_connection)
-        .http2_keepalive_interval(config.http2_keepalive_interval)
-        .http2_keepalive_timeout(Some(config.http2_keepalive_timeout))
+        .timeout(config.transport.request_timeout)
+        .max_concurrent_streams(config.transport.max_streams_per_connection)
+        .http2_keepalive_interval(config.transport.http2_keepalive_interval)
+        .http2_keepalive_timeout(Some(config.transport.http2_keepalive_timeout))
         .layer(layers)
         .add_service(health_service)
         .add_service(templates)
@@ -115,7 +115,12 @@ pub async fn serve(config: Config, shutdown: impl Future<Output = ()> + Send) ->
         streams.send_replace(true);
         let _ = signalled.send(());
     });
-    drain(serving, stopping, config.request_timeout + DRAIN_MARGIN).await
+    drain(
+        serving,
+        stopping,
+        config.transport.request_timeout + DRAIN_MARGIN,
+    )
+    .await
 }
 
 /// Serves until `serving` ends, or until `grace` after the shutdown signal.
@@ -151,7 +156,7 @@ fn services(
     config: &Config,
     state: &State,
 ) -> (TemplateServer, ClaimServer, PublishServer, CatalogServer) {
-    let max = config.max_message_bytes;
+    let max = config.transport.max_message_bytes;
     let templates = TemplateServer::new(templates::Templates::new(state.clone()))
         .max_decoding_message_size(max)
         .max_encoding_message_size(max);
