@@ -20,7 +20,7 @@ pub const DEFAULT_API_BASE: &str = "https://api.github.com";
 
 /// How to reach GitHub.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Settings {
+pub struct ClientSettings {
     /// API base URL.
     pub api_base: String,
     /// Credentials.
@@ -33,7 +33,7 @@ pub struct Settings {
     pub connect_timeout: Duration,
 }
 
-impl Settings {
+impl ClientSettings {
     /// Settings for github.com with default timeouts and retries.
     pub fn new(credentials: Credentials) -> Self {
         Self {
@@ -127,7 +127,7 @@ pub struct Client {
 impl Client {
     /// Builds the HTTP client; nothing is sent until the first publication.
     /// Call it inside a Tokio runtime (octocrab spawns its buffer task).
-    pub fn new(settings: Settings) -> Result<Self, Error> {
+    pub fn new(settings: ClientSettings) -> Result<Self, Error> {
         let client = |message: String| Error::Client { message };
         let crab = octocrab::Octocrab::builder()
             .base_uri(settings.api_base.as_str())

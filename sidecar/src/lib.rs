@@ -32,4 +32,4 @@ pub(crate) mod violation;
 pub use cli::main;
 pub use config::{Config, FileConfig, LogFormat, ServeArgs};
 pub use server::serve;
-pub use service::structs::from_struct;
+pub use service::protobuf_struct::from_struct;

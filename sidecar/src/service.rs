@@ -3,8 +3,8 @@
 //! [`crate::errors::respond`].
 pub(crate) mod catalog;
 pub(crate) mod claims;
+pub(crate) mod protobuf_struct;
 pub(crate) mod publish;
-pub(crate) mod structs;
 pub(crate) mod templates;
 
 use crate::catalog::Catalog;

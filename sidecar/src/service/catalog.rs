@@ -10,7 +10,7 @@ use osp::resource::{Node, ObjectRef, State as ResState, for_state, for_tree};
 use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
 
-use super::{State, cpu_sized, structs};
+use super::{State, cpu_sized, protobuf_struct};
 use crate::errors::Error;
 use crate::pb::{self, EntityEncoding, catalog_service_server::CatalogService};
 
@@ -224,7 +224,7 @@ impl Catalog {
         Ok(pb::GetResourceStatusResponse {
             root: Some(node(&root)),
             message,
-            status: obj.get("status").map(structs::to_struct),
+            status: obj.get("status").map(protobuf_struct::to_struct),
         })
     }
 }
@@ -233,7 +233,7 @@ fn entity(r: &str, e: &Entry, encoding: EntityEncoding) -> pb::Entity {
     let json = encoding == EntityEncoding::Json;
     pb::Entity {
         r#ref: r.to_string(),
-        entity: (!json).then(|| structs::to_struct(&e.entity)),
+        entity: (!json).then(|| protobuf_struct::to_struct(&e.entity)),
         etag: e.etag.clone(),
         json: if json {
             e.json.to_string()

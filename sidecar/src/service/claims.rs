@@ -2,7 +2,7 @@
 use osp::claim::{ClaimInput, CompositionChoice};
 use tonic::{Request, Response, Status};
 
-use super::{State, structs, templates};
+use super::{State, protobuf_struct, templates};
 use crate::apply::{Applier, ApplyConfig, Target};
 use crate::errors::Error;
 use crate::pb::{self, claim_service_server::ClaimService};
@@ -69,7 +69,7 @@ impl Claims {
         let object = serde_json::to_value(&applied.object)
             .map_err(|e| Error::Unavailable(format!("cannot encode the applied object: {e}")))?;
         Ok(pb::ApplyClaimResponse {
-            applied: Some(structs::manifest(&object)),
+            applied: Some(protobuf_struct::manifest(&object)),
             cluster: applied.cluster,
             dry_run: req.dry_run,
             uid,
@@ -97,7 +97,7 @@ impl Claims {
         }
         let rendered = osp::claim::for_claim_with(def, &input, self.state.cel_limits)?;
         Ok(pb::RenderClaimResponse {
-            manifest: Some(structs::manifest(&rendered.manifest)),
+            manifest: Some(protobuf_struct::manifest(&rendered.manifest)),
             path: rendered.path,
             api_version: def.api_version(),
             kind: def.target().kind.clone(),
@@ -124,8 +124,8 @@ pub(crate) fn input(
 ) -> Result<ClaimInput, Error> {
     let values = match (&req.values, req.values_json.trim()) {
         (Some(s), _) if !s.fields.is_empty() => {
-            let values = structs::try_from_struct(s).map_err(|e| {
-                let structs::Error::NonFinite { path, .. } = &e;
+            let values = protobuf_struct::try_from_struct(s).map_err(|e| {
+                let protobuf_struct::Error::NonFinite { path, .. } = &e;
                 Error::invalid(format!("values.{path}"), e.to_string())
             })?;
             osp::document::check(&values, limits).map_err(|source| Error::ReadDocument {

@@ -1,7 +1,7 @@
 //! `osp.v1.TemplateService`: definitions to Backstage Templates and APIs.
 use tonic::{Request, Response, Status};
 
-use super::{State, structs};
+use super::{State, protobuf_struct};
 use crate::errors::Error;
 use crate::pb::{self, template_service_server::TemplateService};
 use osp::convert::Converted;
@@ -80,8 +80,8 @@ impl Templates {
 
 fn response(converted: &Converted) -> pb::ConvertDefinitionResponse {
     pb::ConvertDefinitionResponse {
-        template: Some(structs::entity(&converted.template)),
-        api: Some(structs::entity(&converted.api)),
+        template: Some(protobuf_struct::entity(&converted.template)),
+        api: Some(protobuf_struct::entity(&converted.api)),
         warnings: converted
             .warnings
             .iter()

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use base64::Engine;
 use osp_sidecar::github::retry::Policy;
-use osp_sidecar::github::{Client, Credentials, SecretSource, Settings};
+use osp_sidecar::github::{Client, ClientSettings, Credentials, SecretSource};
 use serde_json::{Value, json};
 use std::time::Duration;
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate, matchers::any};
@@ -126,7 +126,7 @@ impl Fake {
     }
 
     pub fn client_with(&self, credentials: Credentials) -> Client {
-        let mut settings = Settings::new(credentials);
+        let mut settings = ClientSettings::new(credentials);
         settings.api_base = self.api_base();
         settings.retry = Policy {
             max_attempts: 3,

@@ -102,7 +102,7 @@ fn encodings_carry_the_same_entity() {
         assert!(j.entity.is_none(), "JSON encoding leaves the Struct out");
         assert!(s.json.is_empty(), "the default leaves the JSON text out");
         let from_json: Value = serde_json::from_str(&j.json).expect("JSON text");
-        let from_struct = structs::from_struct(s.entity.as_ref().expect("struct"));
+        let from_struct = protobuf_struct::from_struct(s.entity.as_ref().expect("struct"));
         assert_eq!(from_json, from_struct, "{}", j.r#ref);
         assert_eq!(j.etag, s.etag, "{}", j.r#ref);
     }

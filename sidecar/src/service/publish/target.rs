@@ -116,7 +116,7 @@ impl Publisher {
     }
 }
 
-fn settings(g: &GitHubConfig) -> Result<github::Settings, String> {
+fn settings(g: &GitHubConfig) -> Result<github::ClientSettings, String> {
     let token = match (&g.token_file, &g.token_env) {
         (Some(f), None) => Some(SecretSource::File(f.clone())),
         (None, Some(e)) => Some(SecretSource::Env(e.clone())),
@@ -143,7 +143,7 @@ fn settings(g: &GitHubConfig) -> Result<github::Settings, String> {
             );
         }
     };
-    let mut s = github::Settings::new(credentials);
+    let mut s = github::ClientSettings::new(credentials);
     if let Some(base) = &g.api_base {
         s.api_base = base.trim_end_matches('/').to_owned();
     }
