@@ -17,6 +17,53 @@ pub const PREFIX: &str = "osp.dev/";
 /// TeraSky's default prefix.
 pub const TERASKY: &str = "terasky.backstage.io/";
 
+/// Keys naming an owner entity ref, first match wins: ours, Backstage's
+/// own, TeraSky's. Read on definitions and on claims and XRs alike.
+pub const OWNER_KEYS: [&str; 3] = [
+    "osp.dev/owner",
+    "backstage.io/owner",
+    "terasky.backstage.io/owner",
+];
+
+/// Keys naming a System entity ref (`spec.system` of APIs and Resources),
+/// first match wins.
+pub const SYSTEM_KEYS: [&str; 2] = ["osp.dev/system", "terasky.backstage.io/system"];
+
+/// Which catalog entities a definition gets (`osp.dev/catalog`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CatalogMode {
+    /// A Template and an API (`full`).
+    #[default]
+    Full,
+    /// The API only, nobody creates it from Backstage (`api-only`).
+    ApiOnly,
+    /// Neither (`none`; TeraSky's `exclude-from-catalog: "true"`); its
+    /// claims and XRs still become Resources.
+    None,
+}
+
+impl CatalogMode {
+    /// The mode an `osp.dev/catalog` value names.
+    fn parse(value: &str) -> Option<Self> {
+        match value.trim() {
+            "full" => Some(Self::Full),
+            "api-only" => Some(Self::ApiOnly),
+            "none" => Some(Self::None),
+            _ => None,
+        }
+    }
+
+    /// Whether the definition gets a Template.
+    pub fn has_template(self) -> bool {
+        self == Self::Full
+    }
+
+    /// Whether the definition gets an API.
+    pub fn has_api(self) -> bool {
+        self != Self::None
+    }
+}
+
 /// Everything annotations can change. Field paths are data paths starting
 /// at `spec` (`spec.parameters.region`; `spec.items[].name` inside arrays).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -29,6 +76,10 @@ pub struct Customisation {
     pub owner: Option<String>,
     /// Lifecycle of the API entity.
     pub lifecycle: Option<String>,
+    /// System the API belongs to (`spec.system`).
+    pub system: Option<String>,
+    /// Which catalog entities the definition gets.
+    pub catalog: CatalogMode,
     /// Extra tags.
     pub tags: Vec<String>,
     /// Icon name shown with the template.
@@ -76,14 +127,8 @@ pub fn for_customisation(def: &Definition) -> (Customisation, Vec<Warning>) {
                 "terasky.backstage.io/description",
             ],
         ),
-        owner: text(
-            a,
-            &[
-                "osp.dev/owner",
-                "backstage.io/owner",
-                "terasky.backstage.io/owner",
-            ],
-        ),
+        owner: text(a, &OWNER_KEYS),
+        system: text(a, &SYSTEM_KEYS),
         lifecycle: text(
             a,
             &[
@@ -111,6 +156,7 @@ pub fn for_customisation(def: &Definition) -> (Customisation, Vec<Warning>) {
     if let Some(raw) = a.get("osp.dev/pages") {
         c.pages = pages(raw, &mut warnings);
     }
+    c.catalog = catalog_mode(a, &mut warnings);
     (c, warnings)
 }
 
@@ -227,6 +273,36 @@ pub fn spec_path(p: &str) -> String {
     }
 }
 
+/// `osp.dev/catalog`, else TeraSky's `exclude-from-catalog`; a value of
+/// neither's vocabulary is a warning and the default.
+fn catalog_mode(a: &Annotations, warnings: &mut Vec<Warning>) -> CatalogMode {
+    const KEY: &str = "osp.dev/catalog";
+    const EXCLUDE: &str = "terasky.backstage.io/exclude-from-catalog";
+    if let Some(raw) = a.get(KEY) {
+        return CatalogMode::parse(raw).unwrap_or_else(|| {
+            warnings.push(warning(
+                KEY,
+                format!(
+                    "unknown value `{}`: expected `full`, `api-only` or `none`; using `full`",
+                    raw.trim()
+                ),
+            ));
+            CatalogMode::Full
+        });
+    }
+    match a.get(EXCLUDE).map(|v| v.trim()) {
+        Some("true") => CatalogMode::None,
+        Some("false") | None => CatalogMode::Full,
+        Some(other) => {
+            warnings.push(warning(
+                EXCLUDE,
+                format!("unknown value `{other}`: expected `true` or `false`; the definition stays in the catalog"),
+            ));
+            CatalogMode::Full
+        }
+    }
+}
+
 fn warning(annotation: &str, message: String) -> Warning {
     Warning {
         path: format!("metadata.annotations.{annotation}"),
@@ -272,6 +348,30 @@ mod tests {
                 },
             },
             Case {
+                reason: "owner and system in TeraSky's dialect",
+                annotations: json!({"terasky.backstage.io/owner": "group:default/dbas",
+                                    "terasky.backstage.io/system": "system:default/data"}),
+                check: |c| {
+                    c.owner.as_deref() == Some("group:default/dbas")
+                        && c.system.as_deref() == Some("system:default/data")
+                },
+            },
+            Case {
+                reason: "an API-only definition",
+                annotations: json!({"osp.dev/catalog": "api-only"}),
+                check: |c| c.catalog == CatalogMode::ApiOnly,
+            },
+            Case {
+                reason: "TeraSky's opt-out leaves the definition out of the catalog",
+                annotations: json!({"terasky.backstage.io/exclude-from-catalog": "true"}),
+                check: |c| c.catalog == CatalogMode::None,
+            },
+            Case {
+                reason: "ours wins over TeraSky's opt-out",
+                annotations: json!({"osp.dev/catalog": "full", "terasky.backstage.io/exclude-from-catalog": "true"}),
+                check: |c| c.catalog == CatalogMode::Full,
+            },
+            Case {
                 reason: "terasky target path",
                 annotations: json!({"terasky.backstage.io/target-path": "claims/app.yaml"}),
                 check: |c| c.target_path.as_deref() == Some("claims/app.yaml"),
@@ -299,5 +399,25 @@ mod tests {
         }
         let (_, warnings) = for_customisation(&def(json!({"osp.dev/ui": "[1, 2]"})));
         assert_eq!(warnings.len(), 1, "a malformed ui map is a warning");
+        for (annotations, key) in [
+            (json!({"osp.dev/catalog": "API"}), "osp.dev/catalog"),
+            (
+                json!({"terasky.backstage.io/exclude-from-catalog": "yes"}),
+                "terasky.backstage.io/exclude-from-catalog",
+            ),
+        ] {
+            let (got, warnings) = for_customisation(&def(annotations));
+            assert_eq!(
+                got.catalog,
+                CatalogMode::Full,
+                "an unknown mode keeps the default"
+            );
+            assert_eq!(warnings.len(), 1, "and is one warning");
+            assert_eq!(
+                warnings[0].path,
+                format!("metadata.annotations.{key}"),
+                "naming the key"
+            );
+        }
     }
 }

@@ -13,7 +13,7 @@ pub fn for_api(def: &Definition, custom: &Customisation, opts: &Options) -> Valu
     let target = def.target();
     let mut annotations = entity::managed_annotations();
     annotations.insert("osp.dev/definition".into(), json!(def.name));
-    json!({
+    let mut api = json!({
         "apiVersion": "backstage.io/v1alpha1",
         "kind": "API",
         "metadata": {
@@ -28,7 +28,11 @@ pub fn for_api(def: &Definition, custom: &Customisation, opts: &Options) -> Valu
             "owner": opts.owner_for(custom),
             "definition": document::to_yaml(&openapi(def)),
         },
-    })
+    });
+    if let Some(system) = &custom.system {
+        api["spec"]["system"] = json!(system);
+    }
+    api
 }
 
 /// An OpenAPI 3.0 document: the object schema and the Kubernetes paths to

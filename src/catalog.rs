@@ -27,19 +27,66 @@ pub struct Input {
     pub entity: Arc<Value>,
 }
 
-/// The Template and API of a definition, annotated with the clusters it
-/// exists in (configuration order).
-pub fn for_definition(converted: &Converted, clusters: &[String]) -> [Value; 2] {
-    [&converted.template, &converted.api].map(|e| {
-        let mut e = e.clone();
+/// The Template and API of a definition, as many as its catalog mode asks
+/// for, annotated with the clusters it exists in (configuration order). A
+/// definition several clusters serve gets a cluster choice in its Template.
+pub fn for_definition(converted: &Converted, clusters: &[String]) -> Vec<Value> {
+    let mode = converted.catalog;
+    let mut out = Vec::new();
+    if mode.has_template() {
+        let mut template = converted.template.clone();
+        if clusters.len() > 1 {
+            with_cluster_choice(&mut template, clusters);
+        }
+        out.push(template);
+    }
+    if mode.has_api() {
+        out.push(converted.api.clone());
+    }
+    for e in &mut out {
         if let Some(a) = e
             .pointer_mut("/metadata/annotations")
             .and_then(Value::as_object_mut)
         {
             a.insert(CLUSTERS_ANNOTATION.into(), json!(clusters.join(",")));
         }
-        e
-    })
+    }
+    out
+}
+
+/// Adds a `cluster` field (the clusters, the first by default) to the
+/// Template's first page and passes it to the render and apply steps, which
+/// take the repository path, the key and the apply target from it.
+fn with_cluster_choice(template: &mut Value, clusters: &[String]) {
+    if let Some(props) = template
+        .pointer_mut("/spec/parameters/0/properties")
+        .and_then(Value::as_object_mut)
+    {
+        props.insert(
+            "cluster".into(),
+            json!({
+                "title": "Cluster",
+                "type": "string",
+                "description": "Cluster it is created in; the repository path follows it.",
+                "enum": clusters,
+                "default": clusters[0],
+            }),
+        );
+    }
+    let steps = template
+        .pointer_mut("/spec/steps")
+        .and_then(Value::as_array_mut);
+    for step in steps.into_iter().flatten() {
+        let claim_step = matches!(
+            step["action"].as_str(),
+            Some("osp:claim:render" | "osp:claim:apply")
+        );
+        if let Some(input) = step.get_mut("input").and_then(Value::as_object_mut)
+            && claim_step
+        {
+            input.insert("cluster".into(), json!("${{ parameters.cluster }}"));
+        }
+    }
 }
 
 /// The entity set by ref. Entities whose refs collide are resolved
@@ -177,7 +224,10 @@ mod tests {
                 .collect();
             for conv in &converted {
                 let d = &conv.definition;
-                composites.insert((d.group.clone(), d.names.kind.clone()));
+                composites.insert(crate::definition::kinds::GroupKind::new(
+                    &d.group,
+                    &d.names.kind,
+                ));
             }
             for conv in &converted {
                 let def = &conv.definition;
@@ -197,6 +247,7 @@ mod tests {
                         app_base_url: c.app_base_url,
                         default_owner: "group:default/team-a",
                         composites: &composites,
+                        passthrough: &crate::resource::Passthrough::NONE,
                     };
                     let e =
                         crate::resource::for_resource(&object(def, &kind), &ctx).expect("resource");
@@ -260,5 +311,58 @@ mod tests {
             let n = e["metadata"]["name"].as_str().unwrap_or_default();
             assert!(n.len() <= entity::MAX_NAME_LEN, "`{n}` is too long");
         }
+    }
+
+    #[test]
+    fn a_definition_lists_what_its_catalog_mode_asks_for() {
+        let yaml = include_str!("../examples/bucket-xrd.yaml");
+        for (mode, want, reason) in [
+            ("full", &["Template", "API"][..], "the default: both"),
+            ("api-only", &["API"][..], "nobody creates it from Backstage"),
+            ("none", &[][..], "left out of the catalog"),
+        ] {
+            let mut doc = crate::document::from_yaml(yaml, Default::default()).expect("yaml");
+            doc["metadata"]["annotations"]["osp.dev/catalog"] = mode.into();
+            let converted = crate::convert::for_entities(&doc).expect("converts");
+            let kinds: Vec<String> = for_definition(&converted, &["prod".to_string()])
+                .iter()
+                .map(|e| e["kind"].as_str().unwrap_or_default().to_string())
+                .collect();
+            assert_eq!(kinds, want, "{reason}");
+        }
+    }
+
+    #[test]
+    fn a_definition_served_by_several_clusters_offers_the_choice() {
+        let doc = crate::document::from_yaml(
+            include_str!("../examples/bucket-xrd.yaml"),
+            Default::default(),
+        )
+        .expect("yaml");
+        let converted = crate::convert::for_entities(&doc).expect("converts");
+        let one = for_definition(&converted, &["prod".to_string()]);
+        assert!(
+            one[0]["spec"]["parameters"][0]["properties"]
+                .get("cluster")
+                .is_none(),
+            "one cluster: no choice"
+        );
+        let two = for_definition(&converted, &["prod".to_string(), "staging".to_string()]);
+        let field = &two[0]["spec"]["parameters"][0]["properties"]["cluster"];
+        assert_eq!(
+            field["enum"],
+            json!(["prod", "staging"]),
+            "every cluster offered"
+        );
+        assert_eq!(field["default"], "prod", "the first by default");
+        let render = two[0]["spec"]["steps"]
+            .as_array()
+            .and_then(|s| s.iter().find(|s| s["action"] == "osp:claim:render"))
+            .expect("render step");
+        assert_eq!(
+            render["input"]["cluster"], "${{ parameters.cluster }}",
+            "render uses it"
+        );
+        assert_eq!(two[1]["kind"], "API", "the API is unchanged");
     }
 }

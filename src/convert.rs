@@ -20,6 +20,8 @@ pub struct Converted {
     pub api: Value,
     /// Notes about input that was accepted with a change.
     pub warnings: Vec<Warning>,
+    /// Which of the two entities the catalog lists.
+    pub catalog: annotations::CatalogMode,
 }
 
 /// Errors from converting a definition.
@@ -59,5 +61,6 @@ pub fn for_entities_with(doc: &Value, opts: &Options) -> Result<Converted, Error
         template: generated.template,
         definition,
         warnings,
+        catalog: custom.catalog,
     })
 }

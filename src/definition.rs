@@ -101,6 +101,26 @@ impl Definition {
     pub fn api_version(&self) -> String {
         format!("{}/{}", self.group, self.version)
     }
+
+    /// The kinds of object this definition offers: its XR (or KRO
+    /// instance), its claim, and a Promise's resource kind when that differs.
+    pub fn group_kinds(&self) -> Vec<kinds::GroupKind> {
+        let mut out = vec![kinds::GroupKind::new(&self.group, &self.names.kind)];
+        if let Some(c) = &self.claim_names {
+            out.push(kinds::GroupKind::new(&self.group, &c.kind));
+        }
+        if self.source == Source::Promise && self.target().kind != self.names.kind {
+            out.push(kinds::GroupKind::new(&self.group, &self.target().kind));
+        }
+        out
+    }
+
+    /// The XR kind, when this is a Crossplane XRD (what nested XRs and
+    /// claims refer to).
+    pub fn composite(&self) -> Option<kinds::GroupKind> {
+        matches!(self.source, Source::XrdV1 | Source::XrdV2)
+            .then(|| kinds::GroupKind::new(&self.group, &self.names.kind))
+    }
 }
 
 /// Errors from reading a definition. `path` is a schema/document path.

@@ -7,6 +7,8 @@ use std::collections::BTreeSet;
 
 use serde_json::{Map, Value, json};
 
+use crate::annotations::{OWNER_KEYS, SYSTEM_KEYS};
+use crate::definition::kinds::GroupKind;
 use crate::definition::{Definition, Source};
 use crate::entity;
 
@@ -17,9 +19,6 @@ mod tree;
 pub use edit::{encode, for_edit_url, for_form_data};
 pub use state::{Condition, State, conditions, for_state};
 pub use tree::{MAX_DEPTH, Node, ObjectRef, children_of, for_tree};
-
-/// Annotation on a claim/XR naming its owner (written by `osp:claim:render`).
-pub const OWNER_ANNOTATION: &str = "osp.dev/owner";
 
 /// Longest status message kept in an annotation.
 pub const MAX_MESSAGE_LEN: usize = 1024;
@@ -63,9 +62,50 @@ pub struct Context<'a> {
     pub app_base_url: &'a str,
     /// Owner when the object names none.
     pub default_owner: &'a str,
+    /// The object's annotations and labels copied onto its Resource.
+    pub passthrough: &'a Passthrough,
     /// `(group, kind)` of every known XR kind, so nested XRs in
     /// `resourceRefs` become `dependsOn` relations.
-    pub composites: &'a BTreeSet<(String, String)>,
+    pub composites: &'a BTreeSet<GroupKind>,
+}
+
+/// Annotation and label keys copied from an object onto its Resource: an
+/// entry ending in `/` is a prefix (`team.example.org/`), any other an exact
+/// key. osp's own annotations are never overwritten.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Passthrough {
+    /// Annotation keys or prefixes.
+    #[serde(default)]
+    pub annotations: Vec<String>,
+    /// Label keys or prefixes.
+    #[serde(default)]
+    pub labels: Vec<String>,
+}
+
+impl Passthrough {
+    /// Nothing passed through.
+    pub const NONE: Passthrough = Passthrough {
+        annotations: Vec::new(),
+        labels: Vec::new(),
+    };
+
+    /// The entries of `map` whose key a rule of `rules` matches.
+    fn select<'v>(
+        rules: &[String],
+        map: &'v Value,
+    ) -> impl Iterator<Item = (&'v String, &'v Value)> {
+        map.as_object().into_iter().flatten().filter(move |(k, v)| {
+            v.is_string()
+                && rules.iter().any(|r| {
+                    if r.ends_with('/') {
+                        k.starts_with(r.as_str())
+                    } else {
+                        *k == r
+                    }
+                })
+        })
+    }
 }
 
 /// Errors from building a resource entity.
@@ -144,6 +184,9 @@ pub fn for_resource(obj: &Value, ctx: &Context) -> Result<Value, Error> {
     let mut spec = Map::new();
     spec.insert("type".into(), json!(role.entity_type()));
     spec.insert("owner".into(), json!(owner));
+    if let Some(system) = annotation(obj, &SYSTEM_KEYS) {
+        spec.insert("system".into(), json!(system));
+    }
     let depends = depends_on(obj, ctx);
     if !depends.is_empty() {
         spec.insert("dependsOn".into(), json!(depends));
@@ -156,6 +199,13 @@ pub fn for_resource(obj: &Value, ctx: &Context) -> Result<Value, Error> {
     metadata.insert("title".into(), json!(id.name));
     metadata.insert("description".into(), json!(description(&id, ctx.cluster)));
     metadata.insert("annotations".into(), Value::Object(annotations));
+    let labels: Map<String, Value> =
+        Passthrough::select(&ctx.passthrough.labels, &obj["metadata"]["labels"])
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+    if !labels.is_empty() {
+        metadata.insert("labels".into(), Value::Object(labels));
+    }
     metadata.insert(
         "tags".into(),
         json!([source_tag(def.source), state.as_str()]),
@@ -171,14 +221,21 @@ pub fn for_resource(obj: &Value, ctx: &Context) -> Result<Value, Error> {
     }))
 }
 
-/// The object's own owner annotation, else the catalog's default.
+/// The object's own owner annotation (any of [`OWNER_KEYS`]), else the
+/// catalog's default.
 fn owner_of(obj: &Value, ctx: &Context) -> String {
-    obj.pointer("/metadata/annotations")
-        .and_then(|a| a.get(OWNER_ANNOTATION))
-        .and_then(Value::as_str)
-        .filter(|o| !o.trim().is_empty())
+    annotation(obj, &OWNER_KEYS)
         .unwrap_or(ctx.default_owner)
         .to_string()
+}
+
+/// The first of `keys` annotated on the object with a non-blank value.
+fn annotation<'a>(obj: &'a Value, keys: &[&str]) -> Option<&'a str> {
+    let annotations = obj.pointer("/metadata/annotations")?;
+    keys.iter()
+        .find_map(|k| annotations.get(*k).and_then(Value::as_str))
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
 }
 
 /// Where the object lives and how it is doing, as annotations.
@@ -216,7 +273,45 @@ fn annotations_of(
     if let Some(secret) = connection_secret(obj) {
         put("osp.dev/connection-secret", &secret);
     }
+    for (key, value) in gitops_annotations(obj) {
+        put(key, &value);
+    }
+    let meta_annotations = &obj["metadata"]["annotations"];
+    for (k, v) in Passthrough::select(&ctx.passthrough.annotations, meta_annotations) {
+        annotations.entry(k.clone()).or_insert_with(|| v.clone());
+    }
     annotations
+}
+
+/// What applied the object, in the annotations Backstage's Argo CD and Flux
+/// plugins read: Argo CD's application from its tracking annotation
+/// (`<app>:<group>/<kind>:<namespace>/<name>`, Argo CD 3's default; label
+/// tracking's `app.kubernetes.io/instance` is not read, Helm sets it too);
+/// Flux's Kustomization from the labels kustomize-controller sets.
+fn gitops_annotations(obj: &Value) -> Vec<(&'static str, String)> {
+    let meta = &obj["metadata"];
+    let text = |v: &Value, key: &str| {
+        v[key]
+            .as_str()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    };
+    let mut out = Vec::new();
+    let argo = text(&meta["annotations"], "argocd.argoproj.io/tracking-id")
+        .and_then(|id| id.split_once(':').map(|(app, _)| app.to_string()))
+        .filter(|app| !app.is_empty());
+    if let Some(app) = argo {
+        out.push(("argocd/app-name", app));
+    }
+    let labels = &meta["labels"];
+    if let (Some(name), Some(namespace)) = (
+        text(labels, "kustomize.toolkit.fluxcd.io/name"),
+        text(labels, "kustomize.toolkit.fluxcd.io/namespace"),
+    ) {
+        out.push(("osp.dev/flux-kustomization", format!("{namespace}/{name}")));
+    }
+    out
 }
 
 /// The day-2 edit link: the in-app path and, when it is a valid absolute
@@ -308,13 +403,8 @@ fn depends_on(obj: &Value, ctx: &Context) -> Vec<String> {
     let mut out: Vec<String> = children_of(obj)
         .into_iter()
         .filter(|r| {
-            let group = r
-                .api_version
-                .rsplit_once('/')
-                .map(|(g, _)| g)
-                .unwrap_or_default();
             ctx.composites
-                .contains(&(group.to_string(), r.kind.clone()))
+                .contains(&GroupKind::of_api_version(&r.api_version, &r.kind))
         })
         .map(|r| {
             format!(

@@ -46,6 +46,8 @@ pub(crate) struct Settings {
     pub default_owner: Option<String>,
     /// Backstage's `app.baseUrl`: entity links are absolute under it.
     pub app_base_url: String,
+    /// Object annotations and labels copied onto Resources.
+    pub passthrough: osp::resource::Passthrough,
 }
 
 impl Default for Settings {
@@ -55,6 +57,7 @@ impl Default for Settings {
             sync_timeout: DEFAULT_SYNC_TIMEOUT,
             default_owner: None,
             app_base_url: DEFAULT_APP_BASE_URL.to_string(),
+            passthrough: osp::resource::Passthrough::default(),
         }
     }
 }

@@ -49,6 +49,10 @@ pub struct CatalogConfig {
     /// Backstage's `app.baseUrl` (flag `--app-base-url` wins).
     #[serde(default)]
     pub app_base_url: Option<String>,
+    /// Annotation and label keys (or prefixes ending in `/`) copied from
+    /// claims and XRs onto their Resources.
+    #[serde(default)]
+    pub passthrough: osp::resource::Passthrough,
 }
 
 /// `clusters` plus the `--kubeconfig` / `--context` flags: each context
@@ -115,6 +119,7 @@ pub(crate) fn settings(sources: &Sources) -> Settings {
             .map_or(DEFAULT_SYNC_TIMEOUT, Duration::from_millis),
         default_owner: sources.catalog.default_owner.clone(),
         app_base_url: sources.app_base_url.clone(),
+        passthrough: sources.catalog.passthrough.clone(),
     }
 }
 

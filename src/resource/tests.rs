@@ -45,10 +45,10 @@ fn claim() -> Value {
     })
 }
 
-fn composites() -> BTreeSet<(String, String)> {
-    [(
-        "database.example.org".to_string(),
-        "XPostgreSQLInstance".to_string(),
+fn composites() -> BTreeSet<crate::definition::kinds::GroupKind> {
+    [crate::definition::kinds::GroupKind::new(
+        "database.example.org",
+        "XPostgreSQLInstance",
     )]
     .into()
 }
@@ -64,6 +64,7 @@ fn claim_entity() {
         app_base_url: "http://localhost:3000",
         default_owner: "group:default/platform-team",
         composites: &composites,
+        passthrough: &crate::resource::Passthrough::NONE,
     };
     let entity = for_resource(&claim(), &ctx).expect("claim entity");
     insta::assert_yaml_snapshot!(entity);
@@ -114,6 +115,7 @@ fn resources_by_role() {
         app_base_url: "http://localhost:3000",
         default_owner: "group:default/platform-team",
         composites: &composites,
+        passthrough: &crate::resource::Passthrough::NONE,
     };
     for c in cases {
         let e = for_resource(&c.obj, &ctx).expect(c.reason);
@@ -160,6 +162,7 @@ fn rejects_foreign_kinds_and_nameless_objects() {
         app_base_url: "http://localhost:3000",
         default_owner: "group:default/x",
         composites: &composites,
+        passthrough: &crate::resource::Passthrough::NONE,
     };
     let foreign = json!({"apiVersion": "other.org/v1", "kind": "PostgreSQLInstance", "metadata": {"name": "a"}});
     assert!(
@@ -182,6 +185,7 @@ fn never_leaks_secret_values() {
         app_base_url: "http://localhost:3000",
         default_owner: "group:default/x",
         composites: &composites,
+        passthrough: &crate::resource::Passthrough::NONE,
     };
     let mut obj = claim();
     obj["status"]["atProvider"] = json!({"password": "hunter2"});
@@ -235,5 +239,176 @@ fn names_are_valid_and_distinct() {
             &"n".repeat(63)
         ),
         "shortened names stay distinct"
+    );
+}
+
+#[test]
+fn owner_and_system_come_from_any_dialect() {
+    struct Case {
+        reason: &'static str,
+        annotations: Value,
+        owner: &'static str,
+        system: Option<&'static str>,
+    }
+    let cases = [
+        Case {
+            reason: "ours",
+            annotations: json!({"osp.dev/owner": "group:default/a", "osp.dev/system": "system:default/payments"}),
+            owner: "group:default/a",
+            system: Some("system:default/payments"),
+        },
+        Case {
+            reason: "Backstage's own owner key, as users of other tools write on claims",
+            annotations: json!({"backstage.io/owner": "group:default/b"}),
+            owner: "group:default/b",
+            system: None,
+        },
+        Case {
+            reason: "TeraSky's keys",
+            annotations: json!({"terasky.backstage.io/owner": "group:default/c", "terasky.backstage.io/system": "payments"}),
+            owner: "group:default/c",
+            system: Some("payments"),
+        },
+        Case {
+            reason: "ours wins over the others; blank values do not count",
+            annotations: json!({"osp.dev/owner": "group:default/a", "backstage.io/owner": "group:default/b", "osp.dev/system": " "}),
+            owner: "group:default/a",
+            system: None,
+        },
+        Case {
+            reason: "none: the catalog's default owner",
+            annotations: json!({}),
+            owner: "group:default/platform-team",
+            system: None,
+        },
+    ];
+    let def = xrd();
+    let composites = composites();
+    let ctx = Context {
+        cluster: "prod",
+        definition: &def,
+        template_name: "xpostgresqlinstances.database.example.org",
+        app_base_url: "http://localhost:3000",
+        default_owner: "group:default/platform-team",
+        composites: &composites,
+        passthrough: &crate::resource::Passthrough::NONE,
+    };
+    for c in cases {
+        let mut obj = claim();
+        obj["metadata"]["annotations"] = c.annotations;
+        let entity = for_resource(&obj, &ctx).expect(c.reason);
+        assert_eq!(entity["spec"]["owner"], c.owner, "{}", c.reason);
+        assert_eq!(entity["spec"]["system"].as_str(), c.system, "{}", c.reason);
+    }
+}
+
+#[test]
+fn what_applied_the_object_is_annotated() {
+    struct Case {
+        reason: &'static str,
+        metadata: Value,
+        argo: Option<&'static str>,
+        flux: Option<&'static str>,
+    }
+    let cases = [
+        Case {
+            reason: "Argo CD annotation tracking: the app before the first colon",
+            metadata: json!({"annotations": {"argocd.argoproj.io/tracking-id": "team-a-dbs:database.example.org/PostgreSQLInstance:team-a/orders-db"}}),
+            argo: Some("team-a-dbs"),
+            flux: None,
+        },
+        Case {
+            reason: "Helm's instance label is no Argo CD application",
+            metadata: json!({"labels": {"app.kubernetes.io/instance": "team-a-dbs"}}),
+            argo: None,
+            flux: None,
+        },
+        Case {
+            reason: "Flux's kustomize-controller labels",
+            metadata: json!({"labels": {"kustomize.toolkit.fluxcd.io/name": "apps", "kustomize.toolkit.fluxcd.io/namespace": "flux-system"}}),
+            argo: None,
+            flux: Some("flux-system/apps"),
+        },
+        Case {
+            reason: "neither: no annotation; half a Flux pair is not enough",
+            metadata: json!({"labels": {"kustomize.toolkit.fluxcd.io/name": "apps"}}),
+            argo: None,
+            flux: None,
+        },
+    ];
+    let def = xrd();
+    let composites = composites();
+    let ctx = Context {
+        cluster: "prod",
+        definition: &def,
+        template_name: "xpostgresqlinstances.database.example.org",
+        app_base_url: "http://localhost:3000",
+        default_owner: "group:default/platform-team",
+        composites: &composites,
+        passthrough: &crate::resource::Passthrough::NONE,
+    };
+    for c in cases {
+        let mut obj = claim();
+        for (k, v) in c.metadata.as_object().expect("object") {
+            obj["metadata"][k] = v.clone();
+        }
+        let entity = for_resource(&obj, &ctx).expect(c.reason);
+        let a = &entity["metadata"]["annotations"];
+        assert_eq!(a["argocd/app-name"].as_str(), c.argo, "{}", c.reason);
+        assert_eq!(
+            a["osp.dev/flux-kustomization"].as_str(),
+            c.flux,
+            "{}",
+            c.reason
+        );
+    }
+}
+
+#[test]
+fn configured_annotations_and_labels_pass_through() {
+    let def = xrd();
+    let composites = composites();
+    let passthrough = Passthrough {
+        annotations: vec![
+            "cost.example.org/".into(),
+            "runbook".into(),
+            "osp.dev/state".into(),
+        ],
+        labels: vec!["team".into()],
+    };
+    let ctx = Context {
+        cluster: "prod",
+        definition: &def,
+        template_name: "xpostgresqlinstances.database.example.org",
+        app_base_url: "http://localhost:3000",
+        default_owner: "group:default/platform-team",
+        passthrough: &passthrough,
+        composites: &composites,
+    };
+    let mut obj = claim();
+    obj["metadata"]["annotations"] = json!({
+        "cost.example.org/center": "42", "runbook": "https://runbooks.example.org/db",
+        "runbook-extra": "not listed", "osp.dev/state": "forged"
+    });
+    obj["metadata"]["labels"] = json!({"team": "payments", "tier": "gold"});
+    let entity = for_resource(&obj, &ctx).expect("entity");
+    let a = &entity["metadata"]["annotations"];
+    assert_eq!(a["cost.example.org/center"], "42", "a prefix matches");
+    assert_eq!(
+        a["runbook"], "https://runbooks.example.org/db",
+        "an exact key matches"
+    );
+    assert!(
+        a.get("runbook-extra").is_none(),
+        "an exact key is not a prefix"
+    );
+    assert_ne!(
+        a["osp.dev/state"], "forged",
+        "osp's own annotations are never overwritten"
+    );
+    assert_eq!(
+        entity["metadata"]["labels"],
+        json!({"team": "payments"}),
+        "listed labels only"
     );
 }

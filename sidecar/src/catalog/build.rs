@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use osp::catalog::{Input, for_catalog, for_definition};
 use osp::convert::Converted;
-use osp::definition::Source;
+use osp::definition::kinds::GroupKind;
 use osp::resource::{Context, for_resource};
 use serde_json::Value;
 
@@ -18,14 +18,14 @@ use crate::store::Known;
 pub(super) struct Cache {
     definitions: HashMap<String, CachedDefinition>,
     resources: HashMap<(String, String), CachedResource>,
-    composites: BTreeSet<(String, String)>,
+    composites: BTreeSet<GroupKind>,
 }
 
 #[derive(Debug)]
 struct CachedDefinition {
     converted: Arc<Converted>,
     clusters: Vec<String>,
-    entities: [Arc<Value>; 2],
+    entities: Vec<Arc<Value>>,
     /// Sources whose copy differs from the one used (warned about once).
     differing: Vec<String>,
 }
@@ -48,19 +48,6 @@ pub(super) fn key_for(api_version: &str, kind: &str, namespace: &str, name: &str
 pub(super) fn key_of(obj: &Value) -> String {
     let r = osp::resource::ObjectRef::of(obj);
     key_for(&r.api_version, &r.kind, &r.namespace, &r.name)
-}
-
-/// The kinds users create or Crossplane composes for a definition, with
-/// their group: what the objects of a cluster are matched against.
-pub(super) fn kinds_of(def: &osp::definition::Definition) -> Vec<(String, String)> {
-    let mut kinds = vec![(def.group.clone(), def.names.kind.clone())];
-    if let Some(c) = &def.claim_names {
-        kinds.push((def.group.clone(), c.kind.clone()));
-    }
-    if def.source == Source::Promise && def.target().kind != def.names.kind {
-        kinds.push((def.group.clone(), def.target().kind.clone()));
-    }
-    kinds
 }
 
 /// The sources of `copies` (same name, configuration order) whose API
@@ -111,7 +98,10 @@ fn definition_inputs(
             Some(c) if Arc::ptr_eq(&c.converted, &known.converted) && c.clusters == clusters => {
                 c.entities
             }
-            _ => for_definition(&known.converted, &clusters).map(Arc::new),
+            _ => for_definition(&known.converted, &clusters)
+                .into_iter()
+                .map(Arc::new)
+                .collect(),
         };
         for e in &entities {
             inputs.push(Input {
@@ -154,15 +144,11 @@ pub(super) fn entities(
     for_catalog(inputs)
 }
 
-/// `(group, kind)` of every XR kind the definitions offer.
-fn composite_kinds(defs: &[(String, BTreeMap<String, Known>)]) -> BTreeSet<(String, String)> {
+/// Every XR kind the definitions offer.
+fn composite_kinds(defs: &[(String, BTreeMap<String, Known>)]) -> BTreeSet<GroupKind> {
     defs.iter()
         .flat_map(|(_, d)| d.values())
-        .filter(|k| matches!(k.converted.definition.source, Source::XrdV1 | Source::XrdV2))
-        .map(|k| {
-            let d = &k.converted.definition;
-            (d.group.clone(), d.names.kind.clone())
-        })
+        .filter_map(|k| k.converted.definition.composite())
         .collect()
 }
 
@@ -192,7 +178,7 @@ fn resource_inputs(
         };
         let index = kind_index(known);
         for (key, obj) in sources.values().flatten() {
-            let Some(k) = index.get(&group_kind(obj)) else {
+            let Some(k) = index.get(&GroupKind::of_object(obj)) else {
                 continue;
             };
             let offered = Offered {
@@ -224,27 +210,18 @@ fn resource_inputs(
     cache.resources = resources;
 }
 
-/// The definitions of one cluster by each `(group, kind)` they offer.
-fn kind_index(known: &BTreeMap<String, Known>) -> HashMap<(String, String), &Known> {
+/// The definitions of one cluster by each kind they offer.
+fn kind_index(known: &BTreeMap<String, Known>) -> HashMap<GroupKind, &Known> {
     known
         .values()
         .flat_map(|k| {
-            kinds_of(&k.converted.definition)
+            k.converted
+                .definition
+                .group_kinds()
                 .into_iter()
                 .map(move |g| (g, k))
         })
         .collect()
-}
-
-/// An object's `(group, kind)`, empty where it has none.
-fn group_kind(obj: &Value) -> (String, String) {
-    let group = obj["apiVersion"]
-        .as_str()
-        .and_then(|v| v.rsplit_once('/'))
-        .map(|(g, _)| g)
-        .unwrap_or_default();
-    let kind = obj["kind"].as_str().unwrap_or_default();
-    (group.to_string(), kind.to_string())
 }
 
 /// The configured default owner, else the Template's owner.
@@ -284,6 +261,7 @@ fn resource_entity(
                     .unwrap_or_default(),
                 app_base_url: &settings.app_base_url,
                 default_owner: &offered.owner,
+                passthrough: &settings.passthrough,
                 composites: &cache.composites,
             };
             match for_resource(obj, &ctx) {
