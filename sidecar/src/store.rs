@@ -47,6 +47,11 @@ impl Store {
         ordered(&inner).find_map(|(_, defs)| defs.get(name).cloned())
     }
 
+    /// Looks a definition up in one cluster only.
+    pub(crate) fn get_in(&self, cluster: &str, name: &str) -> Option<Known> {
+        self.read().clusters.get(cluster)?.get(name).cloned()
+    }
+
     /// Every known definition of every cluster, in cluster order, then by
     /// name.
     pub(crate) fn all(&self) -> Vec<Known> {

@@ -311,6 +311,62 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_definition_is_looked_up_in_the_cluster_the_source_names() {
+        struct Case {
+            reason: &'static str,
+            source_cluster: &'static str,
+            want: Result<&'static str, &'static str>,
+        }
+        let cases = [
+            Case {
+                reason: "no cluster named: the first that has it",
+                source_cluster: "",
+                want: Ok("prod/team-a/db/orders.yaml"),
+            },
+            Case {
+                reason: "a named cluster: its own copy, and the claim goes there",
+                source_cluster: "staging",
+                want: Ok("staging/team-a/db/orders.yaml"),
+            },
+            Case {
+                reason: "a cluster that does not serve it: not found, naming both",
+                source_cluster: "dev",
+                want: Err("definition `xdbs.example.org` in cluster `dev` not found"),
+            },
+        ];
+        let state = State::default();
+        for cluster in ["prod", "staging"] {
+            state.store.replace_cluster(
+                cluster,
+                vec![crate::store::Known {
+                    cluster: cluster.into(),
+                    file: None,
+                    converted: crate::fixtures::xrd_v1().converted(),
+                }],
+            );
+        }
+        let svc = Claims::new(state);
+        for c in cases {
+            let mut req = request(r#"{"parameters": {"storageGB": 20}}"#);
+            req.definition = Some(pb::DefinitionSource {
+                source: Some(pb::definition_source::Source::Name(
+                    "xdbs.example.org".into(),
+                )),
+                cluster: c.source_cluster.into(),
+            });
+            let got = svc.render_claim(Request::new(req)).await;
+            match (got, c.want) {
+                (Ok(r), Ok(path)) => assert_eq!(r.into_inner().path, path, "{}", c.reason),
+                (Err(e), Err(message)) => {
+                    assert_eq!(e.code(), Code::NotFound, "{}", c.reason);
+                    assert_eq!(e.message(), message, "{}", c.reason);
+                }
+                (got, want) => panic!("{}: got {got:?}, want {want:?}", c.reason),
+            }
+        }
+    }
+
+    #[tokio::test]
     async fn renders_and_rejects_with_field_violations() {
         struct Case {
             reason: &'static str,

@@ -109,15 +109,25 @@ pub(crate) fn resolve_with_source(
     source: Option<&pb::DefinitionSource>,
 ) -> Result<(std::sync::Arc<osp::convert::Converted>, Option<String>), Error> {
     use pb::definition_source::Source as S;
+    let cluster = source.map_or("", |s| s.cluster.as_str());
     match source.and_then(|s| s.source.as_ref()) {
-        Some(S::Name(name)) if !name.is_empty() => state
-            .store
-            .get(name)
-            .map(|k| (k.converted, Some(k.cluster)))
-            .ok_or_else(|| Error::NotFound {
-                what: "definition",
-                name: name.clone(),
-            }),
+        Some(S::Name(name)) if !name.is_empty() => {
+            let known = if cluster.is_empty() {
+                state.store.get(name)
+            } else {
+                state.store.get_in(cluster, name)
+            };
+            known
+                .map(|k| (k.converted, Some(k.cluster)))
+                .ok_or_else(|| Error::NotFound {
+                    what: "definition",
+                    name: if cluster.is_empty() {
+                        name.clone()
+                    } else {
+                        format!("{name}` in cluster `{cluster}")
+                    },
+                })
+        }
         Some(S::InlineYaml(yaml)) if !yaml.trim().is_empty() => {
             let field = "definition.inline_yaml";
             let doc = osp::document::from_yaml(yaml, state.document_limits).map_err(|source| {
