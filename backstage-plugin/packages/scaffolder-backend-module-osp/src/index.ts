@@ -13,4 +13,3 @@ export {
   type ChangeKindOutput,
 } from './actions/publish';
 export { createApplyClaimAction } from './actions/apply';
-export { idempotencyKeyOf } from './actions/claim';

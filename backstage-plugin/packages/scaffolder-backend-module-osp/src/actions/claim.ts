@@ -117,22 +117,6 @@ export function renderRequestOf(
 }
 
 /**
- * The idempotency key of a claim, used only when the sidecar's response
- * does not carry one (a sidecar older than `RenderClaimResponse.idempotency_key`).
- * Same rule as the core's `osp::claim::idempotency_key`:
- * `claim/<cluster or default>/[<namespace>/]<kind lowercase>/<name>`, the
- * namespace segment left out for cluster-scoped kinds, so the same claim
- * always maps to the same branch and pull request.
- */
-export function idempotencyKeyOf(
-  input: Pick<ClaimInput, 'cluster' | 'namespace' | 'name'>,
-  kind: string,
-): string {
-  const namespace = input.namespace ? [input.namespace] : [];
-  return ['claim', input.cluster || 'default', ...namespace, kind.toLowerCase(), input.name].join('/');
-}
-
-/**
  * Who runs the template: the user's ref and ownership refs, from the
  * signed-in credentials when there are some, else from the task's user
  * entity. The sidecar uses it for audit and impersonation.

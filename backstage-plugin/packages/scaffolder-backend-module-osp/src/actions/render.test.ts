@@ -119,9 +119,13 @@ describe('osp:claim:render', () => {
     expect(client.claims.renderClaim.mock.calls[0][0].templateRef).toBe(want);
   });
 
-  it('derives a path and key for a cluster-scoped XR from an older sidecar', async () => {
+  it('passes the cluster and uses the sidecar\'s path and key for a cluster-scoped XR', async () => {
     const client = mockClient();
-    client.claims.renderClaim.mockResolvedValue(rendered(''));
+    client.claims.renderClaim.mockResolvedValue(
+      rendered('prod/postgresqlinstance/orders-db.yaml', {
+        idempotencyKey: 'claim/prod/postgresqlinstance/orders-db',
+      }),
+    );
     const action = createRenderClaimAction({ client: asClient(client) });
     const ctx = createMockActionContext({
       input: { ...input, namespace: undefined, cluster: 'prod' },
@@ -130,8 +134,7 @@ describe('osp:claim:render', () => {
 
     await action.handler(ctx as never);
 
-    expect(ctx.output).toHaveBeenCalledWith('path', 'postgresqlinstance-orders-db.yaml');
-    // The core's rule: no namespace segment for cluster-scoped kinds.
+    expect(ctx.output).toHaveBeenCalledWith('path', 'prod/postgresqlinstance/orders-db.yaml');
     expect(ctx.output).toHaveBeenCalledWith('idempotencyKey', 'claim/prod/postgresqlinstance/orders-db');
     expect(ctx.output).toHaveBeenCalledWith('entityRef', '');
     expect(client.claims.renderClaim.mock.calls[0][0]).toMatchObject({
@@ -141,9 +144,21 @@ describe('osp:claim:render', () => {
     });
   });
 
+  it('computes no path or key of its own: an answer without them fails', async () => {
+    const client = mockClient();
+    client.claims.renderClaim.mockResolvedValue(rendered(''));
+    const action = createRenderClaimAction({ client: asClient(client) });
+    const ctx = createMockActionContext({ input, workspacePath: workspace() });
+
+    await expect(action.handler(ctx as never)).rejects.toThrow(
+      'without `path` and `idempotencyKey`: upgrade the sidecar',
+    );
+    expect(ctx.output).not.toHaveBeenCalled();
+  });
+
   it('refuses a suggested path outside the workspace', async () => {
     const client = mockClient();
-    client.claims.renderClaim.mockResolvedValue(rendered('../../etc/evil.yaml'));
+    client.claims.renderClaim.mockResolvedValue(rendered('../../etc/evil.yaml', sidecarIds));
     const action = createRenderClaimAction({ client: asClient(client) });
     const ctx = createMockActionContext({ input, workspacePath: workspace() });
     await expect(action.handler(ctx as never)).rejects.toThrow(/outside/);

@@ -6,12 +6,7 @@ import {
 } from '@backstage/backend-plugin-api';
 import { createTemplateAction } from '@backstage/plugin-scaffolder-node';
 import type { OspClient } from '@osp/backstage-client';
-import {
-  callerOf,
-  claimInputSchema,
-  idempotencyKeyOf,
-  renderRequestOf,
-} from './claim';
+import { callerOf, claimInputSchema, renderRequestOf } from './claim';
 import { examples } from './render.examples';
 
 /** Outputs the render action produces (the publish action's inputs). */
@@ -57,7 +52,14 @@ export function createRenderClaimAction(options: {
         { signal: ctx.signal },
       );
       const manifest = res.manifest?.yaml ?? '';
-      const path = res.path || `${res.kind.toLowerCase()}-${ctx.input.name}.yaml`;
+      // The sidecar owns the path and the key (one rule, in the core): an
+      // answer without them is from a sidecar too old for this action.
+      const { path, idempotencyKey } = res;
+      if (!path || !idempotencyKey) {
+        throw new Error(
+          'the osp sidecar answered RenderClaim without `path` and `idempotencyKey`: upgrade the sidecar (this action computes neither itself)',
+        );
+      }
       const target = resolveSafeChildPath(ctx.workspacePath, path);
       await mkdir(dirname(target), { recursive: true });
       await writeFile(target, manifest, 'utf8');
@@ -67,7 +69,7 @@ export function createRenderClaimAction(options: {
       ctx.logger.info(`rendered ${res.kind} ${ctx.input.name} to ${path}`);
       ctx.output('manifest', manifest);
       ctx.output('path', path);
-      ctx.output('idempotencyKey', res.idempotencyKey || idempotencyKeyOf(ctx.input, res.kind));
+      ctx.output('idempotencyKey', idempotencyKey);
       ctx.output('entityRef', res.entityRef);
       ctx.output('apiVersion', res.apiVersion);
       ctx.output('kind', res.kind);
