@@ -13,6 +13,7 @@ use crate::document;
 
 mod coerce;
 mod composition;
+pub(crate) use composition::DELETE_POLICIES;
 mod defaults;
 mod metadata;
 mod path;
@@ -47,6 +48,8 @@ pub struct CompositionChoice {
     pub update_policy: Option<String>,
     /// `writeConnectionSecretToRef.name` (claims only).
     pub connection_secret_name: Option<String>,
+    /// `compositeDeletePolicy`: `Background` or `Foreground` (claims only).
+    pub composite_delete_policy: Option<String>,
 }
 
 /// What users filled in.

@@ -9,6 +9,9 @@ use crate::definition::{Definition, Scope};
 /// Crossplane's `compositionUpdatePolicy` values.
 const UPDATE_POLICIES: [&str; 2] = ["Automatic", "Manual"];
 
+/// Crossplane's `compositeDeletePolicy` values (claims only).
+pub(crate) const DELETE_POLICIES: [&str; 2] = ["Background", "Foreground"];
+
 /// Adds the choice to `manifest.spec`, reporting invalid choices.
 pub fn place(
     def: &Definition,
@@ -56,6 +59,9 @@ pub fn place(
             ));
         }
         fields.insert("compositionUpdatePolicy".into(), json!(policy));
+    }
+    if let Some(policy) = given(&choice.composite_delete_policy) {
+        place_delete_policy(def, policy, prefix, &mut fields, out);
     }
     if let Some(secret) = given(&choice.connection_secret_name) {
         if let Some(why) = subdomain(secret) {
@@ -117,4 +123,32 @@ fn violation(prefix: &str, field: &str, description: impl Into<String>) -> Viola
         field: format!("{prefix}.{field}"),
         description: description.into(),
     }
+}
+/// `compositeDeletePolicy`: a claim's field (an XR has no claim to delete).
+fn place_delete_policy(
+    def: &Definition,
+    policy: &str,
+    prefix: &str,
+    fields: &mut Map<String, Value>,
+    out: &mut Vec<Violation>,
+) {
+    if !def.is_claim() {
+        out.push(violation(
+            prefix,
+            "compositeDeletePolicy",
+            format!(
+                "a delete policy can only be chosen for claims, `{}` is an XR",
+                def.target().kind
+            ),
+        ));
+        return;
+    }
+    if !DELETE_POLICIES.contains(&policy) {
+        out.push(violation(
+            prefix,
+            "compositeDeletePolicy",
+            format!("unsupported value `{policy}`, expected `Background` or `Foreground`"),
+        ));
+    }
+    fields.insert("compositeDeletePolicy".into(), json!(policy));
 }

@@ -124,6 +124,7 @@ fn renders_a_v1_claim_with_composition_choice() {
         composition_selector: [("provider".to_string(), "aws".to_string())].into(),
         update_policy: Some("Manual".into()),
         connection_secret_name: Some("orders-db-conn".into()),
+        ..Default::default()
     };
     let r = for_claim(&d, &i).expect("valid");
     assert_eq!(r.path, "default/team-a/postgresqlinstance/orders-db.yaml");
@@ -133,6 +134,61 @@ fn renders_a_v1_claim_with_composition_choice() {
     );
     assert_eq!(r.warnings.len(), 1, "{:?}", r.warnings);
     insta::assert_snapshot!(r.yaml);
+}
+
+#[test]
+fn a_claim_takes_a_composite_delete_policy() {
+    struct Case {
+        reason: &'static str,
+        xrd: &'static str,
+        policy: &'static str,
+        want: Result<&'static str, &'static str>,
+    }
+    let cases = [
+        Case {
+            reason: "a claim: placed in spec",
+            xrd: V1_CLAIM_XRD,
+            policy: "Foreground",
+            want: Ok("Foreground"),
+        },
+        Case {
+            reason: "a value Crossplane does not know",
+            xrd: V1_CLAIM_XRD,
+            policy: "Orphan",
+            want: Err(
+                "spec.compositeDeletePolicy: unsupported value `Orphan`, expected `Background` or `Foreground`",
+            ),
+        },
+        Case {
+            reason: "an XR has no claim to delete",
+            xrd: V2_XR_XRD,
+            policy: "Background",
+            want: Err(
+                "spec.crossplane.compositeDeletePolicy: a delete policy can only be chosen for claims, `App` is an XR",
+            ),
+        },
+    ];
+    for c in cases {
+        let d = def(c.xrd);
+        let values = if c.xrd == V1_CLAIM_XRD {
+            json!({"parameters": {"storageGB": 20}})
+        } else {
+            Value::Null
+        };
+        let mut i = input("orders-db", Some("team-a"), values);
+        i.composition.composite_delete_policy = Some(c.policy.into());
+        match (for_claim(&d, &i), c.want) {
+            (Ok(r), Ok(want)) => {
+                assert_eq!(
+                    r.manifest["spec"]["compositeDeletePolicy"], want,
+                    "{}",
+                    c.reason
+                )
+            }
+            (Err(e), Err(want)) => assert!(e.to_string().contains(want), "{}: {e}", c.reason),
+            (got, want) => panic!("{}: got {got:?}, want {want:?}", c.reason),
+        }
+    }
 }
 
 #[test]

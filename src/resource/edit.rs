@@ -50,6 +50,10 @@ pub fn for_form_data(def: &Definition, obj: &Value, owner: &str) -> Value {
         ),
         ("updatePolicy", at("compositionUpdatePolicy")),
         (
+            "compositeDeletePolicy",
+            at("compositeDeletePolicy").filter(|_| def.is_claim()),
+        ),
+        (
             "connectionSecretName",
             at("writeConnectionSecretToRef")
                 .filter(|_| def.is_claim())

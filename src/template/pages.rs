@@ -87,6 +87,11 @@ pub(crate) fn advanced(
         props.insert("updatePolicy".into(), policy);
         if def.is_claim() {
             props.insert(
+                "compositeDeletePolicy".into(),
+                json!({"title": "Delete policy", "type": "string", "enum": crate::claim::DELETE_POLICIES,
+                       "description": "How deleting the claim deletes what it composed: `Background` returns at once, `Foreground` waits until the composed resources are gone."}),
+            );
+            props.insert(
                 "connectionSecretName".into(),
                 json!({"title": "Connection secret", "type": "string", "maxLength": 253,
                        "pattern": "^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$",

@@ -30,6 +30,7 @@ pub(crate) fn steps(
             "updatePolicy": "${{ parameters.updatePolicy }}",
         });
         if def.is_claim() {
+            c["compositeDeletePolicy"] = json!("${{ parameters.compositeDeletePolicy }}");
             c["connectionSecretName"] = json!("${{ parameters.connectionSecretName }}");
         }
         input.insert("composition".into(), c);

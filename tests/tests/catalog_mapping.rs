@@ -136,7 +136,10 @@ async fn the_catalog_maps_what_platform_teams_write() -> Result<()> {
     let dir = std::env::temp_dir().join(format!("osp-catalog-mapping-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let config = config(&dir, &proxy.url(), &server.info.admin_token)?;
-    eprintln!("XRDs established and claim created after {:?}", started.elapsed());
+    eprintln!(
+        "XRDs established and claim created after {:?}",
+        started.elapsed()
+    );
     let sidecar = OspServer::start(&["--config", &config.display().to_string()])?;
     eprintln!("sidecar serving after {:?}", started.elapsed());
     let mut c = CatalogServiceClient::connect(format!("http://{}", sidecar.target())).await?;
@@ -148,7 +151,10 @@ async fn the_catalog_maps_what_platform_teams_write() -> Result<()> {
     })
     .await?;
 
-    eprintln!("Template and Resource in the catalog after {:?}", started.elapsed());
+    eprintln!(
+        "Template and Resource in the catalog after {:?}",
+        started.elapsed()
+    );
     let cluster = &entities[&template]["spec"]["parameters"][0]["properties"]["cluster"];
     assert_eq!(
         cluster["enum"],

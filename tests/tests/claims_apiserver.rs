@@ -252,6 +252,7 @@ async fn our_validator_agrees_with_the_api_server() -> Result<()> {
                 composition_selector: [("provider".to_string(), "aws".to_string())].into(),
                 update_policy: Some("Manual".into()),
                 connection_secret_name: Some("db-conn".into()),
+                composite_delete_policy: Some("Foreground".into()),
             },
         },
         case("v2 XR, defaults only", false, json!({})),

@@ -48,6 +48,10 @@ pub(crate) struct RenderArgs {
     /// Connection secret name (claims only).
     #[arg(long)]
     pub connection_secret: Option<String>,
+    /// `Background` or `Foreground`: how deleting the claim deletes its XR
+    /// (claims only).
+    #[arg(long)]
+    pub composite_delete_policy: Option<String>,
 }
 
 /// Runs the subcommand: 0 when valid, 1 on violations, 2 on unreadable input.
@@ -83,6 +87,7 @@ fn render(args: RenderArgs) -> ExitCode {
             composition_selector: Default::default(),
             update_policy: args.update_policy,
             connection_secret_name: args.connection_secret,
+            composite_delete_policy: args.composite_delete_policy,
         },
         cluster: args.cluster,
         base: args.base,

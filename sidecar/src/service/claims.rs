@@ -156,6 +156,7 @@ pub(crate) fn input(
             composition_selector: choice.composition_selector.into_iter().collect(),
             update_policy: opt(&choice.update_policy),
             connection_secret_name: opt(&choice.connection_secret_name),
+            composite_delete_policy: opt(&choice.composite_delete_policy),
         },
         cluster: opt(&req.cluster),
         base: None,

@@ -28,6 +28,7 @@ export interface ClaimInput {
     compositionSelector?: Record<string, string>;
     updatePolicy?: string;
     connectionSecretName?: string;
+    compositeDeletePolicy?: string;
   };
   templateRef?: string;
   cluster?: string;
@@ -65,6 +66,10 @@ export const claimInputSchema = {
         compositionSelector: z.record(z.string(), z.string()).optional(),
         updatePolicy: z.string().optional(),
         connectionSecretName: z.string().optional(),
+        compositeDeletePolicy: z
+          .string()
+          .optional()
+          .describe('`Background` or `Foreground` (claims only)'),
       })
       .optional()
       .describe('Composition choices from the advanced page'),
