@@ -29,17 +29,19 @@ pub const OWNER_KEYS: [&str; 3] = [
 /// first match wins.
 pub const SYSTEM_KEYS: [&str; 2] = ["osp.dev/system", "terasky.backstage.io/system"];
 
-/// Which catalog entities a definition gets (`osp.dev/catalog`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// Which catalog entities a definition gets (`osp.dev/catalog`, or the
+/// operator's `catalog.definitions`). Ordered from least to most listed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum CatalogMode {
-    /// A Template and an API (`full`).
-    #[default]
-    Full,
-    /// The API only, nobody creates it from Backstage (`api-only`).
-    ApiOnly,
     /// Neither (`none`; TeraSky's `exclude-from-catalog: "true"`); its
     /// claims and XRs still become Resources.
     None,
+    /// The API only, nobody creates it from Backstage (`api-only`).
+    ApiOnly,
+    /// A Template and an API (`full`).
+    #[default]
+    Full,
 }
 
 impl CatalogMode {

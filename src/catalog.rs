@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 
+use crate::annotations::CatalogMode;
 use crate::convert::Converted;
 use crate::entity;
 
@@ -27,16 +28,65 @@ pub struct Input {
     pub entity: Arc<Value>,
 }
 
-/// The Template and API of a definition, as many as its catalog mode asks
-/// for, annotated with the clusters it exists in (configuration order). A
-/// definition several clusters serve gets a cluster choice in its Template.
-pub fn for_definition(converted: &Converted, clusters: &[String]) -> Vec<Value> {
-    let mode = converted.catalog;
+/// What the operator decides about listing definitions, on top of each
+/// definition's own `osp.dev/catalog` (the `catalog.definitions` section):
+/// the least listed of the three wins.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Listing {
+    /// Only definitions carrying all these labels are listed; others are
+    /// `none` (still served for rendering, their objects still Resources).
+    #[serde(default)]
+    pub match_labels: BTreeMap<String, String>,
+    /// A mode per cluster [default: `full`]: a definition gets the most a
+    /// cluster serving it allows, and its Template offers only the clusters
+    /// whose mode is `full`.
+    #[serde(default)]
+    pub cluster_modes: BTreeMap<String, CatalogMode>,
+}
+
+impl Listing {
+    fn cluster_mode(&self, cluster: &str) -> CatalogMode {
+        self.cluster_modes.get(cluster).copied().unwrap_or_default()
+    }
+
+    /// The mode of a definition the `clusters` serve.
+    pub fn mode_for(&self, converted: &Converted, clusters: &[String]) -> CatalogMode {
+        let labels = &converted.definition.labels;
+        let selected = self
+            .match_labels
+            .iter()
+            .all(|(k, v)| labels.get(k) == Some(v));
+        let by_cluster = clusters
+            .iter()
+            .map(|c| self.cluster_mode(c))
+            .max()
+            .unwrap_or_default();
+        let by_selector = if selected {
+            CatalogMode::Full
+        } else {
+            CatalogMode::None
+        };
+        converted.catalog.min(by_cluster).min(by_selector)
+    }
+}
+
+/// The Template and API of a definition, as many as its mode asks for
+/// ([`Listing::mode_for`]), annotated with the clusters it exists in
+/// (configuration order). A Template that several clusters may create in
+/// offers the choice.
+pub fn for_definition(converted: &Converted, clusters: &[String], listing: &Listing) -> Vec<Value> {
+    let mode = listing.mode_for(converted, clusters);
     let mut out = Vec::new();
     if mode.has_template() {
         let mut template = converted.template.clone();
-        if clusters.len() > 1 {
-            with_cluster_choice(&mut template, clusters);
+        let choice: Vec<String> = clusters
+            .iter()
+            .filter(|c| listing.cluster_mode(c).has_template())
+            .cloned()
+            .collect();
+        if choice.len() > 1 {
+            with_cluster_choice(&mut template, &choice);
         }
         out.push(template);
     }
@@ -231,7 +281,7 @@ mod tests {
             }
             for conv in &converted {
                 let def = &conv.definition;
-                for e in for_definition(conv, &["prod".to_string()]) {
+                for e in for_definition(conv, &["prod".to_string()], &Listing::default()) {
                     inputs.push(Input {
                         key: format!("definition/{}", def.name),
                         entity: Arc::new(e),
@@ -324,10 +374,11 @@ mod tests {
             let mut doc = crate::document::from_yaml(yaml, Default::default()).expect("yaml");
             doc["metadata"]["annotations"]["osp.dev/catalog"] = mode.into();
             let converted = crate::convert::for_entities(&doc).expect("converts");
-            let kinds: Vec<String> = for_definition(&converted, &["prod".to_string()])
-                .iter()
-                .map(|e| e["kind"].as_str().unwrap_or_default().to_string())
-                .collect();
+            let kinds: Vec<String> =
+                for_definition(&converted, &["prod".to_string()], &Listing::default())
+                    .iter()
+                    .map(|e| e["kind"].as_str().unwrap_or_default().to_string())
+                    .collect();
             assert_eq!(kinds, want, "{reason}");
         }
     }
@@ -340,14 +391,18 @@ mod tests {
         )
         .expect("yaml");
         let converted = crate::convert::for_entities(&doc).expect("converts");
-        let one = for_definition(&converted, &["prod".to_string()]);
+        let one = for_definition(&converted, &["prod".to_string()], &Listing::default());
         assert!(
             one[0]["spec"]["parameters"][0]["properties"]
                 .get("cluster")
                 .is_none(),
             "one cluster: no choice"
         );
-        let two = for_definition(&converted, &["prod".to_string(), "staging".to_string()]);
+        let two = for_definition(
+            &converted,
+            &["prod".to_string(), "staging".to_string()],
+            &Listing::default(),
+        );
         let field = &two[0]["spec"]["parameters"][0]["properties"]["cluster"];
         assert_eq!(
             field["enum"],
@@ -364,5 +419,64 @@ mod tests {
             "render uses it"
         );
         assert_eq!(two[1]["kind"], "API", "the API is unchanged");
+    }
+
+    #[test]
+    fn the_operator_narrows_what_is_listed() {
+        struct Case {
+            reason: &'static str,
+            listing: &'static str,
+            clusters: &'static [&'static str],
+            kinds: &'static [&'static str],
+            choice: Option<&'static [&'static str]>,
+        }
+        let cases = [
+            Case {
+                reason: "no listing: everything, every cluster offered",
+                listing: "{}",
+                clusters: &["prod", "staging"],
+                kinds: &["Template", "API"],
+                choice: Some(&["prod", "staging"]),
+            },
+            Case {
+                reason: "a label the definition lacks: not listed",
+                listing: "{matchLabels: {portal: 'yes'}}",
+                clusters: &["prod"],
+                kinds: &[],
+                choice: None,
+            },
+            Case {
+                reason: "an api-only cluster is not offered; the other still is",
+                listing: "{clusterModes: {staging: api-only}}",
+                clusters: &["prod", "staging"],
+                kinds: &["Template", "API"],
+                choice: None,
+            },
+            Case {
+                reason: "every serving cluster api-only: the API alone",
+                listing: "{clusterModes: {prod: api-only, staging: none}}",
+                clusters: &["prod", "staging"],
+                kinds: &["API"],
+                choice: None,
+            },
+        ];
+        let doc = crate::document::from_yaml(
+            include_str!("../examples/bucket-xrd.yaml"),
+            Default::default(),
+        )
+        .expect("yaml");
+        let converted = crate::convert::for_entities(&doc).expect("converts");
+        for c in cases {
+            let listing: Listing = serde_saphyr::from_str(c.listing).expect(c.reason);
+            let clusters: Vec<String> = c.clusters.iter().map(|s| s.to_string()).collect();
+            let entities = for_definition(&converted, &clusters, &listing);
+            let kinds: Vec<&str> = entities.iter().filter_map(|e| e["kind"].as_str()).collect();
+            assert_eq!(kinds, c.kinds, "{}", c.reason);
+            let choice = entities
+                .first()
+                .map(|t| &t["spec"]["parameters"][0]["properties"]["cluster"]["enum"])
+                .filter(|e| !e.is_null());
+            assert_eq!(choice.cloned(), c.choice.map(|c| json!(c)), "{}", c.reason);
+        }
     }
 }

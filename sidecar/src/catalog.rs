@@ -48,6 +48,8 @@ pub(crate) struct Settings {
     pub app_base_url: String,
     /// Object annotations and labels copied onto Resources.
     pub passthrough: osp::resource::Passthrough,
+    /// Which definitions get Templates and APIs, per label and cluster.
+    pub listing: osp::catalog::Listing,
 }
 
 impl Default for Settings {
@@ -58,6 +60,7 @@ impl Default for Settings {
             default_owner: None,
             app_base_url: DEFAULT_APP_BASE_URL.to_string(),
             passthrough: osp::resource::Passthrough::default(),
+            listing: osp::catalog::Listing::default(),
         }
     }
 }

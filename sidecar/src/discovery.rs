@@ -53,6 +53,10 @@ pub struct CatalogConfig {
     /// claims and XRs onto their Resources.
     #[serde(default)]
     pub passthrough: osp::resource::Passthrough,
+    /// Which definitions get Templates and APIs: `matchLabels` and a mode
+    /// per cluster (`clusterModes`), on top of each definition's own.
+    #[serde(default)]
+    pub definitions: osp::catalog::Listing,
 }
 
 /// `clusters` plus the `--kubeconfig` / `--context` flags: each context
@@ -120,6 +124,7 @@ pub(crate) fn settings(sources: &Sources) -> Settings {
         default_owner: sources.catalog.default_owner.clone(),
         app_base_url: sources.app_base_url.clone(),
         passthrough: sources.catalog.passthrough.clone(),
+        listing: sources.catalog.definitions.clone(),
     }
 }
 

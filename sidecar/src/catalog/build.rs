@@ -70,6 +70,7 @@ pub(crate) fn differing(copies: &[&Known]) -> Vec<String> {
 /// (configuration order) that has it, listing every cluster that does.
 fn definition_inputs(
     defs: &[(String, BTreeMap<String, Known>)],
+    settings: &Settings,
     cache: &mut Cache,
     inputs: &mut Vec<Input>,
 ) {
@@ -98,7 +99,7 @@ fn definition_inputs(
             Some(c) if Arc::ptr_eq(&c.converted, &known.converted) && c.clusters == clusters => {
                 c.entities
             }
-            _ => for_definition(&known.converted, &clusters)
+            _ => for_definition(&known.converted, &clusters, &settings.listing)
                 .into_iter()
                 .map(Arc::new)
                 .collect(),
@@ -131,7 +132,7 @@ pub(super) fn entities(
 ) -> BTreeMap<String, Arc<Value>> {
     let mut inputs = Vec::new();
 
-    definition_inputs(defs, cache, &mut inputs);
+    definition_inputs(defs, settings, cache, &mut inputs);
 
     let composites = composite_kinds(defs);
     if composites != cache.composites {
