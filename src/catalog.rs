@@ -296,6 +296,7 @@ mod tests {
                         template_name: conv.template["metadata"]["name"].as_str().expect("name"),
                         app_base_url: c.app_base_url,
                         default_owner: "group:default/team-a",
+                        default_system: None,
                         composites: &composites,
                         passthrough: &crate::resource::Passthrough::NONE,
                     };

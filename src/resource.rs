@@ -62,6 +62,8 @@ pub struct Context<'a> {
     pub app_base_url: &'a str,
     /// Owner when the object names none.
     pub default_owner: &'a str,
+    /// System when the object names none (its Namespace's, if configured).
+    pub default_system: Option<&'a str>,
     /// The object's annotations and labels copied onto its Resource.
     pub passthrough: &'a Passthrough,
     /// `(group, kind)` of every known XR kind, so nested XRs in
@@ -105,6 +107,44 @@ impl Passthrough {
                     }
                 })
         })
+    }
+}
+
+/// Keys of a Namespace's annotations (else labels) whose values the claims
+/// and XRs in it inherit when they name no owner or system themselves.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NamespaceKeys {
+    /// Key naming the owner, e.g. `example.org/owner`.
+    #[serde(default)]
+    pub owner: Option<String>,
+    /// Key naming the system, e.g. `example.org/system`.
+    #[serde(default)]
+    pub system: Option<String>,
+}
+
+impl NamespaceKeys {
+    /// Whether any key is set (Namespaces are read only then).
+    pub fn any(&self) -> bool {
+        self.owner.is_some() || self.system.is_some()
+    }
+
+    /// The owner `namespace` names, if any.
+    pub fn owner_in<'v>(&self, namespace: Option<&'v Value>) -> Option<&'v str> {
+        Self::value(self.owner.as_deref()?, namespace?)
+    }
+
+    /// The system `namespace` names, if any.
+    pub fn system_in<'v>(&self, namespace: Option<&'v Value>) -> Option<&'v str> {
+        Self::value(self.system.as_deref()?, namespace?)
+    }
+
+    /// The non-blank annotation under `key`, else the label.
+    fn value<'v>(key: &str, namespace: &'v Value) -> Option<&'v str> {
+        let meta = &namespace["metadata"];
+        [&meta["annotations"][key], &meta["labels"][key]]
+            .into_iter()
+            .find_map(|v| v.as_str().map(str::trim).filter(|v| !v.is_empty()))
     }
 }
 
@@ -184,7 +224,7 @@ pub fn for_resource(obj: &Value, ctx: &Context) -> Result<Value, Error> {
     let mut spec = Map::new();
     spec.insert("type".into(), json!(role.entity_type()));
     spec.insert("owner".into(), json!(owner));
-    if let Some(system) = annotation(obj, &SYSTEM_KEYS) {
+    if let Some(system) = annotation(obj, &SYSTEM_KEYS).or(ctx.default_system) {
         spec.insert("system".into(), json!(system));
     }
     let depends = depends_on(obj, ctx);

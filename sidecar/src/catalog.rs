@@ -31,6 +31,10 @@ pub(crate) const KEPT_SNAPSHOTS: usize = 8;
 /// work in a new app; set it to the app's public URL in production.
 pub(crate) const DEFAULT_APP_BASE_URL: &str = "http://localhost:3000";
 
+/// The source name of a cluster's Namespaces (watched for the owner and
+/// system they give their objects when `namespace_keys` is set).
+pub(crate) const NAMESPACES: &str = "/Namespace";
+
 /// Default time to wait for every cluster's first sync.
 pub(crate) const DEFAULT_SYNC_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -50,6 +54,9 @@ pub(crate) struct Settings {
     pub passthrough: osp::resource::Passthrough,
     /// Which definitions get Templates and APIs, per label and cluster.
     pub listing: osp::catalog::Listing,
+    /// Annotations or labels of a Namespace naming the owner and system of
+    /// the claims and XRs in it that name none; watched only when set.
+    pub namespace_keys: osp::resource::NamespaceKeys,
 }
 
 impl Default for Settings {
@@ -61,6 +68,7 @@ impl Default for Settings {
             app_base_url: DEFAULT_APP_BASE_URL.to_string(),
             passthrough: osp::resource::Passthrough::default(),
             listing: osp::catalog::Listing::default(),
+            namespace_keys: osp::resource::NamespaceKeys::default(),
         }
     }
 }
@@ -320,6 +328,11 @@ impl Catalog {
     /// and APIs whose definition names none.
     pub(crate) fn default_owner(&self) -> Option<String> {
         self.settings().default_owner
+    }
+
+    /// Whether Namespaces are watched (for their owner or system).
+    pub(crate) fn watches_namespaces(&self) -> bool {
+        self.settings().namespace_keys.any()
     }
 
     fn settings(&self) -> Settings {

@@ -57,6 +57,12 @@ pub struct CatalogConfig {
     /// per cluster (`clusterModes`), on top of each definition's own.
     #[serde(default)]
     pub definitions: osp::catalog::Listing,
+    /// Annotation (else label) keys of a Namespace naming the owner and the
+    /// system of the claims and XRs in it that name none, e.g.
+    /// `{owner: example.org/owner}`; unset, no Namespace is read (and no
+    /// RBAC for them is needed).
+    #[serde(default)]
+    pub namespace_keys: osp::resource::NamespaceKeys,
 }
 
 /// `clusters` plus the `--kubeconfig` / `--context` flags: each context
@@ -125,6 +131,7 @@ pub(crate) fn settings(sources: &Sources) -> Settings {
         app_base_url: sources.app_base_url.clone(),
         passthrough: sources.catalog.passthrough.clone(),
         listing: sources.catalog.definitions.clone(),
+        namespace_keys: sources.catalog.namespace_keys.clone(),
     }
 }
 

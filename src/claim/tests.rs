@@ -345,6 +345,7 @@ fn entity_ref_is_the_one_the_catalog_gives_the_object() {
             template_name: "",
             app_base_url: "",
             default_owner: "group:default/team-a",
+            default_system: None,
             passthrough: &crate::resource::Passthrough::NONE,
             composites: &composites,
         };

@@ -63,6 +63,7 @@ fn claim_entity() {
         template_name: "xpostgresqlinstances.database.example.org",
         app_base_url: "http://localhost:3000",
         default_owner: "group:default/platform-team",
+        default_system: None,
         composites: &composites,
         passthrough: &crate::resource::Passthrough::NONE,
     };
@@ -114,6 +115,7 @@ fn resources_by_role() {
         template_name: "t",
         app_base_url: "http://localhost:3000",
         default_owner: "group:default/platform-team",
+        default_system: None,
         composites: &composites,
         passthrough: &crate::resource::Passthrough::NONE,
     };
@@ -161,6 +163,7 @@ fn rejects_foreign_kinds_and_nameless_objects() {
         template_name: "",
         app_base_url: "http://localhost:3000",
         default_owner: "group:default/x",
+        default_system: None,
         composites: &composites,
         passthrough: &crate::resource::Passthrough::NONE,
     };
@@ -184,6 +187,7 @@ fn never_leaks_secret_values() {
         template_name: "t",
         app_base_url: "http://localhost:3000",
         default_owner: "group:default/x",
+        default_system: None,
         composites: &composites,
         passthrough: &crate::resource::Passthrough::NONE,
     };
@@ -290,6 +294,7 @@ fn owner_and_system_come_from_any_dialect() {
         template_name: "xpostgresqlinstances.database.example.org",
         app_base_url: "http://localhost:3000",
         default_owner: "group:default/platform-team",
+        default_system: None,
         composites: &composites,
         passthrough: &crate::resource::Passthrough::NONE,
     };
@@ -344,6 +349,7 @@ fn what_applied_the_object_is_annotated() {
         template_name: "xpostgresqlinstances.database.example.org",
         app_base_url: "http://localhost:3000",
         default_owner: "group:default/platform-team",
+        default_system: None,
         composites: &composites,
         passthrough: &crate::resource::Passthrough::NONE,
     };
@@ -382,6 +388,7 @@ fn configured_annotations_and_labels_pass_through() {
         template_name: "xpostgresqlinstances.database.example.org",
         app_base_url: "http://localhost:3000",
         default_owner: "group:default/platform-team",
+        default_system: None,
         passthrough: &passthrough,
         composites: &composites,
     };

@@ -5,12 +5,15 @@
 //! `DefinitionSource.cluster` renders for that cluster; a claim annotated in
 //! other tools' dialects (`backstage.io/owner`, `terasky.backstage.io/system`)
 //! and labelled by Flux → its Resource's owner, system, Flux annotation and
-//! passed-through label; an `api-only` XRD → an API and no Template.
+//! passed-through label; a claim naming no owner or system → its
+//! Namespace's annotations; an `api-only` XRD → an API and no Template.
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
-use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, PostParams};
+use kube::api::{
+    Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams,
+};
 use osp_sidecar::pb::catalog_service_client::CatalogServiceClient;
 use osp_sidecar::pb::claim_service_client::ClaimServiceClient;
 use osp_sidecar::pb::{self, GetSnapshotRequest};
@@ -52,7 +55,7 @@ fn config(dir: &Path, proxy: &str, token: &str) -> Result<PathBuf> {
     std::fs::write(
         &path,
         format!(
-            "clusters:\n- {{name: east, kubeconfig: {k}, context: east}}\n- {{name: west, kubeconfig: {k}, context: west}}\ncatalog:\n  clusters: [east, west]\n  defaultOwner: group:default/platform\n  passthrough: {{labels: [team]}}\n"
+            "clusters:\n- {{name: east, kubeconfig: {k}, context: east}}\n- {{name: west, kubeconfig: {k}, context: west}}\ncatalog:\n  clusters: [east, west]\n  defaultOwner: group:default/platform\n  passthrough: {{labels: [team]}}\n  namespaceKeys: {{owner: example.org/owner, system: example.org/system}}\n"
         ),
     )?;
     Ok(path)
@@ -131,6 +134,26 @@ async fn the_catalog_maps_what_platform_teams_write() -> Result<()> {
         }))?,
     )
     .await?;
+    // A claim naming no owner, in a Namespace that does.
+    api.create(
+        &PostParams::default(),
+        &serde_json::from_value(json!({
+            "apiVersion": format!("{GROUP}/v1"), "kind": "Queue",
+            "metadata": {"name": "tasks", "namespace": "team-a"},
+            "spec": {"size": 1}
+        }))?,
+    )
+    .await?;
+    let namespaces: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(kube.clone());
+    namespaces
+        .patch(
+            "team-a",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"annotations": {
+                "example.org/owner": "group:default/team-a-leads",
+                "example.org/system": "queues"}}})),
+        )
+        .await?;
 
     let proxy = Proxy::start(server.url(), &server.info.ca_pem).await?;
     let dir = std::env::temp_dir().join(format!("osp-catalog-mapping-{}", std::process::id()));
@@ -146,10 +169,19 @@ async fn the_catalog_maps_what_platform_teams_write() -> Result<()> {
 
     let template = format!("template:default/xqueues.{GROUP}");
     let resource = "resource:default/jobs.queue.team-a.east".to_string();
-    let entities = until(&mut c, "Template and Resource", |e| {
-        e.contains_key(&template) && e.contains_key(&resource)
+    let inherited = "resource:default/tasks.queue.team-a.east".to_string();
+    let entities = until(&mut c, "Template and Resources", |e| {
+        e.contains_key(&template) && e.contains_key(&resource) && e.contains_key(&inherited)
     })
     .await?;
+    assert_eq!(
+        entities[&inherited]["spec"]["owner"], "group:default/team-a-leads",
+        "no owner of its own: its Namespace's"
+    );
+    assert_eq!(
+        entities[&inherited]["spec"]["system"], "queues",
+        "no system of its own: its Namespace's"
+    );
 
     eprintln!(
         "Template and Resource in the catalog after {:?}",

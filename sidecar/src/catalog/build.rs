@@ -34,8 +34,15 @@ struct CachedDefinition {
 struct CachedResource {
     object: Arc<Value>,
     converted: Arc<Converted>,
-    owner: String,
+    defaults: Defaults,
     entity: Arc<Value>,
+}
+
+/// Owner and system for an object that names none itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Defaults {
+    owner: String,
+    system: Option<String>,
 }
 
 /// Identity of an object independent of the API version it was read at.
@@ -153,14 +160,14 @@ fn composite_kinds(defs: &[(String, BTreeMap<String, Known>)]) -> BTreeSet<Group
         .collect()
 }
 
-/// An object a definition of its cluster offers, and the owner its
-/// Resource gets.
+/// An object a definition of its cluster offers, and the owner and system
+/// its Resource gets when it names none.
 struct Offered<'a> {
     cluster: &'a str,
     key: &'a str,
     obj: &'a Arc<Value>,
     converted: &'a Arc<Converted>,
-    owner: String,
+    defaults: Defaults,
 }
 
 /// Resources: one per object whose kind a definition of its cluster offers,
@@ -178,6 +185,7 @@ fn resource_inputs(
             continue;
         };
         let index = kind_index(known);
+        let namespaces = sources.get(super::NAMESPACES);
         for (key, obj) in sources.values().flatten() {
             let Some(k) = index.get(&GroupKind::of_object(obj)) else {
                 continue;
@@ -187,7 +195,7 @@ fn resource_inputs(
                 key,
                 obj,
                 converted: &k.converted,
-                owner: owner_of(settings, &k.converted),
+                defaults: defaults_of(settings, &k.converted, namespace_of(obj, namespaces)),
             };
             let id = (cluster.clone(), key.clone());
             let Some(entity) = resource_entity(&id, &offered, settings, cache) else {
@@ -202,7 +210,7 @@ fn resource_inputs(
                 CachedResource {
                     object: obj.clone(),
                     converted: offered.converted.clone(),
-                    owner: offered.owner,
+                    defaults: offered.defaults,
                     entity,
                 },
             );
@@ -225,18 +233,40 @@ fn kind_index(known: &BTreeMap<String, Known>) -> HashMap<GroupKind, &Known> {
         .collect()
 }
 
-/// The configured default owner, else the Template's owner.
-fn owner_of(settings: &Settings, converted: &Converted) -> String {
-    settings.default_owner.clone().unwrap_or_else(|| {
-        converted.template["spec"]["owner"]
-            .as_str()
-            .unwrap_or(osp::options::DEFAULT_OWNER)
-            .to_string()
-    })
+/// Owner and system of an object that names none itself: its Namespace's
+/// annotation (else label) under the configured keys; else, for the owner,
+/// the configured default owner, else the Template's owner.
+fn defaults_of(settings: &Settings, converted: &Converted, namespace: Option<&Value>) -> Defaults {
+    let keys = &settings.namespace_keys;
+    let owner = keys
+        .owner_in(namespace)
+        .map(str::to_string)
+        .or_else(|| settings.default_owner.clone())
+        .unwrap_or_else(|| {
+            converted.template["spec"]["owner"]
+                .as_str()
+                .unwrap_or(osp::options::DEFAULT_OWNER)
+                .to_string()
+        });
+    Defaults {
+        owner,
+        system: keys.system_in(namespace).map(str::to_string),
+    }
+}
+
+/// The watched Namespace object `obj` lives in, if any.
+fn namespace_of<'a>(
+    obj: &Value,
+    namespaces: Option<&'a BTreeMap<String, Arc<Value>>>,
+) -> Option<&'a Value> {
+    let name = obj["metadata"]["namespace"].as_str()?;
+    namespaces?
+        .get(&key_for("v1", "Namespace", "", name))
+        .map(AsRef::as_ref)
 }
 
 /// The object's Resource entity: the cached one when object, definition and
-/// owner are the same, else built anew; `None` (warned) when it cannot be.
+/// defaults are the same, else built anew; `None` (warned) when it cannot be.
 fn resource_entity(
     id: &(String, String),
     offered: &Offered<'_>,
@@ -249,7 +279,7 @@ fn resource_entity(
         Some(c)
             if Arc::ptr_eq(&c.object, obj)
                 && Arc::ptr_eq(&c.converted, converted)
-                && c.owner == offered.owner =>
+                && c.defaults == offered.defaults =>
         {
             Some(c.entity)
         }
@@ -261,7 +291,8 @@ fn resource_entity(
                     .as_str()
                     .unwrap_or_default(),
                 app_base_url: &settings.app_base_url,
-                default_owner: &offered.owner,
+                default_owner: &offered.defaults.owner,
+                default_system: offered.defaults.system.as_deref(),
                 passthrough: &settings.passthrough,
                 composites: &cache.composites,
             };
@@ -272,6 +303,77 @@ fn resource_entity(
                     None
                 }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn an_object_without_owner_or_system_inherits_its_namespace_s() {
+        struct Case {
+            reason: &'static str,
+            keys: (Option<&'static str>, Option<&'static str>),
+            default_owner: Option<&'static str>,
+            namespace: Value,
+            want: (&'static str, Option<&'static str>),
+        }
+        let ns = |meta: Value| json!({"apiVersion": "v1", "kind": "Namespace", "metadata": meta});
+        let cases = [
+            Case {
+                reason: "the Namespace's annotations under the configured keys",
+                keys: (Some("example.org/owner"), Some("example.org/system")),
+                default_owner: Some("group:default/platform"),
+                namespace: ns(json!({"name": "team-a", "annotations": {
+                    "example.org/owner": "group:default/team-a",
+                    "example.org/system": "payments"}})),
+                want: ("group:default/team-a", Some("payments")),
+            },
+            Case {
+                reason: "else its labels (label values hold a bare name)",
+                keys: (Some("owner"), Some("system")),
+                default_owner: None,
+                namespace: ns(
+                    json!({"name": "team-a", "labels": {"owner": "team-a", "system": "shop"}}),
+                ),
+                want: ("team-a", Some("shop")),
+            },
+            Case {
+                reason: "a Namespace without the keys: the configured default, no system",
+                keys: (Some("example.org/owner"), Some("example.org/system")),
+                default_owner: Some("group:default/platform"),
+                namespace: ns(
+                    json!({"name": "team-a", "annotations": {"example.org/system": " "}}),
+                ),
+                want: ("group:default/platform", None),
+            },
+            Case {
+                reason: "no key configured: Namespaces are not read",
+                keys: (None, None),
+                default_owner: None,
+                namespace: ns(json!({"name": "team-a", "annotations": {"example.org/owner": "x"}})),
+                want: ("group:default/platform-team", None),
+            },
+        ];
+        let converted = crate::fixtures::xrd_v1().converted();
+        for c in cases {
+            let settings = Settings {
+                namespace_keys: osp::resource::NamespaceKeys {
+                    owner: c.keys.0.map(str::to_string),
+                    system: c.keys.1.map(str::to_string),
+                },
+                default_owner: c.default_owner.map(str::to_string),
+                ..Settings::default()
+            };
+            let got = defaults_of(&settings, &converted, Some(&c.namespace));
+            let want = Defaults {
+                owner: c.want.0.to_string(),
+                system: c.want.1.map(str::to_string),
+            };
+            assert_eq!(got, want, "{}", c.reason);
         }
     }
 }

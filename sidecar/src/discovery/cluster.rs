@@ -323,7 +323,14 @@ impl Cluster {
     /// instance watchers to match.
     fn refresh(&mut self) {
         let known = self.convert_all();
-        let wanted = instance_kinds(&known);
+        let mut wanted = instance_kinds(&known);
+        if self.catalog.watches_namespaces() {
+            let gvk = GroupVersionKind::gvk("", "v1", "Namespace");
+            wanted.insert(
+                crate::catalog::NAMESPACES.to_string(),
+                ApiResource::from_gvk_with_plural(&gvk, "namespaces"),
+            );
+        }
         self.catalog.store().replace_cluster(&self.name, known);
         self.catalog.changed();
         self.watch_instances(wanted);

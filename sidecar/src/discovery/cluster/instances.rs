@@ -76,15 +76,27 @@ pub(super) async fn watch(
             }
             match event {
                 Event::Init => buffer.clear(),
-                Event::InitApply(o) => buffer.push(to_value(o)),
+                Event::InitApply(o) => buffer.push(typed(o, &ar)),
                 Event::InitDone => {
                     catalog.replace_objects(&cluster, &source, std::mem::take(&mut buffer));
                     let _ = reports.send(Report::Synced(source.clone()));
                 }
-                Event::Apply(o) => catalog.upsert_object(&cluster, &source, to_value(o)),
-                Event::Delete(o) => catalog.remove_object(&cluster, &source, &to_value(o)),
+                Event::Apply(o) => catalog.upsert_object(&cluster, &source, typed(o, &ar)),
+                Event::Delete(o) => catalog.remove_object(&cluster, &source, &typed(o, &ar)),
             }
         }
         return;
     }
+}
+
+/// `obj` as JSON with its `apiVersion` and `kind`: list items of built-in
+/// kinds (Namespaces) come without them, and objects are keyed by them.
+fn typed(mut obj: DynamicObject, ar: &ApiResource) -> serde_json::Value {
+    if obj.types.is_none() {
+        obj.types = Some(kube::api::TypeMeta {
+            api_version: ar.api_version.clone(),
+            kind: ar.kind.clone(),
+        });
+    }
+    to_value(obj)
 }
