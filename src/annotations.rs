@@ -102,6 +102,8 @@ pub struct Customisation {
     pub repo_url: Option<String>,
     /// Path of the manifest in the repository (may use `${{ parameters.* }}`).
     pub target_path: Option<String>,
+    /// Keep the `kustomization.yaml` beside the manifest up to date.
+    pub kustomization: bool,
 }
 
 /// Annotations keyed by name (the definition's `metadata.annotations`).
@@ -159,6 +161,14 @@ pub fn for_customisation(def: &Definition) -> (Customisation, Vec<Warning>) {
         c.pages = pages(raw, &mut warnings);
     }
     c.catalog = catalog_mode(a, &mut warnings);
+    c.kustomization = switch(
+        a,
+        &[
+            "osp.dev/kustomization",
+            "terasky.backstage.io/create-kustomization-file",
+        ],
+        &mut warnings,
+    );
     (c, warnings)
 }
 
@@ -305,6 +315,25 @@ fn catalog_mode(a: &Annotations, warnings: &mut Vec<Warning>) -> CatalogMode {
     }
 }
 
+/// A `"true"`/`"false"` switch, the first of `keys` set; off when unset,
+/// and another value is a warning naming the key, and off.
+fn switch(a: &Annotations, keys: &[&str], warnings: &mut Vec<Warning>) -> bool {
+    let Some((key, raw)) = keys.iter().find_map(|k| a.get(*k).map(|v| (*k, v.trim()))) else {
+        return false;
+    };
+    match raw {
+        "true" => true,
+        "false" => false,
+        other => {
+            warnings.push(warning(
+                key,
+                format!("unknown value `{other}`: expected `true` or `false`; using `false`"),
+            ));
+            false
+        }
+    }
+}
+
 fn warning(annotation: &str, message: String) -> Warning {
     Warning {
         path: format!("metadata.annotations.{annotation}"),
@@ -374,6 +403,22 @@ mod tests {
                 check: |c| c.catalog == CatalogMode::Full,
             },
             Case {
+                reason: "kustomization upkeep, ours",
+                annotations: json!({"osp.dev/kustomization": "true"}),
+                check: |c| c.kustomization,
+            },
+            Case {
+                reason: "kustomization upkeep in TeraSky's dialect",
+                annotations: json!({"terasky.backstage.io/create-kustomization-file": " true "}),
+                check: |c| c.kustomization,
+            },
+            Case {
+                reason: "ours wins: kustomization upkeep turned off",
+                annotations: json!({"osp.dev/kustomization": "false",
+                                    "terasky.backstage.io/create-kustomization-file": "true"}),
+                check: |c| !c.kustomization,
+            },
+            Case {
                 reason: "terasky target path",
                 annotations: json!({"terasky.backstage.io/target-path": "claims/app.yaml"}),
                 check: |c| c.target_path.as_deref() == Some("claims/app.yaml"),
@@ -407,6 +452,10 @@ mod tests {
                 json!({"terasky.backstage.io/exclude-from-catalog": "yes"}),
                 "terasky.backstage.io/exclude-from-catalog",
             ),
+            (
+                json!({"terasky.backstage.io/create-kustomization-file": "yes"}),
+                "terasky.backstage.io/create-kustomization-file",
+            ),
         ] {
             let (got, warnings) = for_customisation(&def(annotations));
             assert_eq!(
@@ -414,6 +463,7 @@ mod tests {
                 CatalogMode::Full,
                 "an unknown mode keeps the default"
             );
+            assert!(!got.kustomization, "and upkeep stays off");
             assert_eq!(warnings.len(), 1, "and is one warning");
             assert_eq!(
                 warnings[0].path,

@@ -58,6 +58,9 @@ pub(crate) fn steps(
             "description": format!("Requested through Backstage by ${{{{ parameters.owner }}}} from the `{}` template.", def.name),
         },
     });
+    if custom.kustomization {
+        publish["input"]["updateKustomization"] = json!(true);
+    }
     let render = json!({"id": "render", "name": "Render and validate", "action": RENDER_ACTION, "input": input});
     if !opts.direct_apply {
         return json!([render, publish]);

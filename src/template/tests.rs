@@ -546,3 +546,47 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn kustomization_upkeep_reaches_the_publish_step() {
+    struct Case {
+        reason: &'static str,
+        annotations: &'static str,
+        want: Option<bool>,
+    }
+    let cases = [
+        Case {
+            reason: "ours asks for the upkeep",
+            annotations: "    osp.dev/kustomization: 'true'\n",
+            want: Some(true),
+        },
+        Case {
+            reason: "TeraSky's dialect asks for it too",
+            annotations: "    terasky.backstage.io/create-kustomization-file: 'true'\n",
+            want: Some(true),
+        },
+        Case {
+            reason: "unannotated: the input is left out (the action's default, off)",
+            annotations: "    osp.dev/title: Database\n",
+            want: None,
+        },
+    ];
+    for c in cases {
+        let y = xrd("v2", "", SIMPLE).replace(
+            "  name: xdatabases.example.org\n",
+            &format!(
+                "  name: xdatabases.example.org\n  annotations:\n{}",
+                c.annotations
+            ),
+        );
+        let t = template(&y);
+        let publish = &t["spec"]["steps"][1];
+        assert_eq!(publish["id"], "publish", "{}", c.reason);
+        assert_eq!(
+            publish["input"]["updateKustomization"].as_bool(),
+            c.want,
+            "{}",
+            c.reason
+        );
+    }
+}

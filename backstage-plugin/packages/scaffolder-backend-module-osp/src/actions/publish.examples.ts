@@ -40,7 +40,7 @@ export const examples: TemplateExample[] = [
     }),
   },
   {
-    description: 'Open a draft pull request with labels and reviewers',
+    description: 'Open a draft pull request with labels and reviewers, listing the file in its kustomization.yaml',
     example: stringify({
       steps: [
         {
@@ -57,6 +57,8 @@ export const examples: TemplateExample[] = [
             labels: ['osp', 'claim'],
             reviewers: ['platform-oncall'],
             description: 'Requested through Backstage.',
+            // Flux/Argo CD apply the folder's kustomization.yaml: list the file there.
+            updateKustomization: true,
           },
         },
       ],

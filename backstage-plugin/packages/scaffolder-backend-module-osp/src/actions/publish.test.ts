@@ -47,6 +47,7 @@ describe('osp:claim:publish', () => {
       draft: true,
       idempotencyKey: input.idempotencyKey,
       caller: { userEntityRef: 'user:default/jane' },
+      updateKustomization: false,
     });
     expect(outputs(ctx)).toEqual({
       changeKind: 'pull-request',
@@ -57,6 +58,19 @@ describe('osp:claim:publish', () => {
       commit: 'c0ffee',
       created: true,
     });
+  });
+
+  it('asks the sidecar to keep the kustomization when the input says so', async () => {
+    const client = mockClient();
+    client.publish.createPullRequest.mockResolvedValue(
+      create(CreatePullRequestResponseSchema, { changeKind: ChangeKind.PULL_REQUEST, url: 'https://x/pull/1' }),
+    );
+    const action = createPublishClaimAction({ client: asClient(client) });
+    const ctx = createMockActionContext({ input: { ...input, updateKustomization: true }, user: jane as never });
+
+    await action.handler(ctx as never);
+
+    expect(client.publish.createPullRequest.mock.calls[0][0]).toMatchObject({ updateKustomization: true });
   });
 
   it('reports a local Git target as a branch and commit, with no URL', async () => {

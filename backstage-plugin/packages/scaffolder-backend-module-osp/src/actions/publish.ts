@@ -94,6 +94,13 @@ export function createPublishClaimAction(options: {
         labels: (z: Z) => z.array(z.string()).optional().describe('Labels to set'),
         reviewers: (z: Z) =>
           z.array(z.string()).optional().describe('GitHub logins to request reviews from'),
+        updateKustomization: (z: Z) =>
+          z
+            .boolean()
+            .optional()
+            .describe(
+              "Also add the file to the `kustomization.yaml` in its folder (created when missing), so Flux or Argo CD picks it up; generated Templates set it when the definition is annotated `osp.dev/kustomization: \"true\"`",
+            ),
       },
       output: {
         changeKind: (z: Z) =>
@@ -146,6 +153,7 @@ export function createPublishClaimAction(options: {
           draft: ctx.input.draft ?? false,
           idempotencyKey: ctx.input.idempotencyKey,
           caller,
+          updateKustomization: ctx.input.updateKustomization ?? false,
         },
         { signal: ctx.signal },
       );
