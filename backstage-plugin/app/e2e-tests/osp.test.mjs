@@ -259,6 +259,13 @@ test('a user creates a claim in the browser; the task completes and its links re
     git('branch', '--list', 'osp/*').replace(/^[* ]+/, ''),
   );
   assert.match(branch, /orders-db/, 'the branch keeps the claim name');
+  // The example XRD asks for kustomization upkeep (`osp.dev/kustomization`):
+  // the branch lists the claim file in its folder's kustomization.yaml.
+  const files = git('diff', '--name-only', `main...${branch}`).split('\n');
+  const claimFile = files.find(f => /orders-db.*\.yaml$/.test(f));
+  assert.ok(claimFile, `no claim file among ${files.join(', ')}`);
+  const kustomization = git('show', `${branch}:${path.posix.join(path.posix.dirname(claimFile), 'kustomization.yaml')}`);
+  assert.match(kustomization, new RegExp(`- ${path.posix.basename(claimFile).replace('.', '\\.')}`), 'the kustomization lists the claim');
   // "Merge" the change: the watched work tree now holds the claim.
   git('merge', '-q', '--ff-only', branch);
   const catalogLink = page.getByRole('link', { name: 'Open in catalog' });
