@@ -45,6 +45,9 @@ pub enum Error {
     /// Publishing on GitHub failed.
     #[error(transparent)]
     GitHub(#[from] crate::github::Error),
+    /// Publishing on GitLab failed.
+    #[error(transparent)]
+    GitLab(#[from] crate::gitlab::Error),
     /// Publishing to a local Git repository failed.
     #[error(transparent)]
     LocalGit(#[from] crate::gitlocal::Error),

@@ -9,11 +9,12 @@ use serde_json::Value;
 
 pub mod auth;
 mod pull;
-pub mod retry;
 mod transport;
 
-pub use auth::{Credentials, SecretSource};
-pub use pull::PullRequest;
+pub use crate::forge::PullRequest;
+pub use crate::forge::retry;
+pub use crate::secret::SecretSource;
+pub use auth::Credentials;
 
 /// GitHub.com's API base; GHE uses `https://HOST/api/v3`.
 pub const DEFAULT_API_BASE: &str = "https://api.github.com";

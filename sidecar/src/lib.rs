@@ -16,7 +16,9 @@ pub(crate) mod errors;
 pub(crate) mod files;
 #[cfg(test)]
 mod fixtures;
+pub mod forge;
 pub mod github;
+pub mod gitlab;
 pub mod gitlocal;
 pub mod pb;
 pub(crate) mod secret;

@@ -47,6 +47,10 @@ pub(crate) struct Args {
     /// Keep each folder's `kustomization.yaml` up to date.
     #[arg(long)]
     pub kustomization: bool,
+    /// Forge host (`gitlab.example.org`): the configured GitLab when it is
+    /// its host, else GitHub.
+    #[arg(long, default_value = "")]
+    pub host: String,
     /// Commit to the local repository at this path instead of GitHub.
     #[arg(long)]
     pub local: Option<PathBuf>,
@@ -189,6 +193,7 @@ fn inputs(args: &Args) -> Result<(PublishConfig, pb::CreatePullRequestRequest), 
         idempotency_key: args.key.clone(),
         caller,
         update_kustomization: args.kustomization,
+        host: args.host.clone(),
     };
     Ok((config, request))
 }

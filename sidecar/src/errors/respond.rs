@@ -74,6 +74,7 @@ impl From<Error> for Status {
             Error::SnapshotExpired { .. } => Status::aborted(message),
             Error::Unimplemented(_) => Status::unimplemented(message),
             Error::GitHub(e) => github(e, &message),
+            Error::GitLab(e) => gitlab(e, &message),
             Error::LocalGit(e) => local_git(e, &message),
             Error::Apply(e) => apply(e, &message),
         }
@@ -230,6 +231,35 @@ fn github(err: crate::github::Error, message: &str) -> Status {
         }
         G::Plan(_) => Status::invalid_argument(message),
         G::Client { .. } | G::Credentials { .. } | G::Validation { .. } => {
+            Status::failed_precondition(message)
+        }
+        G::Unauthenticated { .. } => Status::unauthenticated(message),
+        G::PermissionDenied { .. } => Status::permission_denied(message),
+        G::NotFound { .. } => Status::not_found(message),
+        G::Conflict { .. } => retry(Code::Aborted, message, 1),
+        G::RateLimited {
+            retry_after_secs, ..
+        } => retry(Code::Unavailable, message, retry_after_secs),
+        G::Unavailable { .. } | G::Decode { .. } => Status::unavailable(message),
+    }
+}
+
+/// GitLab failures, in the same terms as GitHub's.
+fn gitlab(err: crate::gitlab::Error, message: &str) -> Status {
+    use crate::gitlab::Error as G;
+    match err {
+        G::Project { .. } => bad_request(
+            message,
+            &[Violation {
+                field: "repository".into(),
+                description: message.into(),
+            }],
+        ),
+        G::Plan(osp::publish::Error::UpdateKustomization(_)) => {
+            Status::failed_precondition(message)
+        }
+        G::Plan(_) => Status::invalid_argument(message),
+        G::Client { .. } | G::Credentials(_) | G::Validation { .. } => {
             Status::failed_precondition(message)
         }
         G::Unauthenticated { .. } => Status::unauthenticated(message),

@@ -2,57 +2,16 @@
 //! or a GitHub App, whose installation token is minted from the app's
 //! private key, cached, and refreshed well before it expires. Secret values
 //! never reach `Debug`, logs or error messages.
-use std::path::PathBuf;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use tokio::sync::Mutex;
 
-use crate::secret::Secret;
+use crate::secret::{self, Secret, SecretSource};
 
 /// Refresh an installation token when it has less than this left; GitHub
 /// issues them for an hour.
 pub const REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);
-
-/// Where a secret comes from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SecretSource {
-    /// A file (re-read on use, so a rotated Kubernetes secret is picked up).
-    File(PathBuf),
-    /// An environment variable, by name.
-    Env(String),
-}
-
-impl SecretSource {
-    /// Reads the secret. Errors name the source, never the value.
-    pub fn read(&self) -> Result<Secret, Error> {
-        let value = match self {
-            Self::File(path) => std::fs::read_to_string(path).map_err(|e| Error::ReadSecret {
-                source_name: format!("file `{}`", path.display()),
-                message: e.kind().to_string(),
-            })?,
-            Self::Env(name) => std::env::var(name).map_err(|_| Error::ReadSecret {
-                source_name: format!("environment variable `{name}`"),
-                message: "not set or not UTF-8".into(),
-            })?,
-        };
-        let value = value.trim();
-        if value.is_empty() {
-            return Err(Error::ReadSecret {
-                source_name: self.describe(),
-                message: "empty".into(),
-            });
-        }
-        Ok(Secret::new(value))
-    }
-
-    fn describe(&self) -> String {
-        match self {
-            Self::File(path) => format!("file `{}`", path.display()),
-            Self::Env(name) => format!("environment variable `{name}`"),
-        }
-    }
-}
 
 /// How the sidecar authenticates to GitHub.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,11 +33,8 @@ pub enum Credentials {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Error {
     /// A secret could not be read.
-    #[error("cannot read the github credential from {source_name}: {message}")]
-    ReadSecret {
-        source_name: String,
-        message: String,
-    },
+    #[error("github: {0}")]
+    ReadSecret(#[from] secret::ReadError),
     /// The app private key is not a usable RSA PEM key.
     #[error("the github app private key is not an RSA PEM key")]
     ParseKey,

@@ -16,21 +16,7 @@ use serde_json::{Value, json};
 
 use super::transport::Session;
 use super::{Client, Error};
-
-/// The pull request to open or update.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct PullRequest {
-    /// Title.
-    pub title: String,
-    /// Markdown body.
-    pub body: String,
-    /// Labels to add.
-    pub labels: Vec<String>,
-    /// Logins to request reviews from.
-    pub reviewers: Vec<String>,
-    /// Open as a draft.
-    pub draft: bool,
-}
+use crate::forge::PullRequest;
 
 /// A commit and its tree.
 #[derive(Debug, Clone)]

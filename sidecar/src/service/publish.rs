@@ -7,7 +7,7 @@ use tonic::{Request, Response, Status};
 
 use super::State;
 use crate::errors::Error;
-use crate::github::PullRequest;
+use crate::forge::PullRequest;
 use crate::pb::{self, publish_service_server::PublishService};
 
 mod target;
@@ -85,7 +85,7 @@ impl Publish {
             "publish"
         );
         let out = publisher
-            .publish(&req.repository, &req.base_branch, &plan, &pr)
+            .publish(&req.host, &req.repository, &req.base_branch, &plan, &pr)
             .await?;
         tracing::info!(
             repository = %req.repository,

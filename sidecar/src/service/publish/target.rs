@@ -1,5 +1,6 @@
 //! Publishing targets from configuration: GitHub (github.com or GHE, token
-//! or App) and named local Git repositories, plus the layout they share.
+//! or App), GitLab (gitlab.com or self-managed, token) and named local Git
+//! repositories, plus the layout they share.
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -9,8 +10,10 @@ use osp::publish::{Layout, Plan, Published, branch};
 use serde::Deserialize;
 
 use crate::errors::Error;
-use crate::github::{self, Credentials, PullRequest, SecretSource};
-use crate::gitlocal;
+use crate::forge::PullRequest;
+use crate::github::{self, Credentials};
+use crate::secret::SecretSource;
+use crate::{gitlab, gitlocal};
 
 /// The `publish:` section of the sidecar configuration file.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
@@ -23,6 +26,8 @@ pub struct PublishConfig {
     pub branch_pattern: Option<String>,
     /// GitHub target; absent means GitHub publishing is off.
     pub github: Option<GitHubConfig>,
+    /// GitLab target; absent means GitLab publishing is off.
+    pub gitlab: Option<GitLabConfig>,
     /// Local Git repositories by the name requests use as `repository`.
     #[serde(default)]
     pub local: BTreeMap<String, PathBuf>,
@@ -55,11 +60,40 @@ pub struct GitHubConfig {
     pub max_wait_ms: Option<u64>,
 }
 
+/// How to reach GitLab: a personal, project, group or OAuth token with the
+/// `api` scope (Developer role on the projects).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GitLabConfig {
+    /// API base URL [default: `https://gitlab.com/api/v4`; self-managed: `https://HOST/api/v4`].
+    pub api_base: Option<String>,
+    /// Host requests name (RepoUrlPicker's `host`) [default: the API base's host].
+    pub host: Option<String>,
+    /// File holding the token.
+    pub token_file: Option<PathBuf>,
+    /// Environment variable holding the token.
+    pub token_env: Option<String>,
+    /// Longest wait for one response, in milliseconds [default: 20000].
+    pub request_timeout_ms: Option<u64>,
+    /// Attempts per request, retries included [default: 4].
+    pub max_attempts: Option<u32>,
+    /// Longest total wait between retries of one request, in ms [default: 30000].
+    pub max_wait_ms: Option<u64>,
+}
+
+/// A configured GitLab and the host requests name it by.
+#[derive(Debug, Clone)]
+struct GitLab {
+    host: String,
+    client: Arc<gitlab::Client>,
+}
+
 /// Where a request goes.
 #[derive(Debug, Clone)]
 pub(crate) struct Publisher {
     layout: Layout,
     github: Option<Arc<github::Client>>,
+    gitlab: Option<GitLab>,
     local: BTreeMap<String, PathBuf>,
 }
 
@@ -76,12 +110,14 @@ impl Publisher {
             )),
             None => None,
         };
+        let gitlab = config.gitlab.as_ref().map(for_gitlab).transpose()?;
         Ok(Self {
             layout: Layout {
                 base: config.base.clone(),
                 branch,
             },
             github,
+            gitlab,
             local: config.local.clone(),
         })
     }
@@ -92,9 +128,10 @@ impl Publisher {
     }
 
     /// Publishes a plan to the target `repository` names: a local target by
-    /// that name, else GitHub.
+    /// that name, else GitLab when `host` is its host, else GitHub.
     pub(crate) async fn publish(
         &self,
+        host: &str,
         repository: &str,
         base_branch: &str,
         plan: &Plan,
@@ -107,28 +144,87 @@ impl Publisher {
                 .map_err(|e| Error::Unavailable(format!("local publish task failed: {e}")))?
                 .map_err(Error::from);
         }
+        if let Some(g) = self.gitlab.as_ref().filter(|g| g.host == host) {
+            return Ok(g.client.publish(repository, base_branch, plan, pr).await?);
+        }
         match &self.github {
             Some(client) => Ok(client.publish(repository, base_branch, plan, pr).await?),
             None => Err(Error::FailedPrecondition(format!(
-                "no publish target for repository `{repository}`: configure `publish.github` or `publish.local.{repository}`"
+                "no publish target for repository `{repository}`{}: configure `publish.github`, `publish.gitlab` or `publish.local.{repository}`",
+                match host {
+                    "" => String::new(),
+                    h => format!(" on host `{h}`"),
+                }
             ))),
         }
     }
 }
 
+/// The GitLab client and the host requests name it by.
+fn for_gitlab(g: &GitLabConfig) -> Result<GitLab, String> {
+    let Some(token) = source(&g.token_file, &g.token_env, "publish.gitlab", "token")? else {
+        return Err("publish.gitlab: configure a token (`tokenFile` or `tokenEnv`)".into());
+    };
+    let mut s = gitlab::ClientSettings::new(token);
+    if let Some(base) = &g.api_base {
+        s.api_base = base.trim_end_matches('/').to_owned();
+    }
+    if let Some(ms) = g.request_timeout_ms {
+        s.request_timeout = Duration::from_millis(ms);
+    }
+    if let Some(n) = g.max_attempts {
+        s.retry.max_attempts = n.max(1);
+    }
+    if let Some(ms) = g.max_wait_ms {
+        s.retry.max_wait = Duration::from_millis(ms);
+    }
+    let host = match &g.host {
+        Some(h) => h.clone(),
+        None => s
+            .api_base
+            .parse::<http::Uri>()
+            .ok()
+            .and_then(|u| u.authority().map(|a| a.to_string()))
+            .ok_or_else(|| format!("publish.gitlab.apiBase: `{}` is not a URL", s.api_base))?,
+    };
+    let client = gitlab::Client::new(s).map_err(|e| format!("publish.gitlab: {e}"))?;
+    Ok(GitLab {
+        host,
+        client: Arc::new(client),
+    })
+}
+
+/// A secret from a file or an environment variable, at most one of them.
+fn source(
+    file: &Option<PathBuf>,
+    env: &Option<String>,
+    section: &str,
+    what: &str,
+) -> Result<Option<SecretSource>, String> {
+    match (file, env) {
+        (Some(f), None) => Ok(Some(SecretSource::File(f.clone()))),
+        (None, Some(e)) => Ok(Some(SecretSource::Env(e.clone()))),
+        (None, None) => Ok(None),
+        _ => {
+            let (file_key, env_key) = match what {
+                "token" => ("tokenFile", "tokenEnv"),
+                _ => ("privateKeyFile", "privateKeyEnv"),
+            };
+            Err(format!(
+                "{section}: set one of `{file_key}` and `{env_key}`"
+            ))
+        }
+    }
+}
+
 fn settings(g: &GitHubConfig) -> Result<github::ClientSettings, String> {
-    let token = match (&g.token_file, &g.token_env) {
-        (Some(f), None) => Some(SecretSource::File(f.clone())),
-        (None, Some(e)) => Some(SecretSource::Env(e.clone())),
-        (None, None) => None,
-        _ => return Err("publish.github: set one of `tokenFile` and `tokenEnv`".into()),
-    };
-    let key = match (&g.private_key_file, &g.private_key_env) {
-        (Some(f), None) => Some(SecretSource::File(f.clone())),
-        (None, Some(e)) => Some(SecretSource::Env(e.clone())),
-        (None, None) => None,
-        _ => return Err("publish.github: set one of `privateKeyFile` and `privateKeyEnv`".into()),
-    };
+    let token = source(&g.token_file, &g.token_env, "publish.github", "token")?;
+    let key = source(
+        &g.private_key_file,
+        &g.private_key_env,
+        "publish.github",
+        "key",
+    )?;
     let credentials = match (token, g.app_id, g.installation_id, key) {
         (Some(t), None, None, None) => Credentials::Token(t),
         (None, Some(app_id), Some(installation_id), Some(private_key)) => Credentials::App {
@@ -194,6 +290,21 @@ mod tests {
             Case {
                 reason: "branch pattern without hash",
                 yaml: "branchPattern: 'osp/{key-slug}'\nlocal: {gitops: /repo}",
+                ok: false,
+            },
+            Case {
+                reason: "gitlab with a token",
+                yaml: "gitlab: {apiBase: 'https://gitlab.example.org/api/v4', tokenEnv: GL}",
+                ok: true,
+            },
+            Case {
+                reason: "gitlab without a token",
+                yaml: "gitlab: {apiBase: 'https://gitlab.example.org/api/v4'}",
+                ok: false,
+            },
+            Case {
+                reason: "gitlab with two token sources",
+                yaml: "gitlab: {tokenEnv: GL, tokenFile: /t}",
                 ok: false,
             },
             Case {

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file osp/v1/publish.proto.
  */
 export const file_osp_v1_publish: GenFile = /*@__PURE__*/
-  fileDesc("ChRvc3AvdjEvcHVibGlzaC5wcm90bxIGb3NwLnYxIjsKCkZpbGVDaGFuZ2USDAoEcGF0aBgBIAEoCRIPCgdjb250ZW50GAIgASgJEg4KBmRlbGV0ZRgDIAEoCCKMAgoYQ3JlYXRlUHVsbFJlcXVlc3RSZXF1ZXN0EhIKCnJlcG9zaXRvcnkYASABKAkSEwoLYmFzZV9icmFuY2gYAiABKAkSIQoFZmlsZXMYAyADKAsyEi5vc3AudjEuRmlsZUNoYW5nZRINCgV0aXRsZRgEIAEoCRIMCgRib2R5GAUgASgJEg4KBmxhYmVscxgGIAMoCRIRCglyZXZpZXdlcnMYByADKAkSDQoFZHJhZnQYCCABKAgSFwoPaWRlbXBvdGVuY3lfa2V5GAkgASgJEh4KBmNhbGxlchgKIAEoCzIOLm9zcC52MS5DYWxsZXISHAoUdXBkYXRlX2t1c3RvbWl6YXRpb24YCyABKAgiwAEKGUNyZWF0ZVB1bGxSZXF1ZXN0UmVzcG9uc2USCwoDdXJsGAEgASgJEg4KBm51bWJlchgCIAEoBBIOCgZicmFuY2gYAyABKAkSEgoKY29tbWl0X3NoYRgEIAEoCRIPCgdjcmVhdGVkGAUgASgIEhEKCXVuY2hhbmdlZBgGIAEoCBIVCg1yZXF1ZXN0X2NvdW50GAcgASgNEicKC2NoYW5nZV9raW5kGAggASgOMhIub3NwLnYxLkNoYW5nZUtpbmQqewoKQ2hhbmdlS2luZBIbChdDSEFOR0VfS0lORF9VTlNQRUNJRklFRBAAEhwKGENIQU5HRV9LSU5EX1BVTExfUkVRVUVTVBABEhwKGENIQU5HRV9LSU5EX0xPQ0FMX0JSQU5DSBACEhQKEENIQU5HRV9LSU5EX05PTkUQAzJqCg5QdWJsaXNoU2VydmljZRJYChFDcmVhdGVQdWxsUmVxdWVzdBIgLm9zcC52MS5DcmVhdGVQdWxsUmVxdWVzdFJlcXVlc3QaIS5vc3AudjEuQ3JlYXRlUHVsbFJlcXVlc3RSZXNwb25zZWIGcHJvdG8z", [file_osp_v1_common]);
+  fileDesc("ChRvc3AvdjEvcHVibGlzaC5wcm90bxIGb3NwLnYxIjsKCkZpbGVDaGFuZ2USDAoEcGF0aBgBIAEoCRIPCgdjb250ZW50GAIgASgJEg4KBmRlbGV0ZRgDIAEoCCKaAgoYQ3JlYXRlUHVsbFJlcXVlc3RSZXF1ZXN0EhIKCnJlcG9zaXRvcnkYASABKAkSEwoLYmFzZV9icmFuY2gYAiABKAkSIQoFZmlsZXMYAyADKAsyEi5vc3AudjEuRmlsZUNoYW5nZRINCgV0aXRsZRgEIAEoCRIMCgRib2R5GAUgASgJEg4KBmxhYmVscxgGIAMoCRIRCglyZXZpZXdlcnMYByADKAkSDQoFZHJhZnQYCCABKAgSFwoPaWRlbXBvdGVuY3lfa2V5GAkgASgJEh4KBmNhbGxlchgKIAEoCzIOLm9zcC52MS5DYWxsZXISHAoUdXBkYXRlX2t1c3RvbWl6YXRpb24YCyABKAgSDAoEaG9zdBgMIAEoCSLAAQoZQ3JlYXRlUHVsbFJlcXVlc3RSZXNwb25zZRILCgN1cmwYASABKAkSDgoGbnVtYmVyGAIgASgEEg4KBmJyYW5jaBgDIAEoCRISCgpjb21taXRfc2hhGAQgASgJEg8KB2NyZWF0ZWQYBSABKAgSEQoJdW5jaGFuZ2VkGAYgASgIEhUKDXJlcXVlc3RfY291bnQYByABKA0SJwoLY2hhbmdlX2tpbmQYCCABKA4yEi5vc3AudjEuQ2hhbmdlS2luZCp7CgpDaGFuZ2VLaW5kEhsKF0NIQU5HRV9LSU5EX1VOU1BFQ0lGSUVEEAASHAoYQ0hBTkdFX0tJTkRfUFVMTF9SRVFVRVNUEAESHAoYQ0hBTkdFX0tJTkRfTE9DQUxfQlJBTkNIEAISFAoQQ0hBTkdFX0tJTkRfTk9ORRADMmoKDlB1Ymxpc2hTZXJ2aWNlElgKEUNyZWF0ZVB1bGxSZXF1ZXN0EiAub3NwLnYxLkNyZWF0ZVB1bGxSZXF1ZXN0UmVxdWVzdBohLm9zcC52MS5DcmVhdGVQdWxsUmVxdWVzdFJlc3BvbnNlYgZwcm90bzM", [file_osp_v1_common]);
 
 /**
  * FileChange is one file to write or delete in the repository.
@@ -58,8 +58,9 @@ export const FileChangeSchema: GenMessage<FileChange> = /*@__PURE__*/
  */
 export type CreatePullRequestRequest = Message<"osp.v1.CreatePullRequestRequest"> & {
   /**
-   * Target repository: `owner/name` on the configured GitHub, or the name of
-   * a configured local Git target.
+   * Target repository: `owner/name` on the configured GitHub, the project's
+   * full path (`group/subgroup/name`) on the configured GitLab, or the name
+   * of a configured local Git target.
    *
    * @generated from field: string repository = 1;
    */
@@ -135,6 +136,16 @@ export type CreatePullRequestRequest = Message<"osp.v1.CreatePullRequestRequest"
    * @generated from field: bool update_kustomization = 11;
    */
   updateKustomization: boolean;
+
+  /**
+   * Host of the forge, as RepoUrlPicker's `repoUrl` names it (`gitlab.com`,
+   * `gitlab.example.org`, `github.com`): the configured GitLab when it is
+   * GitLab's host, else GitHub. Empty: GitHub. A local target by the name in
+   * `repository` is used whatever the host.
+   *
+   * @generated from field: string host = 12;
+   */
+  host: string;
 };
 
 /**
@@ -232,8 +243,9 @@ export enum ChangeKind {
   UNSPECIFIED = 0,
 
   /**
-   * A pull request on a forge (GitHub, GitHub Enterprise Server); `url` is
-   * its web page and `number` its number.
+   * A pull request on a forge (GitHub, GitHub Enterprise Server; a merge
+   * request on GitLab); `url` is its web page and `number` its number (a
+   * merge request's `iid`).
    *
    * @generated from enum value: CHANGE_KIND_PULL_REQUEST = 1;
    */
@@ -264,8 +276,8 @@ export const ChangeKindSchema: GenEnum<ChangeKind> = /*@__PURE__*/
 
 /**
  * PublishService delivers rendered manifests through GitOps: a pull request
- * on GitHub (or GitHub Enterprise Server), or a branch in a local Git
- * repository.
+ * on GitHub (or GitHub Enterprise Server), a merge request on GitLab
+ * (gitlab.com or self-managed), or a branch in a local Git repository.
  *
  * @generated from service osp.v1.PublishService
  */

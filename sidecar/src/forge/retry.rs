@@ -1,6 +1,7 @@
-//! When to retry a GitHub request and how long to wait: exponential backoff
-//! with jitter for server errors, GitHub's own hints for rate limits
-//! (`Retry-After`, `x-ratelimit-reset`), all bounded in count and time.
+//! When to retry a forge request and how long to wait: exponential backoff
+//! with jitter for server errors, the forge's own hints for rate limits
+//! (`Retry-After`; GitHub's `x-ratelimit-reset`), all bounded in count and
+//! time. GitHub and GitLab both answer 429 with `Retry-After`.
 use std::time::Duration;
 
 use http::{HeaderMap, StatusCode};
