@@ -1,15 +1,18 @@
-//! Latency of one pull request against the wiremock fake GitHub (loopback
-//! HTTP/1.1, token auth), plus the local Git target for comparison. Run with
+//! Latency of one pull request against the wiremock fake GitHub and of one
+//! merge request against the fake GitLab (loopback HTTP/1.1, token auth),
+//! plus the local Git target for comparison. Run with
 //! `cargo bench -p osp-sidecar --bench publish`.
 #![allow(clippy::unwrap_used)]
 
 #[path = "../tests/fake/github.rs"]
 mod fake;
+#[path = "../tests/fake/gitlab.rs"]
+mod fake_gitlab;
 
 use std::time::{Duration, Instant};
 
 use osp::publish::{Change, Layout, Plan, Request, for_plan};
-use osp_sidecar::github::PullRequest;
+use osp_sidecar::forge::PullRequest;
 
 const ROUNDS: usize = 200;
 
@@ -72,6 +75,30 @@ fn main() {
         println!("requests per new pull request: {requests}");
         report("github fake, new pull request", new);
         report("github fake, identical retry (unchanged)", again);
+
+        let fake = fake_gitlab::Fake::start().await;
+        let client = fake.client(dir.path());
+        let (mut new, mut again) = (Vec::new(), Vec::new());
+        for i in 0..ROUNDS {
+            let plan = plan(&format!("db{i}"));
+            let t = Instant::now();
+            let out = client
+                .publish(fake_gitlab::PROJECT, "main", &plan, &pr)
+                .await
+                .unwrap();
+            new.push(t.elapsed());
+            requests = out.request_count;
+            let t = Instant::now();
+            let out = client
+                .publish(fake_gitlab::PROJECT, "main", &plan, &pr)
+                .await
+                .unwrap();
+            again.push(t.elapsed());
+            assert!(out.unchanged);
+        }
+        println!("requests per new merge request: {requests}");
+        report("gitlab fake, new merge request", new);
+        report("gitlab fake, identical retry (unchanged)", again);
     });
     let dir = tempfile::tempdir().unwrap();
     let repo = git2::Repository::init_bare(dir.path()).unwrap();

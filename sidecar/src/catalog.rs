@@ -57,6 +57,9 @@ pub(crate) struct Settings {
     /// Annotations or labels of a Namespace naming the owner and system of
     /// the claims and XRs in it that name none; watched only when set.
     pub namespace_keys: osp::resource::NamespaceKeys,
+    /// Hosts the Templates' repository picker offers (`github.com` when
+    /// empty).
+    pub repo_hosts: Vec<String>,
 }
 
 impl Default for Settings {
@@ -69,6 +72,7 @@ impl Default for Settings {
             passthrough: osp::resource::Passthrough::default(),
             listing: osp::catalog::Listing::default(),
             namespace_keys: osp::resource::NamespaceKeys::default(),
+            repo_hosts: Vec::new(),
         }
     }
 }
@@ -324,10 +328,15 @@ impl Catalog {
             .collect()
     }
 
-    /// `catalog.defaultOwner`, if configured: also the owner of Templates
-    /// and APIs whose definition names none.
-    pub(crate) fn default_owner(&self) -> Option<String> {
-        self.settings().default_owner
+    /// The conversion options every source uses: the default owner and the
+    /// forges' hosts.
+    pub(crate) fn options(&self) -> osp::convert::Options {
+        let settings = self.settings();
+        osp::convert::Options {
+            default_owner: settings.default_owner,
+            allowed_hosts: settings.repo_hosts,
+            ..osp::convert::Options::default()
+        }
     }
 
     /// Whether Namespaces are watched (for their owner or system).

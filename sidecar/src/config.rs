@@ -318,6 +318,7 @@ impl Config {
             clusters: self.catalog_clusters.clone(),
             document_limits: self.document_limits,
             app_base_url: self.app_base_url.clone(),
+            repo_hosts: self.publish.hosts(),
         }
     }
 }

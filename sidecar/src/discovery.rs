@@ -112,6 +112,9 @@ pub struct Sources {
     pub document_limits: osp::document::Limits,
     /// Backstage's `app.baseUrl`, without a trailing `/`.
     pub app_base_url: String,
+    /// Hosts of the configured forges, offered by the Templates' repository
+    /// picker.
+    pub repo_hosts: Vec<String>,
 }
 
 /// The catalog settings the sources ask for.
@@ -132,6 +135,7 @@ pub(crate) fn settings(sources: &Sources) -> Settings {
         passthrough: sources.catalog.passthrough.clone(),
         listing: sources.catalog.definitions.clone(),
         namespace_keys: sources.catalog.namespace_keys.clone(),
+        repo_hosts: sources.repo_hosts.clone(),
     }
 }
 
@@ -159,10 +163,7 @@ pub(crate) async fn start(sources: &Sources, catalog: &Catalog) -> Result<usize,
     let mut loaded = 0;
     if let Some(d) = sources.from_dir.clone() {
         let c = catalog.clone();
-        let options = osp::convert::Options {
-            default_owner: sources.catalog.default_owner.clone(),
-            ..Default::default()
-        };
+        let options = catalog.options();
         let mut scanner = dir::Scanner::new(d.clone(), sources.document_limits, options);
         let (scanner, scanned) = tokio::task::spawn_blocking(move || {
             let n = scanner.scan(&c);

@@ -366,8 +366,7 @@ impl Cluster {
                     _ => {
                         let options = Options {
                             compositions: comps.clone(),
-                            default_owner: self.catalog.default_owner(),
-                            ..Options::default()
+                            ..self.catalog.options()
                         };
                         match osp::convert::for_entities_with(doc, &options) {
                             Ok(c) => Arc::new(c),

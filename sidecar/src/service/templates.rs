@@ -136,11 +136,7 @@ pub(crate) fn resolve_with_source(
                     source,
                 }
             })?;
-            let options = osp::convert::Options {
-                default_owner: state.catalog.default_owner(),
-                ..Default::default()
-            };
-            osp::convert::for_entities_with(&doc, &options)
+            osp::convert::for_entities_with(&doc, &state.catalog.options())
                 .map(|c| (std::sync::Arc::new(c), None))
                 .map_err(|source| Error::Convert {
                     field: field.into(),

@@ -81,6 +81,38 @@ pub struct GitLabConfig {
     pub max_wait_ms: Option<u64>,
 }
 
+impl PublishConfig {
+    /// Hosts of the configured forges, as RepoUrlPicker's `allowedHosts`
+    /// (the GitHub one first); empty when no forge is configured.
+    pub(crate) fn hosts(&self) -> Vec<String> {
+        let github = self.github.as_ref().map(|g| {
+            let base = g.api_base.as_deref().unwrap_or(github::DEFAULT_API_BASE);
+            match authority(base).as_deref() {
+                // github.com's API lives on its own host.
+                Some("api.github.com") | None => "github.com".to_owned(),
+                Some(host) => host.to_owned(),
+            }
+        });
+        let gitlab = self.gitlab.as_ref().and_then(GitLabConfig::host);
+        github.into_iter().chain(gitlab).collect()
+    }
+}
+
+impl GitLabConfig {
+    /// The host requests name this GitLab by: `host`, else the API base's.
+    fn host(&self) -> Option<String> {
+        self.host
+            .clone()
+            .or_else(|| authority(self.api_base.as_deref().unwrap_or(gitlab::DEFAULT_API_BASE)))
+    }
+}
+
+/// The `host[:port]` of a URL.
+fn authority(url: &str) -> Option<String> {
+    let uri: http::Uri = url.parse().ok()?;
+    uri.authority().map(|a| a.to_string())
+}
+
 /// A configured GitLab and the host requests name it by.
 #[derive(Debug, Clone)]
 struct GitLab {
@@ -178,15 +210,9 @@ fn for_gitlab(g: &GitLabConfig) -> Result<GitLab, String> {
     if let Some(ms) = g.max_wait_ms {
         s.retry.max_wait = Duration::from_millis(ms);
     }
-    let host = match &g.host {
-        Some(h) => h.clone(),
-        None => s
-            .api_base
-            .parse::<http::Uri>()
-            .ok()
-            .and_then(|u| u.authority().map(|a| a.to_string()))
-            .ok_or_else(|| format!("publish.gitlab.apiBase: `{}` is not a URL", s.api_base))?,
-    };
+    let host = g
+        .host()
+        .ok_or_else(|| format!("publish.gitlab.apiBase: `{}` is not a URL", s.api_base))?;
     let client = gitlab::Client::new(s).map_err(|e| format!("publish.gitlab: {e}"))?;
     Ok(GitLab {
         host,
@@ -316,6 +342,26 @@ mod tests {
         for c in cases {
             let config: PublishConfig = serde_saphyr::from_str(c.yaml).expect(c.reason);
             assert_eq!(Publisher::new(&config).is_ok(), c.ok, "{}", c.reason);
+        }
+    }
+
+    #[test]
+    fn the_repository_picker_offers_the_configured_forges() {
+        let cases = [
+            ("github: {tokenEnv: T}", vec!["github.com"]),
+            (
+                "github: {tokenEnv: T, apiBase: 'https://ghe.example.com/api/v3'}\ngitlab: {tokenEnv: G}",
+                vec!["ghe.example.com", "gitlab.com"],
+            ),
+            (
+                "gitlab: {tokenEnv: G, apiBase: 'http://10.0.0.5:8080/api/v4', host: gitlab.example.org}",
+                vec!["gitlab.example.org"],
+            ),
+            ("local: {gitops: /repo}", vec![]),
+        ];
+        for (yaml, want) in cases {
+            let config: PublishConfig = serde_saphyr::from_str(yaml).expect(yaml);
+            assert_eq!(config.hosts(), want, "{yaml}");
         }
     }
 }

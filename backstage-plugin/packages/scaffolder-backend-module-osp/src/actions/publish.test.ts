@@ -48,6 +48,7 @@ describe('osp:claim:publish', () => {
       idempotencyKey: input.idempotencyKey,
       caller: { userEntityRef: 'user:default/jane' },
       updateKustomization: false,
+      host: 'github.com',
     });
     expect(outputs(ctx)).toEqual({
       changeKind: 'pull-request',
@@ -153,6 +154,18 @@ describe('osp:claim:publish', () => {
     { reason: 'RepoUrlPicker form', repoUrl: 'github.com?owner=o&repo=r', want: 'o/r', host: 'github.com' },
     { reason: 'enterprise host', repoUrl: 'ghe.example.com?repo=r&owner=o', want: 'o/r', host: 'ghe.example.com' },
     { reason: 'plain owner/name', repoUrl: 'o/r', want: 'o/r', host: 'github.com' },
+    {
+      reason: 'GitLab project in a subgroup',
+      repoUrl: 'gitlab.com?owner=acme%2Fplatform&repo=gitops',
+      want: 'acme/platform/gitops',
+      host: 'gitlab.com',
+    },
+    {
+      reason: 'self-managed GitLab, owner unencoded',
+      repoUrl: 'gitlab.example.org?owner=acme/platform&repo=gitops',
+      want: 'acme/platform/gitops',
+      host: 'gitlab.example.org',
+    },
   ])('parses repoUrl: $reason', ({ repoUrl, want, host }) => {
     expect(repositoryOf(repoUrl)).toEqual({ repository: want, host });
   });

@@ -10,7 +10,9 @@ type Z = typeof Zod;
 
 /**
  * The repository a `repoUrl` names: Backstage's `host?owner=o&repo=r` form
- * (what `RepoUrlPicker` produces), or plain `owner/name`.
+ * (what `RepoUrlPicker` produces; on GitLab `owner` may hold subgroups,
+ * `group/subgroup`), or plain `owner/name` (GitHub). The sidecar picks the
+ * forge by `host`.
  */
 export function repositoryOf(repoUrl: string): { host: string; repository: string } {
   if (/^[\w.-]+\/[\w.-]+$/.test(repoUrl)) {
@@ -75,13 +77,17 @@ export function createPublishClaimAction(options: {
   return createTemplateAction({
     id: 'osp:claim:publish',
     description:
-      'Publishes a rendered manifest through the osp sidecar: a GitHub pull request, or a commit on a branch of a local Git target (idempotent per key)',
+      'Publishes a rendered manifest through the osp sidecar: a GitHub pull request, a GitLab merge request, or a commit on a branch of a local Git target (idempotent per key)',
     examples,
     supportsDryRun: true,
     schema: {
       input: {
         repoUrl: (z: Z) =>
-          z.string().describe('Target repository, `github.com?owner=o&repo=r` (RepoUrlPicker) or `owner/name`'),
+          z
+            .string()
+            .describe(
+              'Target repository: `github.com?owner=o&repo=r` or `gitlab.example.org?owner=group/subgroup&repo=r` (RepoUrlPicker), or `owner/name` on GitHub',
+            ),
         manifest: (z: Z) => z.string().describe('File content, usually the render output'),
         path: (z: Z) => z.string().describe('Repository path of the file'),
         idempotencyKey: (z: Z) =>
@@ -93,7 +99,7 @@ export function createPublishClaimAction(options: {
         draft: (z: Z) => z.boolean().optional().describe('Open as a draft'),
         labels: (z: Z) => z.array(z.string()).optional().describe('Labels to set'),
         reviewers: (z: Z) =>
-          z.array(z.string()).optional().describe('GitHub logins to request reviews from'),
+          z.array(z.string()).optional().describe('GitHub logins or GitLab usernames to request reviews from'),
         updateKustomization: (z: Z) =>
           z
             .boolean()
@@ -154,6 +160,7 @@ export function createPublishClaimAction(options: {
           idempotencyKey: ctx.input.idempotencyKey,
           caller,
           updateKustomization: ctx.input.updateKustomization ?? false,
+          host,
         },
         { signal: ctx.signal },
       );
