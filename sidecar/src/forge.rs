@@ -16,3 +16,36 @@ pub struct PullRequest {
     /// Open as a draft.
     pub draft: bool,
 }
+
+/// What went wrong on a forge, in the terms callers act on: one mapping to
+/// gRPC codes serves every forge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Failure {
+    /// The repository (project) is malformed.
+    Repository,
+    /// The request makes no valid plan.
+    Plan,
+    /// A kustomization could not be updated, the configuration or the
+    /// credentials are unusable, or the forge refused the change.
+    Precondition,
+    /// The forge rejected the credentials.
+    Unauthenticated,
+    /// The credentials lack a permission.
+    PermissionDenied,
+    /// Repository or branch missing.
+    NotFound,
+    /// Changed meanwhile: retrying the request resolves it.
+    Conflict,
+    /// Rate limited beyond the retry budget; retry after this many seconds.
+    RateLimited(u64),
+    /// Down, or answering what it documents no answer for.
+    Unavailable,
+}
+
+/// A planning error as a forge failure.
+pub(crate) fn plan_failure(e: &osp::publish::Error) -> Failure {
+    match e {
+        osp::publish::Error::UpdateKustomization(_) => Failure::Precondition,
+        _ => Failure::Plan,
+    }
+}

@@ -90,6 +90,26 @@ pub enum Error {
 }
 
 impl Error {
+    /// The failure, in the terms every forge shares.
+    pub(crate) fn failure(&self) -> crate::forge::Failure {
+        use crate::forge::Failure as F;
+        match self {
+            Self::Repository { .. } => F::Repository,
+            Self::Plan(e) => crate::forge::plan_failure(e),
+            Self::Client { .. } | Self::Credentials { .. } | Self::Validation { .. } => {
+                F::Precondition
+            }
+            Self::Unauthenticated { .. } => F::Unauthenticated,
+            Self::PermissionDenied { .. } => F::PermissionDenied,
+            Self::NotFound { .. } => F::NotFound,
+            Self::Conflict { .. } => F::Conflict,
+            Self::RateLimited {
+                retry_after_secs, ..
+            } => F::RateLimited(*retry_after_secs),
+            Self::Unavailable { .. } | Self::Decode { .. } => F::Unavailable,
+        }
+    }
+
     /// Classifies a final non-success reply.
     fn for_status(step: &str, status: StatusCode, body: &Value) -> Self {
         let step = step.to_owned();

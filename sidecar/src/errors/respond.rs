@@ -73,8 +73,8 @@ impl From<Error> for Status {
             Error::FailedPrecondition(_) => Status::failed_precondition(message),
             Error::SnapshotExpired { .. } => Status::aborted(message),
             Error::Unimplemented(_) => Status::unimplemented(message),
-            Error::GitHub(e) => github(e, &message),
-            Error::GitLab(e) => gitlab(e, &message),
+            Error::GitHub(e) => forge(e.failure(), &message),
+            Error::GitLab(e) => forge(e.failure(), &message),
             Error::LocalGit(e) => local_git(e, &message),
             Error::Apply(e) => apply(e, &message),
         }
@@ -214,62 +214,26 @@ fn decode_path(rest: &str) -> (String, &str) {
     (field, reason)
 }
 
-/// GitHub failures: the status GitHub answered, in gRPC terms. Conflicts
-/// and exhausted rate limits carry `google.rpc.RetryInfo`.
-fn github(err: crate::github::Error, message: &str) -> Status {
-    use crate::github::Error as G;
-    match err {
-        G::Repository { .. } => bad_request(
+/// Forge failures (GitHub, GitLab): the status the forge answered, in gRPC
+/// terms. Conflicts and exhausted rate limits carry `google.rpc.RetryInfo`.
+fn forge(failure: crate::forge::Failure, message: &str) -> Status {
+    use crate::forge::Failure as F;
+    match failure {
+        F::Repository => bad_request(
             message,
             &[Violation {
                 field: "repository".into(),
                 description: message.into(),
             }],
         ),
-        G::Plan(osp::publish::Error::UpdateKustomization(_)) => {
-            Status::failed_precondition(message)
-        }
-        G::Plan(_) => Status::invalid_argument(message),
-        G::Client { .. } | G::Credentials { .. } | G::Validation { .. } => {
-            Status::failed_precondition(message)
-        }
-        G::Unauthenticated { .. } => Status::unauthenticated(message),
-        G::PermissionDenied { .. } => Status::permission_denied(message),
-        G::NotFound { .. } => Status::not_found(message),
-        G::Conflict { .. } => retry(Code::Aborted, message, 1),
-        G::RateLimited {
-            retry_after_secs, ..
-        } => retry(Code::Unavailable, message, retry_after_secs),
-        G::Unavailable { .. } | G::Decode { .. } => Status::unavailable(message),
-    }
-}
-
-/// GitLab failures, in the same terms as GitHub's.
-fn gitlab(err: crate::gitlab::Error, message: &str) -> Status {
-    use crate::gitlab::Error as G;
-    match err {
-        G::Project { .. } => bad_request(
-            message,
-            &[Violation {
-                field: "repository".into(),
-                description: message.into(),
-            }],
-        ),
-        G::Plan(osp::publish::Error::UpdateKustomization(_)) => {
-            Status::failed_precondition(message)
-        }
-        G::Plan(_) => Status::invalid_argument(message),
-        G::Client { .. } | G::Credentials(_) | G::Validation { .. } => {
-            Status::failed_precondition(message)
-        }
-        G::Unauthenticated { .. } => Status::unauthenticated(message),
-        G::PermissionDenied { .. } => Status::permission_denied(message),
-        G::NotFound { .. } => Status::not_found(message),
-        G::Conflict { .. } => retry(Code::Aborted, message, 1),
-        G::RateLimited {
-            retry_after_secs, ..
-        } => retry(Code::Unavailable, message, retry_after_secs),
-        G::Unavailable { .. } | G::Decode { .. } => Status::unavailable(message),
+        F::Plan => Status::invalid_argument(message),
+        F::Precondition => Status::failed_precondition(message),
+        F::Unauthenticated => Status::unauthenticated(message),
+        F::PermissionDenied => Status::permission_denied(message),
+        F::NotFound => Status::not_found(message),
+        F::Conflict => retry(Code::Aborted, message, 1),
+        F::RateLimited(secs) => retry(Code::Unavailable, message, secs),
+        F::Unavailable => Status::unavailable(message),
     }
 }
 
