@@ -35,8 +35,13 @@ pub struct Request {
     pub idempotency_key: String,
     /// Commit title (the pull request title).
     pub title: String,
-    /// Who asks, e.g. `user:default/jane.doe`; recorded as a commit trailer.
+    /// Who asks, e.g. `user:default/jane.doe`; recorded as a commit trailer
+    /// and at the end of the pull request body.
     pub requested_by: String,
+    /// The Backstage template that ran, e.g. `template:default/xpostgres`.
+    pub template_ref: String,
+    /// Catalog entities the change is about, e.g. the Resource to be.
+    pub entity_refs: Vec<String>,
     /// Keep the `kustomization.yaml` of each touched folder up to date.
     pub update_kustomization: bool,
 }
@@ -90,6 +95,9 @@ pub struct Plan {
     pub changes: Vec<Change>,
     /// Kustomization files to keep up to date, sorted.
     pub kustomizations: Vec<String>,
+    /// Markdown line naming who asked, with which template, for what; empty
+    /// when nothing is known.
+    pub provenance: String,
 }
 
 /// What a publication left for people to review.
@@ -162,6 +170,7 @@ pub fn for_plan(request: &Request, layout: &Layout) -> Result<Plan, Error> {
         message: for_message(request),
         changes,
         kustomizations,
+        provenance: for_provenance(request),
     })
 }
 
@@ -244,11 +253,59 @@ pub fn for_message(request: &Request) -> String {
         "{title}\n\nOsp-Idempotency-Key: {}",
         request.idempotency_key
     );
-    if !request.requested_by.is_empty() {
-        out.push_str(&format!("\nOsp-Requested-By: {}", request.requested_by));
+    let mut trailer = |key: &str, value: &str| {
+        if !value.is_empty() {
+            out.push_str(&format!("\n{key}: {}", one_line(value)));
+        }
+    };
+    trailer("Osp-Requested-By", &request.requested_by);
+    trailer("Osp-Template", &request.template_ref);
+    for e in &request.entity_refs {
+        trailer("Osp-Entity", e);
     }
     out.push('\n');
     out
+}
+
+/// A value on one line: a newline in a ref cannot forge another trailer.
+fn one_line(value: &str) -> String {
+    value
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+/// One Markdown line for the pull request body: who asked, with which
+/// template, for which entities. Refs are code spans, so a crafted ref
+/// cannot add links or mentions.
+pub fn for_provenance(request: &Request) -> String {
+    let code = |s: &str| format!("`{}`", one_line(s).replace('`', "'"));
+    let mut parts = Vec::new();
+    if !request.requested_by.is_empty() {
+        parts.push(format!("Requested by {}", code(&request.requested_by)));
+    }
+    if !request.template_ref.is_empty() {
+        parts.push(format!("with template {}", code(&request.template_ref)));
+    }
+    if !request.entity_refs.is_empty() {
+        let refs: Vec<String> = request.entity_refs.iter().map(|e| code(e)).collect();
+        parts.push(format!("for {}", refs.join(", ")));
+    }
+    match parts.is_empty() {
+        true => String::new(),
+        false => format!("{} (through Backstage and osp).", parts.join(" ")),
+    }
+}
+
+impl Plan {
+    /// The pull request body: the caller's, then the provenance line.
+    pub fn body(&self, body: &str) -> String {
+        match (body.trim_end(), self.provenance.as_str()) {
+            (b, "") => b.to_owned(),
+            ("", p) => p.to_owned(),
+            (b, p) => format!("{b}\n\n---\n{p}"),
+        }
+    }
 }
 
 fn folder(path: &str) -> &str {

@@ -28,6 +28,7 @@ fn plan(key: &str) -> Plan {
         title: format!("Add {key}"),
         requested_by: "user:default/bench".into(),
         update_kustomization: false,
+        ..Request::default()
     };
     for_plan(&request, &Layout::default()).unwrap()
 }

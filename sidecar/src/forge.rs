@@ -15,6 +15,10 @@ pub struct PullRequest {
     pub reviewers: Vec<String>,
     /// Open as a draft.
     pub draft: bool,
+    /// The requester's own token for this forge: the change is authored as
+    /// them. Used for this publication only; `None`: the configured
+    /// credential.
+    pub author_token: Option<crate::secret::Secret>,
 }
 
 /// What went wrong on a forge, in the terms callers act on: one mapping to

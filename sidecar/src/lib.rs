@@ -21,7 +21,7 @@ pub mod github;
 pub mod gitlab;
 pub mod gitlocal;
 pub mod pb;
-pub(crate) mod secret;
+pub mod secret;
 pub(crate) mod server;
 pub(crate) mod service;
 pub(crate) mod store;

@@ -27,6 +27,7 @@ fn plan(changes: Vec<(&str, Option<&str>)>, kustomize: bool) -> Plan {
         title: "Add db1".into(),
         requested_by: "user:default/jane".into(),
         update_kustomization: kustomize,
+        ..Request::default()
     };
     let layout = Layout {
         base: "clusters".into(),
@@ -277,4 +278,40 @@ async fn rejects_a_malformed_repository_before_any_request() {
         .expect_err("bad repository");
     assert!(matches!(err, Error::Repository { .. }), "{err}");
     assert!(fake.requests().await.is_empty());
+}
+
+#[tokio::test]
+async fn the_requesters_own_token_is_used_for_that_publication_only() {
+    let fake = Fake::start("").await;
+    fake.state().tokens.push("gho_alice".into());
+    let dir = tempfile::tempdir().expect("tempdir");
+    // No configured token is readable: only the requester's can work.
+    let client = fake.client_with(osp_sidecar::github::Credentials::Token(
+        osp_sidecar::github::SecretSource::File(dir.path().join("missing")),
+    ));
+    let plan = plan(vec![(FILE, Some("kind: Database\n"))], false);
+    let as_alice = PullRequest {
+        author_token: Some(osp_sidecar::secret::Secret::new("gho_alice")),
+        ..pr("Add db1")
+    };
+    let out = client
+        .publish(REPOSITORY, "main", &plan, &as_alice)
+        .await
+        .expect("as alice");
+    assert!(out.created);
+    let err = client
+        .publish(REPOSITORY, "main", &plan, &pr("Add db1"))
+        .await
+        .expect_err("without it, the configured (unreadable) credential");
+    assert!(err.to_string().contains("missing"), "{err}");
+    let wrong = PullRequest {
+        author_token: Some(osp_sidecar::secret::Secret::new("gho_expired")),
+        ..pr("Add db1")
+    };
+    let err = client
+        .publish(REPOSITORY, "main", &plan, &wrong)
+        .await
+        .expect_err("a bad user token");
+    assert!(matches!(err, Error::Unauthenticated { .. }), "{err}");
+    assert!(!err.to_string().contains("gho_expired"));
 }

@@ -1,7 +1,8 @@
 //! GitLab through the real gRPC server (`osp_sidecar::serve` in-process),
 //! configured beside GitHub: the request's `host` routes to GitLab, a
-//! project in a subgroup gets its merge request, and a malformed project is
-//! `INVALID_ARGUMENT` on `repository`.
+//! project in a subgroup gets its merge request, the requester's own token
+//! authors it and the body names them, the template and the entity, and a
+//! malformed project is `INVALID_ARGUMENT` on `repository`.
 #[path = "fake/gitlab.rs"]
 mod fake;
 
@@ -81,6 +82,33 @@ async fn the_host_routes_to_gitlab() {
         out.url
     );
     assert_eq!(fake.state().merge_requests.len(), 1);
+
+    // As the requester, with provenance: authored by them, named in the body.
+    let as_alice = pb::CreatePullRequestRequest {
+        idempotency_key: "claim/dev/db2".into(),
+        user_token: fake::ALICE_TOKEN.into(),
+        template_ref: "template:default/xdatabases".into(),
+        entity_refs: vec!["resource:default/db2.database.dev.east".into()],
+        caller: Some(pb::Caller {
+            user_entity_ref: "user:default/alice".into(),
+            ..Default::default()
+        }),
+        body: "Please review.".into(),
+        ..request(PROJECT)
+    };
+    client
+        .create_pull_request(as_alice)
+        .await
+        .expect("as alice");
+    {
+        let s = fake.state();
+        let m = &s.merge_requests[1];
+        assert_eq!(m.author, "alice");
+        assert_eq!(
+            m.description,
+            "Please review.\n\n---\nRequested by `user:default/alice` with template `template:default/xdatabases` for `resource:default/db2.database.dev.east` (through Backstage and osp)."
+        );
+    }
 
     let err = client
         .create_pull_request(request("acme/../gitops"))

@@ -31,6 +31,7 @@ fn plan(changes: Vec<(&str, Option<&str>)>, kustomize: bool) -> Plan {
         title: "Add db1".into(),
         requested_by: "user:default/jane".into(),
         update_kustomization: kustomize,
+        ..Request::default()
     };
     for_plan(&request, &Layout::default()).expect("plan")
 }
@@ -308,4 +309,41 @@ async fn concurrent_identical_requests_never_open_two_merge_requests() {
         .filter(|m| m.source == plan.branch)
         .count();
     assert_eq!(open, 1, "one merge request for one branch");
+}
+
+#[tokio::test]
+async fn the_requesters_own_token_authors_the_change() {
+    let fake = Fake::start().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let client = fake.client(dir.path());
+    let plan = plan(vec![(FILE, Some("kind: Database\n"))], false);
+    let as_alice = PullRequest {
+        author_token: Some(osp_sidecar::secret::Secret::new(fake::ALICE_TOKEN)),
+        ..mr("Add db1")
+    };
+    client
+        .publish(PROJECT, "main", &plan, &as_alice)
+        .await
+        .expect("publish as alice");
+    {
+        let s = fake.state();
+        assert_eq!(s.committers, ["alice"]);
+        assert_eq!(s.merge_requests[0].author, "alice", "not the bot");
+    }
+    let wrong = PullRequest {
+        author_token: Some(osp_sidecar::secret::Secret::new("expired")),
+        ..mr("Add db1")
+    };
+    let err = client
+        .publish(PROJECT, "main", &plan, &wrong)
+        .await
+        .expect_err("a bad user token");
+    assert!(
+        matches!(err, Error::Unauthenticated { .. }),
+        "no fallback to the bot: {err}"
+    );
+    assert!(
+        !err.to_string().contains("expired"),
+        "the token never reaches a message"
+    );
 }

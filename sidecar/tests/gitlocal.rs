@@ -44,6 +44,7 @@ fn plan(changes: Vec<(&str, Option<&str>)>, kustomize: bool) -> Plan {
         title: "Add db1".into(),
         requested_by: "user:default/jane".into(),
         update_kustomization: kustomize,
+        ..Request::default()
     };
     let layout = Layout {
         base: "clusters".into(),

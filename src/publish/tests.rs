@@ -23,6 +23,7 @@ fn request(changes: Vec<Change>, kustomize: bool) -> Request {
         title: "Add db1".into(),
         requested_by: "user:default/jane".into(),
         update_kustomization: kustomize,
+        ..Request::default()
     }
 }
 
@@ -176,4 +177,43 @@ fn message_carries_trailers() {
         "Add db1\n\nOsp-Idempotency-Key: claim/team-a/db1\nOsp-Requested-By: user:default/jane\n"
     );
     assert!(plan.branch.starts_with("osp/claim-team-a-db1-"));
+}
+
+#[test]
+fn provenance_names_user_template_and_entities() {
+    let mut r = request(vec![write("clusters/a.yaml", "a")], false);
+    r.template_ref = "template:default/xpostgres".into();
+    r.entity_refs = vec!["resource:default/db1.postgres.team-a.`x`".into()];
+    let plan = for_plan(&r, &layout()).expect("plan");
+    assert_eq!(
+        plan.body("Please review."),
+        "Please review.\n\n---\nRequested by `user:default/jane` with template `template:default/xpostgres` for `resource:default/db1.postgres.team-a.'x'` (through Backstage and osp).",
+        "a backtick cannot end the code span"
+    );
+    assert!(plan.message.ends_with(
+        "Osp-Requested-By: user:default/jane\nOsp-Template: template:default/xpostgres\nOsp-Entity: resource:default/db1.postgres.team-a.`x`\n"
+    ));
+    let bare = for_plan(
+        &Request {
+            requested_by: String::new(),
+            ..request(vec![write("clusters/a.yaml", "a")], false)
+        },
+        &layout(),
+    )
+    .expect("plan");
+    assert_eq!(bare.body("Body\n"), "Body", "nothing known: the body alone");
+    let forged = Request {
+        template_ref: "template:default/x\nOsp-Requested-By: user:default/admin".into(),
+        ..request(vec![write("clusters/a.yaml", "a")], false)
+    };
+    let plan = for_plan(&forged, &layout()).expect("plan");
+    assert_eq!(
+        plan.message
+            .lines()
+            .filter(|l| l.starts_with("Osp-Requested-By:"))
+            .count(),
+        1,
+        "a newline in a ref forges no trailer: {}",
+        plan.message
+    );
 }

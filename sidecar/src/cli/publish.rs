@@ -194,6 +194,7 @@ fn inputs(args: &Args) -> Result<(PublishConfig, pb::CreatePullRequestRequest), 
         caller,
         update_kustomization: args.kustomization,
         host: args.host.clone(),
+        ..pb::CreatePullRequestRequest::default()
     };
     Ok((config, request))
 }

@@ -37,7 +37,7 @@ impl Client {
         pr: &PullRequest,
     ) -> Result<Published, Error> {
         let (owner, _) = split_repository(repository)?;
-        let s = self.transport.session();
+        let s = self.transport.session(pr.author_token.as_ref());
         let repo = format!("/repos/{repository}");
         let start = start(&s, &repo, &plan.branch, base_branch).await?;
         let commit = commit_plan(&s, &repo, plan, &start.parent).await?;

@@ -55,6 +55,8 @@ pub(super) struct Transport {
 pub(super) struct Session<'a> {
     transport: &'a Transport,
     count: AtomicU32,
+    /// `Authorization` for this session only (the requester's own token).
+    author: Option<Secret>,
 }
 
 impl Transport {
@@ -64,11 +66,13 @@ impl Transport {
         Self { crab, auth, policy }
     }
 
-    /// Starts a counted session.
-    pub(super) fn session(&self) -> Session<'_> {
+    /// Starts a counted session, authorized with `author_token` when
+    /// given, else with the configured credentials.
+    pub(super) fn session(&self, author_token: Option<&Secret>) -> Session<'_> {
         Session {
             transport: self,
             count: AtomicU32::new(0),
+            author: author_token.map(|t| Secret::new(format!("Bearer {}", t.expose()))),
         }
     }
 }
@@ -96,6 +100,7 @@ impl Session<'_> {
                 .await?;
             // A cached installation token revoked early: mint one more, once.
             if reply.status == StatusCode::UNAUTHORIZED
+                && self.author.is_none()
                 && !renewed
                 && self.transport.auth.invalidate().await
             {
@@ -107,6 +112,9 @@ impl Session<'_> {
     }
 
     async fn authorization(&self, step: &str) -> Result<Secret, Error> {
+        if let Some(author) = &self.author {
+            return Ok(author.clone());
+        }
         let header = self
             .transport
             .auth

@@ -30,7 +30,7 @@ impl Client {
         mr: &PullRequest,
     ) -> Result<Published, Error> {
         let project = format!("/projects/{}", project_id(project)?);
-        let s = self.transport.session();
+        let s = self.transport.session(mr.author_token.as_ref());
         let p = Project {
             s: &s,
             path: &project,

@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use super::{ClientSettings, Error};
 use crate::forge::retry::{self, Policy, Retry};
-use crate::secret::SecretSource;
+use crate::secret::{Secret, SecretSource};
 
 /// Largest response body read (a raw file is at most a document).
 const MAX_BODY: usize = 16 << 20;
@@ -71,6 +71,8 @@ pub(super) struct Transport {
 pub(super) struct Session<'a> {
     transport: &'a Transport,
     count: AtomicU32,
+    /// The requester's own token, for this session only.
+    author: Option<Secret>,
 }
 
 impl Transport {
@@ -108,11 +110,13 @@ impl Transport {
         })
     }
 
-    /// Starts a counted session.
-    pub(super) fn session(&self) -> Session<'_> {
+    /// Starts a counted session, authorized with `author_token` when
+    /// given, else with the configured token.
+    pub(super) fn session(&self, author_token: Option<&Secret>) -> Session<'_> {
         Session {
             transport: self,
             count: AtomicU32::new(0),
+            author: author_token.cloned(),
         }
     }
 }
@@ -133,7 +137,10 @@ impl Session<'_> {
         body: Option<&Value>,
         step: &str,
     ) -> Result<Reply, Error> {
-        let token = self.transport.token.read()?;
+        let token = match &self.author {
+            Some(t) => t.clone(),
+            None => self.transport.token.read()?,
+        };
         let mut authorization = HeaderValue::from_str(&format!("Bearer {}", token.expose()))
             .map_err(|_| Error::Client {
                 message: "the token is not a valid header value".into(),

@@ -71,14 +71,19 @@ impl Publish {
         let plan = plan(&req, publisher)?;
         let pr = PullRequest {
             title: title(&req),
-            body: req.body.clone(),
+            body: plan.body(&req.body),
             labels: req.labels.clone(),
             reviewers: req.reviewers.clone(),
             draft: req.draft,
+            author_token: match req.user_token.trim() {
+                "" => None,
+                t => Some(crate::secret::Secret::new(t)),
+            },
         };
         let user = req.caller.as_ref().map(|c| c.user_entity_ref.as_str());
         tracing::info!(
             user = user.unwrap_or_default(),
+            as_requester = pr.author_token.is_some(),
             repository = %req.repository,
             branch = %plan.branch,
             files = plan.changes.len(),
@@ -156,6 +161,8 @@ pub(crate) fn plan(
             .map(|c| c.user_entity_ref.clone())
             .unwrap_or_default(),
         update_kustomization: req.update_kustomization,
+        template_ref: req.template_ref.clone(),
+        entity_refs: req.entity_refs.clone(),
     };
     let layout = publisher.layout();
     for_plan(&request, layout).map_err(|e| {

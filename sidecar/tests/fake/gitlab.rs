@@ -22,6 +22,10 @@ use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate, matchers::a
 pub const PROJECT: &str = "acme/platform/gitops";
 pub const TOKEN: &str = "glpat-test-token-value";
 pub const USERS: [(&str, u64); 2] = [("alice", 11), ("bob", 12)];
+/// Alice's own OAuth token (RepoUrlPicker's `requestUserCredentials`).
+pub const ALICE_TOKEN: &str = "alice-oauth-token";
+/// The bot account the configured [`TOKEN`] belongs to.
+pub const BOT: &str = "osp-bot";
 
 #[derive(Debug, Clone)]
 pub struct MergeRequest {
@@ -33,6 +37,8 @@ pub struct MergeRequest {
     pub labels: Vec<String>,
     pub reviewer_ids: Vec<u64>,
     pub state: String,
+    /// Username of the token that opened it.
+    pub author: String,
 }
 
 #[derive(Debug, Default)]
@@ -44,6 +50,8 @@ pub struct State {
     pub merge_requests: Vec<MergeRequest>,
     /// Commits API calls that changed a branch.
     pub commit_calls: u32,
+    /// Username of the token behind each commit, in order.
+    pub committers: Vec<String>,
     /// Answer each commit this late (after writing it): a lost answer.
     pub commit_delay: Option<Duration>,
     serial: u64,
@@ -183,19 +191,20 @@ fn query(req: &Request, key: &str) -> Option<String> {
 
 impl Respond for Handler {
     fn respond(&self, req: &Request) -> ResponseTemplate {
-        let authorized = req
+        let bearer = req
             .headers
             .get("authorization")
             .and_then(|v| v.to_str().ok())
-            == Some(&format!("Bearer {TOKEN}"))
-            || req
-                .headers
-                .get("private-token")
-                .and_then(|v| v.to_str().ok())
-                == Some(TOKEN);
-        if !authorized {
-            return reply(401, json!({"message": "401 Unauthorized"}));
-        }
+            .and_then(|v| v.strip_prefix("Bearer "));
+        let private = req
+            .headers
+            .get("private-token")
+            .and_then(|v| v.to_str().ok());
+        let user = match bearer.or(private) {
+            Some(TOKEN) => BOT,
+            Some(ALICE_TOKEN) => "alice",
+            _ => return reply(401, json!({"message": "401 Unauthorized"})),
+        };
         let seg = segments(req);
         let method = req.method.as_str();
         let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
@@ -235,7 +244,11 @@ impl Respond for Handler {
                     None => not_found("File"),
                 }
             }
-            ("POST", ["repository", "commits"]) => commit(&mut s, &body),
+            ("POST", ["repository", "commits"]) => {
+                let out = commit(&mut s, &body);
+                s.committers.push(user.to_owned());
+                out
+            }
             ("GET", ["merge_requests"]) => {
                 let source = query(req, "source_branch");
                 let state = query(req, "state");
@@ -283,6 +296,7 @@ impl Respond for Handler {
                         .filter_map(Value::as_u64)
                         .collect(),
                     state: "opened".into(),
+                    author: user.to_owned(),
                 };
                 let out = self.json(&m);
                 s.merge_requests.push(m);

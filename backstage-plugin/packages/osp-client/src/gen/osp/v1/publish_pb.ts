@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file osp/v1/publish.proto.
  */
 export const file_osp_v1_publish: GenFile = /*@__PURE__*/
-  fileDesc("ChRvc3AvdjEvcHVibGlzaC5wcm90bxIGb3NwLnYxIjsKCkZpbGVDaGFuZ2USDAoEcGF0aBgBIAEoCRIPCgdjb250ZW50GAIgASgJEg4KBmRlbGV0ZRgDIAEoCCKaAgoYQ3JlYXRlUHVsbFJlcXVlc3RSZXF1ZXN0EhIKCnJlcG9zaXRvcnkYASABKAkSEwoLYmFzZV9icmFuY2gYAiABKAkSIQoFZmlsZXMYAyADKAsyEi5vc3AudjEuRmlsZUNoYW5nZRINCgV0aXRsZRgEIAEoCRIMCgRib2R5GAUgASgJEg4KBmxhYmVscxgGIAMoCRIRCglyZXZpZXdlcnMYByADKAkSDQoFZHJhZnQYCCABKAgSFwoPaWRlbXBvdGVuY3lfa2V5GAkgASgJEh4KBmNhbGxlchgKIAEoCzIOLm9zcC52MS5DYWxsZXISHAoUdXBkYXRlX2t1c3RvbWl6YXRpb24YCyABKAgSDAoEaG9zdBgMIAEoCSLAAQoZQ3JlYXRlUHVsbFJlcXVlc3RSZXNwb25zZRILCgN1cmwYASABKAkSDgoGbnVtYmVyGAIgASgEEg4KBmJyYW5jaBgDIAEoCRISCgpjb21taXRfc2hhGAQgASgJEg8KB2NyZWF0ZWQYBSABKAgSEQoJdW5jaGFuZ2VkGAYgASgIEhUKDXJlcXVlc3RfY291bnQYByABKA0SJwoLY2hhbmdlX2tpbmQYCCABKA4yEi5vc3AudjEuQ2hhbmdlS2luZCp7CgpDaGFuZ2VLaW5kEhsKF0NIQU5HRV9LSU5EX1VOU1BFQ0lGSUVEEAASHAoYQ0hBTkdFX0tJTkRfUFVMTF9SRVFVRVNUEAESHAoYQ0hBTkdFX0tJTkRfTE9DQUxfQlJBTkNIEAISFAoQQ0hBTkdFX0tJTkRfTk9ORRADMmoKDlB1Ymxpc2hTZXJ2aWNlElgKEUNyZWF0ZVB1bGxSZXF1ZXN0EiAub3NwLnYxLkNyZWF0ZVB1bGxSZXF1ZXN0UmVxdWVzdBohLm9zcC52MS5DcmVhdGVQdWxsUmVxdWVzdFJlc3BvbnNlYgZwcm90bzM", [file_osp_v1_common]);
+  fileDesc("ChRvc3AvdjEvcHVibGlzaC5wcm90bxIGb3NwLnYxIjsKCkZpbGVDaGFuZ2USDAoEcGF0aBgBIAEoCRIPCgdjb250ZW50GAIgASgJEg4KBmRlbGV0ZRgDIAEoCCLZAgoYQ3JlYXRlUHVsbFJlcXVlc3RSZXF1ZXN0EhIKCnJlcG9zaXRvcnkYASABKAkSEwoLYmFzZV9icmFuY2gYAiABKAkSIQoFZmlsZXMYAyADKAsyEi5vc3AudjEuRmlsZUNoYW5nZRINCgV0aXRsZRgEIAEoCRIMCgRib2R5GAUgASgJEg4KBmxhYmVscxgGIAMoCRIRCglyZXZpZXdlcnMYByADKAkSDQoFZHJhZnQYCCABKAgSFwoPaWRlbXBvdGVuY3lfa2V5GAkgASgJEh4KBmNhbGxlchgKIAEoCzIOLm9zcC52MS5DYWxsZXISHAoUdXBkYXRlX2t1c3RvbWl6YXRpb24YCyABKAgSDAoEaG9zdBgMIAEoCRISCgp1c2VyX3Rva2VuGA0gASgJEhQKDHRlbXBsYXRlX3JlZhgOIAEoCRITCgtlbnRpdHlfcmVmcxgPIAMoCSLAAQoZQ3JlYXRlUHVsbFJlcXVlc3RSZXNwb25zZRILCgN1cmwYASABKAkSDgoGbnVtYmVyGAIgASgEEg4KBmJyYW5jaBgDIAEoCRISCgpjb21taXRfc2hhGAQgASgJEg8KB2NyZWF0ZWQYBSABKAgSEQoJdW5jaGFuZ2VkGAYgASgIEhUKDXJlcXVlc3RfY291bnQYByABKA0SJwoLY2hhbmdlX2tpbmQYCCABKA4yEi5vc3AudjEuQ2hhbmdlS2luZCp7CgpDaGFuZ2VLaW5kEhsKF0NIQU5HRV9LSU5EX1VOU1BFQ0lGSUVEEAASHAoYQ0hBTkdFX0tJTkRfUFVMTF9SRVFVRVNUEAESHAoYQ0hBTkdFX0tJTkRfTE9DQUxfQlJBTkNIEAISFAoQQ0hBTkdFX0tJTkRfTk9ORRADMmoKDlB1Ymxpc2hTZXJ2aWNlElgKEUNyZWF0ZVB1bGxSZXF1ZXN0EiAub3NwLnYxLkNyZWF0ZVB1bGxSZXF1ZXN0UmVxdWVzdBohLm9zcC52MS5DcmVhdGVQdWxsUmVxdWVzdFJlc3BvbnNlYgZwcm90bzM", [file_osp_v1_common]);
 
 /**
  * FileChange is one file to write or delete in the repository.
@@ -146,6 +146,32 @@ export type CreatePullRequestRequest = Message<"osp.v1.CreatePullRequestRequest"
    * @generated from field: string host = 12;
    */
   host: string;
+
+  /**
+   * The requester's own token for the forge (Backstage's RepoUrlPicker
+   * `requestUserCredentials`, passed on from the task's secrets): the branch,
+   * commit and pull request are authored as them. Used for this publication
+   * only: never logged, stored or returned. Empty: the configured credential.
+   *
+   * @generated from field: string user_token = 13;
+   */
+  userToken: string;
+
+  /**
+   * The Backstage template that ran, e.g. `template:default/xpostgres`:
+   * named in the pull request body and an `Osp-Template` commit trailer.
+   *
+   * @generated from field: string template_ref = 14;
+   */
+  templateRef: string;
+
+  /**
+   * Catalog entities the change is about (e.g. the Resource the claim
+   * becomes): named in the body and `Osp-Entity` trailers.
+   *
+   * @generated from field: repeated string entity_refs = 15;
+   */
+  entityRefs: string[];
 };
 
 /**
