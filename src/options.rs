@@ -20,6 +20,9 @@ pub struct Options {
     pub repo_url: Option<String>,
     /// Hosts the repository picker allows (`github.com` when empty).
     pub allowed_hosts: Vec<String>,
+    /// Ask the user to sign in to the forge in the repository picker
+    /// (`requestUserCredentials`), so the change is authored as them.
+    pub user_credentials: bool,
     /// Owner when the definition names none.
     pub default_owner: Option<String>,
 }

@@ -22,6 +22,8 @@ pub use pages::DNS_LABEL;
 pub const RENDER_ACTION: &str = "osp:claim:render";
 /// Name of the scaffolder action that opens the pull request.
 pub const PUBLISH_ACTION: &str = "osp:claim:publish";
+/// Task secret the repository picker stores the user's forge token under.
+pub const USER_TOKEN_SECRET: &str = "USER_OAUTH_TOKEN";
 /// Name of the scaffolder action that applies the claim directly.
 pub const APPLY_ACTION: &str = "osp:claim:apply";
 

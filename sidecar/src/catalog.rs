@@ -60,6 +60,8 @@ pub(crate) struct Settings {
     /// Hosts the Templates' repository picker offers (`github.com` when
     /// empty).
     pub repo_hosts: Vec<String>,
+    /// The picker asks the user to sign in to the forge.
+    pub user_credentials: bool,
 }
 
 impl Default for Settings {
@@ -73,6 +75,7 @@ impl Default for Settings {
             listing: osp::catalog::Listing::default(),
             namespace_keys: osp::resource::NamespaceKeys::default(),
             repo_hosts: Vec::new(),
+            user_credentials: false,
         }
     }
 }
@@ -335,6 +338,7 @@ impl Catalog {
         osp::convert::Options {
             default_owner: settings.default_owner,
             allowed_hosts: settings.repo_hosts,
+            user_credentials: settings.user_credentials,
             ..osp::convert::Options::default()
         }
     }

@@ -319,6 +319,7 @@ impl Config {
             document_limits: self.document_limits,
             app_base_url: self.app_base_url.clone(),
             repo_hosts: self.publish.hosts(),
+            user_credentials: self.publish.request_user_credentials,
         }
     }
 }

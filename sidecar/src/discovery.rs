@@ -115,6 +115,8 @@ pub struct Sources {
     /// Hosts of the configured forges, offered by the Templates' repository
     /// picker.
     pub repo_hosts: Vec<String>,
+    /// The picker asks the user to sign in to the forge.
+    pub user_credentials: bool,
 }
 
 /// The catalog settings the sources ask for.
@@ -136,6 +138,7 @@ pub(crate) fn settings(sources: &Sources) -> Settings {
         listing: sources.catalog.definitions.clone(),
         namespace_keys: sources.catalog.namespace_keys.clone(),
         repo_hosts: sources.repo_hosts.clone(),
+        user_credentials: sources.user_credentials,
     }
 }
 

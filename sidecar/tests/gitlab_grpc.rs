@@ -24,7 +24,7 @@ async fn the_host_routes_to_gitlab() {
     std::fs::write(
         &config,
         format!(
-            "publish:\n  github: {{tokenEnv: OSP_TEST_UNSET_GITHUB_TOKEN}}\n  gitlab:\n    apiBase: '{}'\n    host: gitlab.example.org\n    tokenFile: '{}'\n",
+            "publish:\n  requestUserCredentials: true\n  github: {{tokenEnv: OSP_TEST_UNSET_GITHUB_TOKEN}}\n  gitlab:\n    apiBase: '{}'\n    host: gitlab.example.org\n    tokenFile: '{}'\n",
             fake.api_base(),
             token.display()
         ),
@@ -109,6 +109,36 @@ async fn the_host_routes_to_gitlab() {
             "Please review.\n\n---\nRequested by `user:default/alice` with template `template:default/xdatabases` for `resource:default/db2.database.dev.east` (through Backstage and osp)."
         );
     }
+
+    // Generated Templates offer both forges and sign the user in.
+    let mut templates =
+        pb::template_service_client::TemplateServiceClient::connect(format!("http://{addr}"))
+            .await
+            .expect("connect");
+    let xrd = "apiVersion: apiextensions.crossplane.io/v2\nkind: CompositeResourceDefinition\nmetadata: {name: xqueues.example.org}\nspec:\n  group: example.org\n  names: {kind: XQueue, plural: xqueues}\n  scope: Namespaced\n  versions:\n  - name: v1\n    served: true\n    referenceable: true\n    schema:\n      openAPIV3Schema:\n        type: object\n        properties:\n          spec: {type: object, properties: {size: {type: integer}}}\n";
+    let converted = templates
+        .convert_definition(pb::ConvertDefinitionRequest {
+            definition: Some(pb::DefinitionSource {
+                source: Some(pb::definition_source::Source::InlineYaml(xrd.into())),
+                ..Default::default()
+            }),
+        })
+        .await
+        .expect("convert")
+        .into_inner();
+    let template = osp_sidecar::from_struct(
+        &converted
+            .template
+            .and_then(|e| e.entity)
+            .expect("template entity"),
+    );
+    let text = template.to_string();
+    assert!(
+        text.contains(r#""allowedHosts":["github.com","gitlab.example.org"]"#),
+        "{text}"
+    );
+    assert!(text.contains(r#""requestUserCredentials":{"secretsKey":"USER_OAUTH_TOKEN"}"#));
+    assert!(text.contains(r#""token":"${{ secrets.USER_OAUTH_TOKEN }}""#));
 
     let err = client
         .create_pull_request(request("acme/../gitops"))

@@ -110,9 +110,15 @@ pub(crate) fn delivery(custom: &Customisation, opts: &Options) -> Option<Value> 
     } else {
         opts.allowed_hosts.clone()
     };
-    let repo = json!({"title": "Repository", "type": "string",
+    let mut repo = json!({"title": "Repository", "type": "string",
         "description": "Repository the pull request is opened against.",
         "ui:field": "RepoUrlPicker", "ui:options": {"allowedHosts": hosts}});
+    if opts.user_credentials {
+        // The picker signs the user in to the forge and puts their token in
+        // the task's secrets; the publish step passes it on.
+        repo["ui:options"]["requestUserCredentials"] =
+            json!({"secretsKey": super::USER_TOKEN_SECRET});
+    }
     match (opts.direct_apply, fixed_repo) {
         (false, true) => None,
         (false, false) => Some(

@@ -2,7 +2,7 @@
 //! request or (when enabled) apply; and the output links.
 use serde_json::{Map, Value, json};
 
-use super::{APPLY_ACTION, PUBLISH_ACTION, RENDER_ACTION};
+use super::{APPLY_ACTION, PUBLISH_ACTION, RENDER_ACTION, USER_TOKEN_SECRET};
 use crate::annotations::Customisation;
 use crate::definition::Definition;
 use crate::options::Options;
@@ -55,9 +55,15 @@ pub(crate) fn steps(
             "path": path,
             "idempotencyKey": "${{ steps.render.output.idempotencyKey }}",
             "title": format!("Create {kind} ${{{{ parameters.name }}}}"),
-            "description": format!("Requested through Backstage by ${{{{ parameters.owner }}}} from the `{}` template.", def.name),
+            "description": format!("Create {kind} `${{{{ parameters.name }}}}` owned by `${{{{ parameters.owner }}}}` (definition `{}`).", def.name),
+            // The sidecar names the user, the template and this entity in
+            // the body and the commit trailers.
+            "entityRefs": ["${{ steps.render.output.entityRef }}"],
         },
     });
+    if opts.user_credentials && custom.repo_url.is_none() && opts.repo_url.is_none() {
+        publish["input"]["token"] = json!(format!("${{{{ secrets.{USER_TOKEN_SECRET} }}}}"));
+    }
     if custom.kustomization {
         publish["input"]["updateKustomization"] = json!(true);
     }

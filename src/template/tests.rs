@@ -590,3 +590,39 @@ fn kustomization_upkeep_reaches_the_publish_step() {
         );
     }
 }
+
+#[test]
+fn user_credentials_sign_the_user_in_and_reach_the_publish_step() {
+    let y = xrd("v2", "", SIMPLE);
+    for (user_credentials, want_token) in [(true, true), (false, false)] {
+        let opts = Options {
+            user_credentials,
+            allowed_hosts: vec!["gitlab.example.org".into()],
+            ..Options::default()
+        };
+        let t = for_entities_with(&doc(&y), &opts)
+            .expect("template")
+            .template;
+        let picker = t["spec"]["parameters"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find_map(|p| p.pointer("/properties/repoUrl"))
+            .expect("a repository picker");
+        assert_eq!(
+            picker["ui:options"]["allowedHosts"],
+            json!(["gitlab.example.org"])
+        );
+        assert_eq!(
+            picker["ui:options"]["requestUserCredentials"]["secretsKey"].as_str(),
+            want_token.then_some(USER_TOKEN_SECRET),
+            "user_credentials={user_credentials}"
+        );
+        let publish = &t["spec"]["steps"][1];
+        assert_eq!(
+            publish["input"]["token"].as_str(),
+            want_token.then_some("${{ secrets.USER_OAUTH_TOKEN }}"),
+            "user_credentials={user_credentials}"
+        );
+    }
+}

@@ -13,3 +13,4 @@ export {
   type ChangeKindOutput,
 } from './actions/publish';
 export { createApplyClaimAction } from './actions/apply';
+export { createDeleteClaimAction, deleteKeyOf } from './actions/delete';

@@ -5,10 +5,14 @@ import {
 import { scaffolderActionsExtensionPoint } from '@backstage/plugin-scaffolder-node';
 import { ospClientServiceRef } from '@osp/backstage-client';
 import { createApplyClaimAction } from './actions/apply';
+import { createDeleteClaimAction } from './actions/delete';
 import { createPublishClaimAction } from './actions/publish';
 import { createRenderClaimAction } from './actions/render';
 
-/** Registers `osp:claim:render`, `osp:claim:publish` and `osp:claim:apply`. */
+/**
+ * Registers `osp:claim:render`, `osp:claim:publish`, `osp:claim:delete` and
+ * `osp:claim:apply`.
+ */
 export const scaffolderModuleOsp = createBackendModule({
   pluginId: 'scaffolder',
   moduleId: 'osp',
@@ -23,6 +27,7 @@ export const scaffolderModuleOsp = createBackendModule({
         scaffolder.addActions(
           createRenderClaimAction({ client, userInfo }),
           createPublishClaimAction({ client, userInfo }),
+          createDeleteClaimAction({ client, userInfo }),
           createApplyClaimAction({ client, userInfo }),
         );
       },

@@ -28,6 +28,11 @@ pub struct PublishConfig {
     pub github: Option<GitHubConfig>,
     /// GitLab target; absent means GitLab publishing is off.
     pub gitlab: Option<GitLabConfig>,
+    /// Generated Templates ask the user to sign in to the forge in the
+    /// repository picker and publish with their own token [default: false;
+    /// needs Backstage's GitHub/GitLab auth provider for each host].
+    #[serde(default)]
+    pub request_user_credentials: bool,
     /// Local Git repositories by the name requests use as `repository`.
     #[serde(default)]
     pub local: BTreeMap<String, PathBuf>,
