@@ -13,7 +13,6 @@ use crate::document;
 
 mod coerce;
 mod composition;
-pub(crate) use composition::DELETE_POLICIES;
 mod defaults;
 mod metadata;
 mod path;

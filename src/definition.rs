@@ -7,10 +7,12 @@ use serde_json::Value;
 
 pub mod compositions;
 pub mod kinds;
+mod machinery;
 mod promise;
 mod rgd;
 mod xrd;
 
+pub use machinery::{DELETE_POLICIES, UPDATE_POLICIES};
 pub use promise::for_promise;
 pub use rgd::for_rgd;
 pub use xrd::for_xrd;

@@ -15,7 +15,6 @@ mod pages;
 mod steps;
 
 pub use form::{YAML_FIELD, js_pattern, title_of};
-pub use layout::reserved_fields;
 pub use pages::DNS_LABEL;
 
 /// Name of the scaffolder action that renders and validates the claim.

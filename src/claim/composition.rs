@@ -4,13 +4,7 @@ use serde_json::{Map, Value, json};
 
 use super::metadata::{MAX_NAME_LEN, dns1123_label, given};
 use super::{CompositionChoice, Violation};
-use crate::definition::{Definition, Scope};
-
-/// Crossplane's `compositionUpdatePolicy` values.
-const UPDATE_POLICIES: [&str; 2] = ["Automatic", "Manual"];
-
-/// Crossplane's `compositeDeletePolicy` values (claims only).
-pub(crate) const DELETE_POLICIES: [&str; 2] = ["Background", "Foreground"];
+use crate::definition::{DELETE_POLICIES, Definition, Scope, UPDATE_POLICIES};
 
 /// Adds the choice to `manifest.spec`, reporting invalid choices.
 pub fn place(

@@ -7,7 +7,7 @@ use regex::Regex;
 use serde_json::Value;
 
 use super::{ClaimInput, Violation, schema};
-use crate::definition::{Definition, Scope};
+use crate::definition::Definition;
 
 /// Crossplane copies claim and XR names into label values
 /// (`crossplane.io/claim-name`, `crossplane.io/composite`), which are at most
@@ -64,46 +64,13 @@ pub fn check(def: &Definition, input: &ClaimInput, out: &mut Vec<Violation>) {
     }
 }
 
-/// `spec` fields Crossplane adds to the claim or XR CRD it generates.
-pub fn reserved_spec_fields(def: &Definition) -> &'static [&'static str] {
-    const CLAIM: &[&str] = &[
-        "compositionRef",
-        "compositionSelector",
-        "compositionUpdatePolicy",
-        "compositionRevisionRef",
-        "compositionRevisionSelector",
-        "compositeDeletePolicy",
-        "resourceRef",
-        "writeConnectionSecretToRef",
-        "publishConnectionDetailsTo",
-    ];
-    const LEGACY_XR: &[&str] = &[
-        "compositionRef",
-        "compositionSelector",
-        "compositionUpdatePolicy",
-        "compositionRevisionRef",
-        "compositionRevisionSelector",
-        "claimRef",
-        "environmentConfigRefs",
-        "resourceRefs",
-        "writeConnectionSecretToRef",
-        "publishConnectionDetailsTo",
-    ];
-    const V2_XR: &[&str] = &["crossplane"];
-    match (def.is_claim(), def.scope) {
-        (true, _) => CLAIM,
-        (false, Scope::LegacyCluster) => LEGACY_XR,
-        (false, _) => V2_XR,
-    }
-}
-
 /// Rejects form values for fields Crossplane manages, unless the XRD's own
 /// schema declares them.
 pub fn check_reserved(def: &Definition, spec: &Value, values: &Value, out: &mut Vec<Violation>) {
     let Some(map) = values.as_object() else {
         return;
     };
-    for key in reserved_spec_fields(def) {
+    for key in def.reserved_fields() {
         if map.contains_key(*key) && schema::property(spec, key).is_none() {
             out.push(violation(
                 &format!("spec.{key}"),

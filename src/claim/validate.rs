@@ -7,7 +7,7 @@ use std::sync::{Arc, LazyLock, Mutex};
 use regex::Regex;
 use serde_json::Value;
 
-use super::{Violation, Warning, metadata, schema};
+use super::{Violation, Warning, schema};
 use crate::definition::Definition;
 
 mod cel;
@@ -30,7 +30,7 @@ pub fn manifest(
         violations,
         warnings,
         budget: cel::Budget::new(cel),
-        reserved: metadata::reserved_spec_fields(def),
+        reserved: def.reserved_fields(),
     };
     match (manifest.get("spec"), schema::property(root, "spec")) {
         (Some(spec), Some(node)) => v.node(node, spec, "spec"),

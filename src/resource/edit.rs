@@ -4,7 +4,6 @@
 use serde_json::{Map, Value, json};
 
 use crate::definition::Definition;
-use crate::template::reserved_fields;
 
 /// Backstage path of a Template's form, prefilled with `form_data`, relative
 /// to the app's base URL.
@@ -60,7 +59,7 @@ pub fn for_form_data(def: &Definition, obj: &Value, owner: &str) -> Value {
                 .and_then(|r| r.get("name").cloned()),
         ),
     ];
-    for reserved in reserved_fields(def) {
+    for reserved in def.reserved_fields() {
         spec.remove(*reserved);
     }
     data.insert("spec".into(), Value::Object(spec));

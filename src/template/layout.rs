@@ -6,48 +6,8 @@
 use serde_json::{Map, Value, json};
 
 use super::form::prune_required;
-use crate::definition::{Definition, Scope, Source};
+use crate::definition::Definition;
 use crate::warning::Warning;
-
-/// Fields Crossplane injects into a claim's `spec`.
-const CLAIM_RESERVED: [&str; 11] = [
-    "compositionRef",
-    "compositionSelector",
-    "compositionRevisionRef",
-    "compositionRevisionSelector",
-    "compositionUpdatePolicy",
-    "compositeDeletePolicy",
-    "resourceRef",
-    "resourceRefs",
-    "claimRef",
-    "writeConnectionSecretToRef",
-    "publishConnectionDetailsTo",
-];
-
-/// Fields Crossplane injects into a legacy (`LegacyCluster`) XR's `spec`.
-const LEGACY_XR_RESERVED: [&str; 10] = [
-    "compositionRef",
-    "compositionSelector",
-    "compositionRevisionRef",
-    "compositionRevisionSelector",
-    "compositionUpdatePolicy",
-    "resourceRef",
-    "resourceRefs",
-    "claimRef",
-    "writeConnectionSecretToRef",
-    "publishConnectionDetailsTo",
-];
-
-/// The top-level `spec` fields that are Crossplane's, not the user's, for
-/// the kind users create. v2 XRs keep everything under `spec.crossplane`.
-pub fn reserved_fields(def: &Definition) -> &'static [&'static str] {
-    match (def.source, def.scope) {
-        (Source::Rgd | Source::Promise, _) => &[],
-        _ if def.is_claim() => &CLAIM_RESERVED,
-        (_, Scope::LegacyCluster) => &LEGACY_XR_RESERVED,
-        (_, Scope::Namespaced | Scope::Cluster) => &["crossplane"],
-    }
-}
 
 /// Removes reserved fields from the top of a `spec` schema.
 pub(crate) fn without_reserved(
@@ -57,7 +17,7 @@ pub(crate) fn without_reserved(
 ) -> Value {
     let mut spec = spec.clone();
     if let Some(Value::Object(props)) = spec.get_mut("properties") {
-        for name in reserved_fields(def) {
+        for name in def.reserved_fields() {
             if props.shift_remove(*name).is_some() {
                 warnings.push(Warning {
                     path: format!("spec.{name}"),

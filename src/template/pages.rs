@@ -88,7 +88,7 @@ pub(crate) fn advanced(
         if def.is_claim() {
             props.insert(
                 "compositeDeletePolicy".into(),
-                json!({"title": "Delete policy", "type": "string", "enum": crate::claim::DELETE_POLICIES,
+                json!({"title": "Delete policy", "type": "string", "enum": crate::definition::DELETE_POLICIES,
                        "description": "How deleting the claim deletes what it composed: `Background` returns at once, `Foreground` waits until the composed resources are gone."}),
             );
             props.insert(
