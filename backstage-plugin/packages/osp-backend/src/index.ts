@@ -1,0 +1,13 @@
+/**
+ * The Open Service Portal's `osp` backend plugin: the live status of a
+ * Resource entity and the claim preview, through the osp sidecar.
+ *
+ * @packageDocumentation
+ */
+export { ospPlugin as default } from './plugin';
+export type { OspClaimPreviewRequest } from './previewInput';
+export type {
+  OspConditionJson,
+  OspResourceNodeJson,
+  OspResourceStatusJson,
+} from './statusJson';
