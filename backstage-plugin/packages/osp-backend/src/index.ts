@@ -5,9 +5,3 @@
  * @packageDocumentation
  */
 export { ospPlugin as default } from './plugin';
-export type { OspClaimPreviewRequest } from './previewInput';
-export type {
-  OspConditionJson,
-  OspResourceNodeJson,
-  OspResourceStatusJson,
-} from './statusJson';

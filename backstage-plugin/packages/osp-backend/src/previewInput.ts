@@ -1,20 +1,5 @@
 import { InputError } from '@backstage/errors';
-
-/** The body of `POST /claims/preview`. @public */
-export interface OspClaimPreviewRequest {
-  /** Name of the definition, e.g. `xpostgresqlinstances.database.example.org`. */
-  definition: string;
-  /** `metadata.name`; may be empty while the form is filled in (a violation then). */
-  name: string;
-  /** `metadata.namespace`, for namespaced kinds. */
-  namespace?: string;
-  /** The form's values for the claim's own fields. */
-  values?: Record<string, unknown>;
-  /** Entity ref of the owner; defaults to the caller. */
-  owner?: string;
-  /** Target cluster, as the template's cluster choice. */
-  cluster?: string;
-}
+import type { OspClaimPreviewRequest } from '@osp/plugin-osp-common';
 
 /**
  * Checks the body's shape only (what the sidecar's own validation does not

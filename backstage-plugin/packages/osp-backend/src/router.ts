@@ -14,6 +14,7 @@ import { fieldViolationsOf, type OspClient } from '@osp/backstage-client';
 import {
   ospClaimPreviewPermission,
   ospResourceReadPermission,
+  type OspClaimPreviewResponse,
 } from '@osp/plugin-osp-common';
 import { previewInputOf } from './previewInput';
 import { resourceTargetOf } from './resourceTarget';
@@ -95,14 +96,15 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
         },
         { signal: signalOf(res) },
       );
-      res.json({
+      const body: OspClaimPreviewResponse = {
         manifest: out.manifest?.yaml ?? '',
         violations: [],
         warnings: out.warnings.map(w => ({ path: w.path, message: w.message })),
         idempotencyKey: out.idempotencyKey,
         path: out.path,
         entityRef: out.entityRef,
-      });
+      };
+      res.json(body);
     } catch (e) {
       // Invalid values are the answer a preview exists for: the form lists
       // them. Other failures (unknown definition, sidecar down) stay errors.
@@ -110,7 +112,15 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
       if (!(e instanceof InputError) || violations.length === 0) {
         throw e;
       }
-      res.json({ manifest: '', violations, warnings: [], idempotencyKey: '', path: '', entityRef: '' });
+      const body: OspClaimPreviewResponse = {
+        manifest: '',
+        violations,
+        warnings: [],
+        idempotencyKey: '',
+        path: '',
+        entityRef: '',
+      };
+      res.json(body);
     }
   });
 

@@ -4,37 +4,7 @@ import {
   type ResourceNode,
 } from '@osp/backstage-client';
 import type { JsonObject } from '@backstage/types';
-
-/** One condition of an object, as Kubernetes reports it. @public */
-export interface OspConditionJson {
-  type: string;
-  status: string;
-  reason: string;
-  message: string;
-  lastTransitionTime: string;
-}
-
-/**
- * A node of the composed tree; `state` is the summary the sidecar computed,
- * spelled like the entity's `osp.dev/state` annotation. @public
- */
-export interface OspResourceNodeJson {
-  apiVersion: string;
-  kind: string;
-  namespace: string;
-  name: string;
-  state: 'unknown' | 'pending' | 'provisioning' | 'ready' | 'error' | 'deleting';
-  conditions: OspConditionJson[];
-  children: OspResourceNodeJson[];
-}
-
-/** The body of `GET /resources/status`. @public */
-export interface OspResourceStatusJson {
-  entityRef: string;
-  root: OspResourceNodeJson | null;
-  message: string;
-  status: JsonObject;
-}
+import type { OspResourceNodeJson, OspResourceStatusJson } from '@osp/plugin-osp-common';
 
 /** The sidecar's answer as plain JSON (no computation: a change of shape only). */
 export function statusJsonOf(entityRef: string, res: GetResourceStatusResponse): OspResourceStatusJson {

@@ -10,3 +10,11 @@ export {
   ospResourceDeletePermission,
   ospResourceReadPermission,
 } from './permissions';
+export type {
+  OspClaimPreviewRequest,
+  OspClaimPreviewResponse,
+  OspConditionJson,
+  OspFieldViolation,
+  OspResourceNodeJson,
+  OspResourceStatusJson,
+} from './api';
