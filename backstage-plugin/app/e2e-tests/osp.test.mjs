@@ -282,5 +282,37 @@ test('a user creates a claim in the browser; the task completes and its links re
   // The entity page's cards load after its header.
   await page.waitForLoadState('networkidle').catch(() => {});
   await shot(page, 'resource-page');
+  // Day-2: the osp plugin's status card on the Resource page, from
+  // GetResourceStatus through /api/osp (a --from-dir claim has no cluster
+  // to report from: the sidecar answers `pending`).
+  const statusCard = page.locator('#osp-resource-status-card');
+  await statusCard.getByText('Live status').waitFor();
+  await statusCard.locator('.osp-state').first().waitFor();
+  assert.equal(await statusCard.locator('.osp-state').first().textContent(), 'pending');
+  assert.match(await statusCard.getByRole('treeitem').first().getAttribute('aria-label'), /^PostgreSQLInstance (\S+\/)?orders-db$/);
+  await shot(page, 'resource-status-card');
+  const status = await api(`/api/osp/resources/status?${new URLSearchParams({ entityRef: `resource:default/${resource.metadata.name}` })}`);
+  assert.equal(status.root.name, 'orders-db');
+  assert.equal(status.root.kind, 'PostgreSQLInstance');
   await page.close();
+});
+
+test('the claim preview route returns the manifest, or every violation with its field', async () => {
+  const definition = 'xpostgresqlinstances.database.example.org';
+  const ok = await api('/api/osp/claims/preview', {
+    method: 'POST',
+    body: JSON.stringify({ definition, name: 'preview-db', namespace: 'team-a', values: { parameters: { storageGB: 20 } } }),
+  });
+  assert.deepEqual(ok.violations, []);
+  assert.match(ok.manifest, /name: preview-db/);
+  assert.match(ok.idempotencyKey, /preview-db/);
+  const bad = await api('/api/osp/claims/preview', {
+    method: 'POST',
+    body: JSON.stringify({ definition, name: 'preview-db', namespace: 'team-a', values: { parameters: { storageGB: 0 } } }),
+  });
+  assert.equal(bad.manifest, '');
+  assert.ok(bad.violations.some(v => v.field.includes('storageGB')), JSON.stringify(bad.violations));
+  // Backstage auth guards the route.
+  const anonymous = await fetch(`${BASE}/api/osp/claims/preview`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
+  assert.equal(anonymous.status, 401);
 });
