@@ -278,7 +278,8 @@ test('a user creates a claim in the browser; the task completes and its links re
   assert.ok(href.includes(resource.metadata.name), `catalog link ${href} is not the Resource ${resource.metadata.name}`);
   for (const l of resource.metadata.links ?? []) assert.match(l.url, /^https?:\/\//);
   await catalogLink.click();
-  await page.getByText(resource.metadata.name).first().waitFor();
+  // The page's header shows the entity's title (the claim's own name).
+  await page.getByText(resource.metadata.title ?? resource.metadata.name, { exact: true }).first().waitFor();
   // The entity page's cards load after its header.
   await page.waitForLoadState('networkidle').catch(() => {});
   await shot(page, 'resource-page');
