@@ -317,3 +317,28 @@ test('the claim preview route returns the manifest, or every violation with its 
   const anonymous = await fetch(`${BASE}/api/osp/claims/preview`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
   assert.equal(anonymous.status, 401);
 });
+
+test('the OspClaimPreview field shows the violations, then the manifest, as the user types', async t => {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  t.after(() => shot(page, 'last-preview').catch(() => {}));
+  page.setDefaultTimeout(30_000);
+  await page.goto(`${BASE}/`);
+  await page.getByRole('button', { name: 'Enter' }).click();
+  await page.goto(`${BASE}/create/templates/default/osp-claim-preview-demo`);
+  const preview = page.getByTestId('osp-claim-preview');
+  await page.getByLabel(/^Claim name/).fill('preview-db');
+  await page.getByLabel(/^Storage GB/).fill('0');
+  const violations = preview.getByRole('list', { name: 'Violations' });
+  await violations.getByText('spec.parameters.storageGB').waitFor();
+  await shot(page, 'claim-preview-violations');
+  await page.getByLabel(/^Storage GB/).fill('20');
+  const manifest = preview.getByLabel('Manifest');
+  await manifest.waitFor();
+  const yaml = await manifest.textContent();
+  assert.match(yaml, /name: preview-db/);
+  assert.match(yaml, /namespace: team-a/);
+  assert.match(yaml, /storageGB: 20/);
+  assert.equal(await violations.count(), 0);
+  await shot(page, 'claim-preview-manifest');
+  await page.close();
+});
