@@ -48,17 +48,17 @@ describe('OspResourceStatusView', () => {
     expect(screen.getAllByRole('treeitem')).toHaveLength(2);
   });
 
-  it('renders a tree of 200 nodes, collapsed below the first level until expanded', () => {
+  it('renders a tree of over 200 nodes, collapsed below the first level until expanded', () => {
     const leaves: OspResourceNodeJson[] = [];
-    for (let i = 0; i < 19; i++) {
-      leaves.push(node(`xr-${i}`, 'ready', Array.from({ length: 9 }, (_, j) => node(`mr-${i}-${j}`, j % 2 ? 'ready' : 'error'))));
+    for (let i = 0; i < 20; i++) {
+      leaves.push(node(`xr-${i}`, 'ready', Array.from({ length: 10 }, (_, j) => node(`mr-${i}-${j}`, j % 2 ? 'ready' : 'error'))));
     }
     const big = { ...status, root: node('root', 'error', leaves) };
     render(h(OspResourceStatusView, { entity: resourceEntity, status: big }));
-    expect(screen.getByText('191 objects')).toBeTruthy();
-    expect(screen.getAllByRole('treeitem')).toHaveLength(20);
+    expect(screen.getByText('221 objects')).toBeTruthy();
+    expect(screen.getAllByRole('treeitem')).toHaveLength(21);
     fireEvent.click(screen.getByText('Expand all'));
-    expect(screen.getAllByRole('treeitem')).toHaveLength(191);
+    expect(screen.getAllByRole('treeitem')).toHaveLength(221);
     fireEvent.click(screen.getByText('Collapse all'));
     expect(screen.getAllByRole('treeitem')).toHaveLength(1);
   });
@@ -99,6 +99,30 @@ describe('OspResourceStatusCard', () => {
     expect(api.getResourceStatus).toHaveBeenCalledTimes(2);
     expect(screen.getByTestId('osp-status-message').textContent).toBe('Available');
     expect(document.querySelector('#osp-resource-status-card .osp-state')!.textContent).toBe('ready');
+  });
+});
+
+describe('OspResourceStatusCard in a background tab', () => {
+  afterEach(() => {
+    delete (document as { hidden?: boolean }).hidden;
+  });
+
+  it('skips refreshes while the page is hidden and resumes when shown', async () => {
+    jest.useFakeTimers();
+    api.getResourceStatus.mockResolvedValue(status);
+    render(h(OspResourceStatusCard, { refreshIntervalMs: 1000 }));
+    await act(async () => {});
+    expect(api.getResourceStatus).toHaveBeenCalledTimes(1);
+    Object.defineProperty(document, 'hidden', { configurable: true, get: () => true });
+    await act(async () => {
+      jest.advanceTimersByTime(3000);
+    });
+    expect(api.getResourceStatus).toHaveBeenCalledTimes(1);
+    Object.defineProperty(document, 'hidden', { configurable: true, get: () => false });
+    await act(async () => {
+      jest.advanceTimersByTime(1000);
+    });
+    expect(api.getResourceStatus).toHaveBeenCalledTimes(2);
   });
 });
 

@@ -10,7 +10,8 @@ export interface Polled<T> {
 /**
  * Calls `load` now and every `intervalMs` after each answer (never two at
  * once). A failure keeps the last value on screen next to the error, so a
- * sidecar restart does not blank the card. Stops on unmount or key change.
+ * sidecar restart does not blank the card. Stops on unmount or key change;
+ * while the page is hidden, only the first load runs.
  */
 export function usePolling<T>(
   key: string,
@@ -21,11 +22,18 @@ export function usePolling<T>(
   // The latest `load`, so a re-render's closure is used without restarting.
   const latest = useRef(load);
   latest.current = load;
+  const latestValue = useRef<T | undefined>(undefined);
+  latestValue.current = state.value;
   useEffect(() => {
     const controller = new AbortController();
     let timer: ReturnType<typeof setTimeout> | undefined;
     setState({ loading: true });
     const tick = async () => {
+      // A background tab skips its turns: nobody reads the card there.
+      if (typeof document !== 'undefined' && document.hidden && latestValue.current !== undefined) {
+        timer = setTimeout(tick, intervalMs);
+        return;
+      }
       try {
         const value = await latest.current(controller.signal);
         if (!controller.signal.aborted) setState({ value, loading: false });
