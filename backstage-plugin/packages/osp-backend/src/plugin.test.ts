@@ -222,6 +222,18 @@ describe('osp backend plugin', () => {
       });
     });
 
+    it('lists its permissions for policies and the permission UI', async () => {
+      const res = await request(backend.server)
+        .get('/api/osp/.well-known/backstage/permissions/metadata')
+        .set({ Authorization: mockCredentials.service.header() });
+      expect(res.status).toBe(200);
+      expect(res.body.permissions.map((p: { name: string }) => p.name)).toEqual([
+        'osp.resource.read',
+        'osp.claim.preview',
+        'osp.resource.delete',
+      ]);
+    });
+
     it('names the field of a bad or missing entityRef (400)', async () => {
       const missing = await request(backend.server).get('/api/osp/resources/status').set(auth);
       expect(missing.status).toBe(400);
