@@ -7,7 +7,8 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 out="$(mkdir -p "${1:-$here/dist-packages}" && cd "${1:-$here/dist-packages}" && pwd)"
 cd "$here"
 # The packages a Backstage app installs; the integration tests stay private.
-packages=(osp-client catalog-backend-module-osp scaffolder-backend-module-osp scaffolder-module-osp)
+packages=(osp-client catalog-backend-module-osp scaffolder-backend-module-osp scaffolder-module-osp
+  osp-common osp-backend osp)
 rm -rf dist-types
 npm run --silent build:types
 for p in "${packages[@]}"; do

@@ -278,9 +278,67 @@ test('a user creates a claim in the browser; the task completes and its links re
   assert.ok(href.includes(resource.metadata.name), `catalog link ${href} is not the Resource ${resource.metadata.name}`);
   for (const l of resource.metadata.links ?? []) assert.match(l.url, /^https?:\/\//);
   await catalogLink.click();
-  await page.getByText(resource.metadata.name).first().waitFor();
+  // The page's header shows the entity's title (the claim's own name).
+  await page.getByText(resource.metadata.title ?? resource.metadata.name, { exact: true }).first().waitFor();
   // The entity page's cards load after its header.
   await page.waitForLoadState('networkidle').catch(() => {});
   await shot(page, 'resource-page');
+  // Day-2: the osp plugin's status card on the Resource page, from
+  // GetResourceStatus through /api/osp (a --from-dir claim has no cluster
+  // to report from: the sidecar answers `pending`).
+  const statusCard = page.locator('#osp-resource-status-card');
+  await statusCard.getByText('Live status').waitFor();
+  await statusCard.locator('.osp-state').first().waitFor();
+  assert.equal(await statusCard.locator('.osp-state').first().textContent(), 'pending');
+  assert.match(await statusCard.getByRole('treeitem').first().getAttribute('aria-label'), /^PostgreSQLInstance (\S+\/)?orders-db$/);
+  await shot(page, 'resource-status-card');
+  const status = await api(`/api/osp/resources/status?${new URLSearchParams({ entityRef: `resource:default/${resource.metadata.name}` })}`);
+  assert.equal(status.root.name, 'orders-db');
+  assert.equal(status.root.kind, 'PostgreSQLInstance');
+  await page.close();
+});
+
+test('the claim preview route returns the manifest, or every violation with its field', async () => {
+  const definition = 'xpostgresqlinstances.database.example.org';
+  const ok = await api('/api/osp/claims/preview', {
+    method: 'POST',
+    body: JSON.stringify({ definition, name: 'preview-db', namespace: 'team-a', values: { parameters: { storageGB: 20 } } }),
+  });
+  assert.deepEqual(ok.violations, []);
+  assert.match(ok.manifest, /name: preview-db/);
+  assert.match(ok.idempotencyKey, /preview-db/);
+  const bad = await api('/api/osp/claims/preview', {
+    method: 'POST',
+    body: JSON.stringify({ definition, name: 'preview-db', namespace: 'team-a', values: { parameters: { storageGB: 0 } } }),
+  });
+  assert.equal(bad.manifest, '');
+  assert.ok(bad.violations.some(v => v.field.includes('storageGB')), JSON.stringify(bad.violations));
+  // Backstage auth guards the route.
+  const anonymous = await fetch(`${BASE}/api/osp/claims/preview`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
+  assert.equal(anonymous.status, 401);
+});
+
+test('the OspClaimPreview field shows the violations, then the manifest, as the user types', async t => {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  t.after(() => shot(page, 'last-preview').catch(() => {}));
+  page.setDefaultTimeout(30_000);
+  await page.goto(`${BASE}/`);
+  await page.getByRole('button', { name: 'Enter' }).click();
+  await page.goto(`${BASE}/create/templates/default/osp-claim-preview-demo`);
+  const preview = page.getByTestId('osp-claim-preview');
+  await page.getByLabel(/^Claim name/).fill('preview-db');
+  await page.getByLabel(/^Storage GB/).fill('0');
+  const violations = preview.getByRole('list', { name: 'Violations' });
+  await violations.getByText('spec.parameters.storageGB').waitFor();
+  await shot(page, 'claim-preview-violations');
+  await page.getByLabel(/^Storage GB/).fill('20');
+  const manifest = preview.getByLabel('Manifest');
+  await manifest.waitFor();
+  const yaml = await manifest.textContent();
+  assert.match(yaml, /name: preview-db/);
+  assert.match(yaml, /namespace: team-a/);
+  assert.match(yaml, /storageGB: 20/);
+  assert.equal(await violations.count(), 0);
+  await shot(page, 'claim-preview-manifest');
   await page.close();
 });

@@ -42,6 +42,8 @@ backend.add(import('@backstage/plugin-catalog-backend-module-logs'));
 // and the scaffolder actions the generated Templates call.
 backend.add(import('@osp/plugin-catalog-backend-module-osp'));
 backend.add(import('@osp/plugin-scaffolder-backend-module-osp'));
+// Day-2: a Resource's live status and the claim preview (/api/osp).
+backend.add(import('@osp/plugin-osp-backend'));
 
 // permission plugin
 backend.add(import('@backstage/plugin-permission-backend'));

@@ -1,0 +1,316 @@
+/**
+ * The plugin inside a test backend, against an in-process fake sidecar
+ * (real gRPC over HTTP/2, so the error mapping is the production one).
+ */
+import { create } from '@bufbuild/protobuf';
+import { mockCredentials, mockServices, startTestBackend } from '@backstage/backend-test-utils';
+import type { Entity } from '@backstage/catalog-model';
+import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
+import { AuthorizeResult } from '@backstage/plugin-permission-common';
+import { Code, ConnectError } from '@connectrpc/connect';
+import {
+  BadRequestSchema,
+  CatalogService,
+  ClaimService,
+  ResourceState,
+  type GetResourceStatusRequest,
+} from '@osp/backstage-client';
+import { serveRoutes } from '@osp/backstage-client/src/testing';
+import request from 'supertest';
+import { ospPlugin } from './plugin';
+
+const auth = { Authorization: mockCredentials.user.header() };
+
+const resource: Entity = {
+  apiVersion: 'backstage.io/v1alpha1',
+  kind: 'Resource',
+  metadata: {
+    name: 'orders-db.postgresqlinstance.team-a.prod',
+    annotations: {
+      'osp.dev/cluster': 'prod',
+      'osp.dev/api-version': 'database.example.org/v1alpha1',
+      'osp.dev/kind': 'PostgreSQLInstance',
+      'osp.dev/namespace': 'team-a',
+      'osp.dev/name': 'orders-db',
+    },
+  },
+  spec: { type: 'crossplane-claim', owner: 'group:default/team-a' },
+};
+const plainResource: Entity = {
+  apiVersion: 'backstage.io/v1alpha1',
+  kind: 'Resource',
+  metadata: { name: 'bucket' },
+  spec: { type: 's3', owner: 'group:default/team-a' },
+};
+const ref = 'resource:default/orders-db.postgresqlinstance.team-a.prod';
+
+describe('osp backend plugin', () => {
+  let fake: Awaited<ReturnType<typeof serveRoutes>>;
+  let statusCalls: GetResourceStatusRequest[];
+  let statusError: ConnectError | undefined;
+
+  beforeAll(async () => {
+    fake = await serveRoutes(router => {
+      router.service(CatalogService, {
+        async getResourceStatus(req) {
+          statusCalls.push(req);
+          if (statusError) throw statusError;
+          return {
+            message: 'Waiting for the database',
+            status: { atProvider: { endpoint: 'db.internal' } },
+            root: {
+              apiVersion: req.apiVersion,
+              kind: req.kind,
+              namespace: req.namespace,
+              name: req.name,
+              state: ResourceState.PROVISIONING,
+              conditions: [
+                { type: 'Synced', status: 'True', reason: 'ReconcileSuccess', lastTransitionTime: '2026-12-03T10:00:00Z' },
+                { type: 'Ready', status: 'False', reason: 'Creating', message: 'Waiting for the database', lastTransitionTime: '2026-12-03T10:00:01Z' },
+              ],
+              children: [
+                { apiVersion: 'rds.aws.upbound.io/v1beta1', kind: 'Instance', name: 'orders-db-x7k2p', state: ResourceState.READY },
+              ],
+            },
+          };
+        },
+      });
+      router.service(ClaimService, {
+        async renderClaim(req) {
+          const values = JSON.parse(req.valuesJson || '{}');
+          if (!(values.parameters?.size >= 1)) {
+            throw new ConnectError('2 invalid fields', Code.InvalidArgument, undefined, [
+              {
+                desc: BadRequestSchema,
+                value: create(BadRequestSchema, {
+                  fieldViolations: [
+                    { field: 'spec.parameters.size', description: 'must be at least 1' },
+                    { field: 'spec.parameters', description: 'CEL: size must be even' },
+                  ],
+                }),
+              },
+            ]);
+          }
+          if (req.definition?.source.value === 'unknown') {
+            throw new ConnectError('unknown definition', Code.NotFound);
+          }
+          return {
+            manifest: { yaml: `kind: PostgreSQLInstance\nmetadata:\n  name: ${req.name}\n  # owner ${req.owner}\n` },
+            path: `prod/team-a/${req.name}.yaml`,
+            idempotencyKey: `claim/prod/team-a/postgresqlinstance/${req.name}`,
+            entityRef: ref,
+            kind: 'PostgreSQLInstance',
+          };
+        },
+      });
+    });
+  });
+  afterAll(() => fake?.close());
+  beforeEach(() => {
+    statusCalls = [];
+    statusError = undefined;
+  });
+
+  async function backendWith(result: AuthorizeResult.ALLOW | AuthorizeResult.DENY = AuthorizeResult.ALLOW) {
+    return startTestBackend({
+      features: [
+        ospPlugin,
+        catalogServiceMock.factory({ entities: [resource, plainResource] }),
+        mockServices.permissions.factory({ result }),
+        // The mock otherwise treats a request without a token as a user.
+        mockServices.httpAuth.factory({ defaultCredentials: mockCredentials.none() }),
+        mockServices.rootConfig.factory({
+          data: { osp: { sidecar: { address: fake.address, retry: { maxAttempts: 1 } } } },
+        }),
+      ],
+    });
+  }
+
+  it('requires a signed-in caller on every route', async () => {
+    const backend = await backendWith();
+    const { server } = backend;
+    try {
+      expect((await request(server).get(`/api/osp/resources/status?entityRef=${ref}`)).status).toBe(401);
+      expect((await request(server).post('/api/osp/claims/preview').send({ definition: 'x', name: 'y' })).status).toBe(401);
+      expect(statusCalls).toEqual([]);
+    } finally {
+      await backend.stop();
+    }
+  });
+
+  it('answers 403 when the policy denies', async () => {
+    const backend = await backendWith(AuthorizeResult.DENY);
+    const { server } = backend;
+    try {
+      const status = await request(server).get(`/api/osp/resources/status?entityRef=${ref}`).set(auth);
+      expect(status.status).toBe(403);
+      expect(status.body.error.message).toMatch(/osp\.resource\.read/);
+      const preview = await request(server).post('/api/osp/claims/preview').set(auth).send({ definition: 'x', name: 'y' });
+      expect(preview.status).toBe(403);
+      expect(preview.body.error.message).toMatch(/osp\.claim\.preview/);
+      expect(statusCalls).toEqual([]);
+    } finally {
+      await backend.stop();
+    }
+  });
+
+  it('asks the policy about the entity, so catalog conditions (owner) apply', async () => {
+    const permissions = mockServices.permissions.mock({
+      authorize: jest.fn(async (reqs: unknown[]) => reqs.map(() => ({ result: AuthorizeResult.ALLOW }))) as never,
+    });
+    const backend = await startTestBackend({
+      features: [
+        ospPlugin,
+        catalogServiceMock.factory({ entities: [resource] }),
+        permissions.factory,
+        mockServices.rootConfig.factory({
+          data: { osp: { sidecar: { address: fake.address, retry: { maxAttempts: 1 } } } },
+        }),
+      ],
+    });
+    try {
+      const res = await request(backend.server).get(`/api/osp/resources/status?entityRef=${ref}`).set(auth);
+      expect(res.status).toBe(200);
+      const [[requests]] = (permissions.authorize as jest.Mock).mock.calls;
+      expect(requests).toEqual([
+        { permission: expect.objectContaining({ name: 'osp.resource.read', resourceType: 'catalog-entity' }), resourceRef: ref },
+      ]);
+    } finally {
+      await backend.stop();
+    }
+  });
+
+  describe('allowed', () => {
+    let backend: Awaited<ReturnType<typeof backendWith>>;
+    beforeAll(async () => {
+      backend = await backendWith();
+    });
+    afterAll(() => backend?.stop());
+
+    it('returns the status tree of a Resource, asked by its annotations', async () => {
+      const res = await request(backend.server).get(`/api/osp/resources/status?entityRef=${ref}`).set(auth);
+      expect(res.status).toBe(200);
+      expect(statusCalls.map(c => [c.cluster, c.apiVersion, c.kind, c.namespace, c.name])).toEqual([
+        ['prod', 'database.example.org/v1alpha1', 'PostgreSQLInstance', 'team-a', 'orders-db'],
+      ]);
+      expect(res.body).toEqual({
+        entityRef: ref,
+        message: 'Waiting for the database',
+        status: { atProvider: { endpoint: 'db.internal' } },
+        root: {
+          apiVersion: 'database.example.org/v1alpha1',
+          kind: 'PostgreSQLInstance',
+          namespace: 'team-a',
+          name: 'orders-db',
+          state: 'provisioning',
+          conditions: [
+            { type: 'Synced', status: 'True', reason: 'ReconcileSuccess', message: '', lastTransitionTime: '2026-12-03T10:00:00Z' },
+            { type: 'Ready', status: 'False', reason: 'Creating', message: 'Waiting for the database', lastTransitionTime: '2026-12-03T10:00:01Z' },
+          ],
+          children: [
+            {
+              apiVersion: 'rds.aws.upbound.io/v1beta1',
+              kind: 'Instance',
+              namespace: '',
+              name: 'orders-db-x7k2p',
+              state: 'ready',
+              conditions: [],
+              children: [],
+            },
+          ],
+        },
+      });
+    });
+
+    it('lists its permissions for policies and the permission UI', async () => {
+      const res = await request(backend.server)
+        .get('/api/osp/.well-known/backstage/permissions/metadata')
+        .set({ Authorization: mockCredentials.service.header() });
+      expect(res.status).toBe(200);
+      expect(res.body.permissions.map((p: { name: string }) => p.name)).toEqual([
+        'osp.resource.read',
+        'osp.claim.preview',
+        'osp.resource.delete',
+      ]);
+    });
+
+    it('names the field of a bad or missing entityRef (400)', async () => {
+      const missing = await request(backend.server).get('/api/osp/resources/status').set(auth);
+      expect(missing.status).toBe(400);
+      expect(missing.body.error.name).toBe('InputError');
+      expect(missing.body.error.message).toMatch(/^entityRef: /);
+      const bad = await request(backend.server).get('/api/osp/resources/status?entityRef=resource:default/').set(auth);
+      expect(bad.status).toBe(400);
+      expect(bad.body.error.message).toMatch(/^entityRef: /);
+    });
+
+    it('answers 404 for an unknown entity and for a Resource that is not osp', async () => {
+      const unknown = await request(backend.server).get('/api/osp/resources/status?entityRef=resource:default/nope').set(auth);
+      expect(unknown.status).toBe(404);
+      const plain = await request(backend.server).get('/api/osp/resources/status?entityRef=resource:default/bucket').set(auth);
+      expect(plain.status).toBe(404);
+      expect(plain.body.error.message).toMatch(/not a Resource of the osp catalog provider/);
+      expect(statusCalls).toEqual([]);
+    });
+
+    it.each([
+      [Code.NotFound, 404],
+      [Code.PermissionDenied, 403],
+      [Code.InvalidArgument, 400],
+      [Code.Unavailable, 503],
+    ])('keeps the meaning of the sidecar error %s (HTTP %s)', async (code, http) => {
+      statusError = new ConnectError('from the sidecar', code);
+      const res = await request(backend.server).get(`/api/osp/resources/status?entityRef=${ref}`).set(auth);
+      expect(res.status).toBe(http);
+      expect(res.body.error.message).toMatch(/from the sidecar/);
+    });
+
+    it('previews a claim: manifest, path and idempotency key', async () => {
+      const res = await request(backend.server)
+        .post('/api/osp/claims/preview')
+        .set(auth)
+        .send({ definition: 'xpostgresqlinstances.database.example.org', name: 'orders-db', namespace: 'team-a', values: { parameters: { size: 20 } } });
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({
+        manifest: expect.stringContaining('name: orders-db'),
+        violations: [],
+        path: 'prod/team-a/orders-db.yaml',
+        idempotencyKey: 'claim/prod/team-a/postgresqlinstance/orders-db',
+      });
+      // The owner defaults to the caller.
+      expect(res.body.manifest).toContain('# owner user:default/mock');
+    });
+
+    it('returns every violation with its field path as a 200', async () => {
+      const res = await request(backend.server)
+        .post('/api/osp/claims/preview')
+        .set(auth)
+        .send({ definition: 'xpostgresqlinstances.database.example.org', name: 'orders-db', values: { parameters: { size: 0 } } });
+      expect(res.status).toBe(200);
+      expect(res.body.manifest).toBe('');
+      expect(res.body.violations).toEqual([
+        { field: 'spec.parameters.size', description: 'must be at least 1' },
+        { field: 'spec.parameters', description: 'CEL: size must be even' },
+      ]);
+    });
+
+    it('names the field of a malformed preview body (400) and keeps other sidecar errors', async () => {
+      const cases: [object, RegExp][] = [
+        [{ name: 'x' }, /^definition: /],
+        [{ definition: 'd', name: 3 }, /^name: /],
+        [{ definition: 'd', name: 'x', values: [1] }, /^values: /],
+        [{ definition: 'd', name: 'x', namespace: 1 }, /^namespace: /],
+      ];
+      for (const [body, message] of cases) {
+        const res = await request(backend.server).post('/api/osp/claims/preview').set(auth).send(body);
+        expect(res.status).toBe(400);
+        expect(res.body.error.message).toMatch(message);
+      }
+      const unknown = await request(backend.server)
+        .post('/api/osp/claims/preview')
+        .set(auth)
+        .send({ definition: 'unknown', name: 'x', values: { parameters: { size: 2 } } });
+      expect(unknown.status).toBe(404);
+    });
+  });
+});

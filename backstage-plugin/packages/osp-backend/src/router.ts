@@ -1,0 +1,147 @@
+import express from 'express';
+import Router from 'express-promise-router';
+import type {
+  BackstageCredentials,
+  HttpAuthService,
+  PermissionsService,
+  UserInfoService,
+} from '@backstage/backend-plugin-api';
+import { parseEntityRef, stringifyEntityRef } from '@backstage/catalog-model';
+import { InputError, NotAllowedError, NotFoundError } from '@backstage/errors';
+import type { CatalogService } from '@backstage/plugin-catalog-node';
+import { AuthorizeResult, type Permission } from '@backstage/plugin-permission-common';
+import { fieldViolationsOf, type OspClient } from '@osp/backstage-client';
+import {
+  ospClaimPreviewPermission,
+  ospResourceReadPermission,
+  type OspClaimPreviewResponse,
+} from '@osp/plugin-osp-common';
+import { previewInputOf } from './previewInput';
+import { resourceTargetOf } from './resourceTarget';
+import { statusJsonOf } from './statusJson';
+
+/** What the routes need; the plugin passes Backstage's services. */
+export interface RouterOptions {
+  client: OspClient;
+  catalog: CatalogService;
+  httpAuth: HttpAuthService;
+  permissions: PermissionsService;
+  userInfo: UserInfoService;
+}
+
+/**
+ * The plugin's routes (`/api/osp/...`). Sidecar failures arrive as Backstage
+ * errors (the client maps gRPC codes in one place, `toBackstageError`), so
+ * Backstage's error handler answers them with the matching HTTP status.
+ */
+export async function createRouter(options: RouterOptions): Promise<express.Router> {
+  const { client, catalog, httpAuth, permissions, userInfo } = options;
+  const router = Router();
+  router.use(express.json({ limit: '1mb' }));
+
+  async function authorize(
+    credentials: BackstageCredentials,
+    permission: Permission,
+    resourceRef?: string,
+  ) {
+    const [decision] = await permissions.authorize(
+      [resourceRef ? { permission, resourceRef } : { permission }] as never,
+      { credentials },
+    );
+    if (decision.result !== AuthorizeResult.ALLOW) {
+      throw new NotAllowedError(`not allowed: ${permission.name}`);
+    }
+  }
+
+  router.get('/resources/status', async (req, res) => {
+    const credentials = await httpAuth.credentials(req, { allow: ['user', 'service'] });
+    const raw = req.query.entityRef;
+    if (typeof raw !== 'string' || !raw) {
+      throw new InputError('entityRef: required, e.g. resource:default/orders-db.postgresqlinstance.team-a.prod');
+    }
+    let ref: string;
+    try {
+      ref = stringifyEntityRef(parseEntityRef(raw, { defaultKind: 'resource', defaultNamespace: 'default' }));
+    } catch (e) {
+      throw new InputError(`entityRef: ${(e as Error).message}`);
+    }
+    // Read with the caller's credentials: what the catalog hides from them
+    // does not exist here either.
+    const entity = await catalog.getEntityByRef(ref, { credentials });
+    if (!entity) {
+      throw new NotFoundError(`no entity ${ref}`);
+    }
+    const target = resourceTargetOf(entity, ref);
+    await authorize(credentials, ospResourceReadPermission, ref);
+    const status = await client.catalog.getResourceStatus(target, { signal: signalOf(res) });
+    res.json(statusJsonOf(ref, status));
+  });
+
+  router.post('/claims/preview', async (req, res) => {
+    const credentials = await httpAuth.credentials(req, { allow: ['user', 'service'] });
+    const input = previewInputOf(req.body);
+    await authorize(credentials, ospClaimPreviewPermission);
+    const caller = await callerOf(credentials, userInfo);
+    try {
+      const out = await client.claims.renderClaim(
+        {
+          definition: { source: { case: 'name', value: input.definition }, cluster: input.cluster ?? '' },
+          name: input.name,
+          namespace: input.namespace ?? '',
+          // JSON text keeps integers exact; a Struct would turn them into doubles.
+          valuesJson: JSON.stringify(input.values ?? {}),
+          owner: input.owner || caller.userEntityRef || '',
+          caller,
+          cluster: input.cluster ?? '',
+        },
+        { signal: signalOf(res) },
+      );
+      const body: OspClaimPreviewResponse = {
+        manifest: out.manifest?.yaml ?? '',
+        violations: [],
+        warnings: out.warnings.map(w => ({ path: w.path, message: w.message })),
+        idempotencyKey: out.idempotencyKey,
+        path: out.path,
+        entityRef: out.entityRef,
+      };
+      res.json(body);
+    } catch (e) {
+      // Invalid values are the answer a preview exists for: the form lists
+      // them. Other failures (unknown definition, sidecar down) stay errors.
+      const violations = fieldViolationsOf(e);
+      if (!(e instanceof InputError) || violations.length === 0) {
+        throw e;
+      }
+      const body: OspClaimPreviewResponse = {
+        manifest: '',
+        violations,
+        warnings: [],
+        idempotencyKey: '',
+        path: '',
+        entityRef: '',
+      };
+      res.json(body);
+    }
+  });
+
+  return router;
+}
+
+/** The signed-in user, for the sidecar's audit and impersonation. */
+async function callerOf(credentials: BackstageCredentials, userInfo: UserInfoService) {
+  const principal = credentials.principal as { type?: string; userEntityRef?: string };
+  if (principal.type !== 'user') {
+    return { userEntityRef: '', ownershipEntityRefs: [] };
+  }
+  const info = await userInfo.getUserInfo(credentials as never);
+  return { userEntityRef: info.userEntityRef, ownershipEntityRefs: info.ownershipEntityRefs };
+}
+
+/** Aborts the sidecar call when the browser goes away (a poll abandoned). */
+function signalOf(res: express.Response): AbortSignal {
+  const controller = new AbortController();
+  res.on('close', () => {
+    if (!res.writableFinished) controller.abort();
+  });
+  return controller.signal;
+}

@@ -1,0 +1,70 @@
+// The JSON the osp backend plugin's routes speak, shared with the frontend.
+import type { JsonObject } from '@backstage/types';
+
+/** One condition of an object, as Kubernetes reports it. @public */
+export interface OspConditionJson {
+  type: string;
+  status: string;
+  reason: string;
+  message: string;
+  lastTransitionTime: string;
+}
+
+/**
+ * A node of the composed tree; `state` is the summary the sidecar computed,
+ * spelled like the entity's `osp.dev/state` annotation. @public
+ */
+export interface OspResourceNodeJson {
+  apiVersion: string;
+  kind: string;
+  namespace: string;
+  name: string;
+  state: 'unknown' | 'pending' | 'provisioning' | 'ready' | 'error' | 'deleting';
+  conditions: OspConditionJson[];
+  children: OspResourceNodeJson[];
+}
+
+/** The body of `GET /resources/status`. @public */
+export interface OspResourceStatusJson {
+  entityRef: string;
+  root: OspResourceNodeJson | null;
+  message: string;
+  status: JsonObject;
+}
+
+/** The body of `POST /claims/preview`. @public */
+export interface OspClaimPreviewRequest {
+  /** Name of the definition, e.g. `xpostgresqlinstances.database.example.org`. */
+  definition: string;
+  /** `metadata.name`; may be empty while the form is filled in (a violation then). */
+  name: string;
+  /** `metadata.namespace`, for namespaced kinds. */
+  namespace?: string;
+  /** The form's values for the claim's own fields. */
+  values?: Record<string, unknown>;
+  /** Entity ref of the owner; defaults to the caller. */
+  owner?: string;
+  /** Target cluster, as the template's cluster choice. */
+  cluster?: string;
+}
+
+/** One invalid field of a previewed claim (schema or CEL rule). @public */
+export interface OspFieldViolation {
+  /** Path of the field, e.g. `spec.parameters.size`. */
+  field: string;
+  description: string;
+}
+
+/** The body of `POST /claims/preview`'s answer. @public */
+export interface OspClaimPreviewResponse {
+  /** The claim or XR as YAML; empty when there are violations. */
+  manifest: string;
+  violations: OspFieldViolation[];
+  /** Non-fatal notes, e.g. a value coerced to an integer. */
+  warnings: { path: string; message: string }[];
+  idempotencyKey: string;
+  /** Repository path the manifest would be published at. */
+  path: string;
+  /** The Resource entity the catalog will list the claim as. */
+  entityRef: string;
+}

@@ -1,0 +1,20 @@
+/**
+ * Permissions of the Open Service Portal's `osp` plugin, for its backend,
+ * its frontend and permission policies.
+ *
+ * @packageDocumentation
+ */
+export {
+  ospClaimPreviewPermission,
+  ospPermissions,
+  ospResourceDeletePermission,
+  ospResourceReadPermission,
+} from './permissions';
+export type {
+  OspClaimPreviewRequest,
+  OspClaimPreviewResponse,
+  OspConditionJson,
+  OspFieldViolation,
+  OspResourceNodeJson,
+  OspResourceStatusJson,
+} from './api';

@@ -1,0 +1,22 @@
+import { createApiRef } from '@backstage/frontend-plugin-api';
+import type {
+  OspClaimPreviewRequest,
+  OspClaimPreviewResponse,
+  OspResourceStatusJson,
+} from '@osp/plugin-osp-common';
+
+/** The osp backend plugin's routes, as the frontend calls them. @public */
+export interface OspApi {
+  /** `GET /api/osp/resources/status`: the live status of a Resource entity. */
+  getResourceStatus(entityRef: string, options?: { signal?: AbortSignal }): Promise<OspResourceStatusJson>;
+  /** `POST /api/osp/claims/preview`: the manifest, or every violation. */
+  previewClaim(request: OspClaimPreviewRequest, options?: { signal?: AbortSignal }): Promise<OspClaimPreviewResponse>;
+}
+
+/**
+ * The {@link OspApi}. The object form of `createApiRef` is used on purpose:
+ * it exists in every frontend-plugin-api version this package supports.
+ *
+ * @public
+ */
+export const ospApiRef = createApiRef<OspApi>({ id: 'plugin.osp.api' });
