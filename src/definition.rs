@@ -129,7 +129,7 @@ impl Definition {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum Error {
     /// The document is not a kind we convert.
-    #[error("unsupported kind `{api_version}/{kind}`")]
+    #[error("{}", unsupported(api_version, kind))]
     UnsupportedKind { api_version: String, kind: String },
     /// A required field is missing or empty.
     #[error("{path}: required field is missing")]
@@ -154,6 +154,33 @@ impl Error {
             Error::Missing { path } | Error::Invalid { path, .. } => path,
             Error::NoServedVersion { path } | Error::NoApi { path, .. } => path,
         }
+    }
+}
+
+/// Which field is wrong and what would be right: the kinds we read, from
+/// the one table of kinds.
+fn unsupported(api_version: &str, kind: &str) -> String {
+    let expected: Vec<String> = kinds::KINDS
+        .iter()
+        .filter(|k| k.is_definition())
+        .map(|k| format!("`{}` ({}/{})", k.kind, k.group, k.versions.join(", ")))
+        .collect();
+    let expected = expected.join(", ");
+    match (api_version.trim(), kind.trim()) {
+        (_, "") => format!("kind: missing; expected one of {expected}"),
+        ("", k) => format!("apiVersion: missing for kind `{k}`; expected one of {expected}"),
+        (a, k)
+            if kinds::KINDS
+                .iter()
+                .any(|d| d.is_definition() && d.kind == k) =>
+        {
+            format!(
+                "apiVersion: `{a}` is not an API osp reads for kind `{k}`; expected one of {expected}"
+            )
+        }
+        (a, k) => format!(
+            "kind: `{k}` (`{a}`) is not a definition osp converts; expected one of {expected}"
+        ),
     }
 }
 

@@ -2,6 +2,8 @@
 //! input (alias bombs, huge or deep documents) cannot exhaust the process.
 use serde_json::Value;
 
+mod wording;
+
 /// Limits applied to every document we parse.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
@@ -59,9 +61,7 @@ pub fn from_yaml_stream(input: &str, limits: Limits) -> Result<Vec<Value>, Error
         });
     }
     let docs: Vec<Value> = serde_saphyr::from_multiple_with_options(input, options(limits))
-        .map_err(|e| {
-            breach(&e, limits).unwrap_or_else(|| Error::Parse(one_line(&e.to_string())))
-        })?;
+        .map_err(|e| breach(&e, limits).unwrap_or_else(|| Error::Parse(wording::for_parse(&e))))?;
     let docs: Vec<Value> = docs.into_iter().filter(|d| !d.is_null()).collect();
     for d in &docs {
         check(d, limits)?;
@@ -177,7 +177,7 @@ fn breach(e: &serde_saphyr::Error, limits: Limits) -> Option<Error> {
             size: *total_scalar_bytes,
             limit: limits.max_bytes,
         },
-        _ => return None,
+        other => Error::Parse(wording::for_breach(other)),
     })
 }
 
@@ -196,10 +196,6 @@ fn depth(v: &Value) -> usize {
         Value::Object(o) => 1 + o.values().map(depth).max().unwrap_or(0),
         _ => 0,
     }
-}
-
-fn one_line(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 #[cfg(test)]

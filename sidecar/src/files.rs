@@ -52,9 +52,15 @@ pub(crate) enum Error {
         limit: usize,
     },
     /// The file is not UTF-8 text.
-    #[error("`{path}` is not UTF-8 text: {source}")]
+    #[error(
+        "`{path}` is not UTF-8 text: line {line}, column {column}: byte `{byte:#04x}` starts no UTF-8 character"
+    )]
     Utf8 {
         path: PathBuf,
+        /// 1-based line and column (in characters) of the first bad byte.
+        line: usize,
+        column: usize,
+        byte: u8,
         #[source]
         source: std::string::FromUtf8Error,
     },
@@ -123,10 +129,31 @@ pub(crate) fn read_capped(reader: impl Read, path: &Path, limit: usize) -> Resul
             limit,
         });
     }
-    String::from_utf8(bytes).map_err(|source| Error::Utf8 {
-        path: path.to_path_buf(),
-        source,
+    String::from_utf8(bytes).map_err(|source| {
+        let (line, column, byte) = position(source.as_bytes(), source.utf8_error().valid_up_to());
+        Error::Utf8 {
+            path: path.to_path_buf(),
+            line,
+            column,
+            byte,
+            source,
+        }
     })
+}
+
+/// Line and column (1-based, the column in characters) of byte `at`, which
+/// ends the valid UTF-8 prefix of `bytes`, and the byte there.
+fn position(bytes: &[u8], at: usize) -> (usize, usize, u8) {
+    let valid = std::str::from_utf8(&bytes[..at]).unwrap_or_default();
+    let line = valid.matches('\n').count() + 1;
+    let column = valid
+        .rsplit('\n')
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .count()
+        + 1;
+    (line, column, bytes.get(at).copied().unwrap_or_default())
 }
 
 fn check(path: &Path, meta: &Metadata, limit: usize) -> Result<(), Error> {
@@ -477,15 +504,17 @@ mod tests {
                 want: Err("cannot read"),
             },
             Case {
-                reason: "invalid UTF-8 names the file",
+                reason: "invalid UTF-8 names the file and the position",
                 path: "latin1.yaml",
-                want: Err("is not UTF-8 text"),
+                want: Err(
+                    "is not UTF-8 text: line 2, column 2: byte `0xe9` starts no UTF-8 character",
+                ),
             },
         ];
         let dir = hostile_dir();
         let p = |s: &str| dir.path().join(s);
         std::fs::write(p("limit.yaml"), "12345678").expect("write");
-        std::fs::write(p("latin1.yaml"), b"k: \xe9\n").expect("write");
+        std::fs::write(p("latin1.yaml"), b"\xc3\xa9\nk\xe9\n").expect("write");
         std::fs::File::create(p("huge.yaml"))
             .and_then(|f| f.set_len(1 << 30))
             .expect("sparse file");

@@ -234,4 +234,36 @@ mod tests {
             assert_eq!(gk.to_string(), want, "{reason}");
         }
     }
+
+    #[test]
+    fn unsupported_kinds_name_the_field_and_what_would_do() {
+        let cases = [
+            (
+                "missing apiVersion",
+                serde_json::json!({"kind": "CompositeResourceDefinition"}),
+                "apiVersion: missing for kind `CompositeResourceDefinition`",
+            ),
+            (
+                "another group's kind of the same name",
+                serde_json::json!({"apiVersion": "example.org/v1", "kind": "CompositeResourceDefinition"}),
+                "apiVersion: `example.org/v1` is not an API osp reads",
+            ),
+            (
+                "another kind",
+                serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap"}),
+                "kind: `ConfigMap` (`v1`) is not a definition osp converts",
+            ),
+            ("no kind", serde_json::json!({}), "kind: missing"),
+        ];
+        for (reason, doc, want) in cases {
+            let got = crate::definition::for_document(&doc)
+                .expect_err(reason)
+                .to_string();
+            assert!(got.starts_with(want), "{reason}: {got}");
+            assert!(
+                got.contains("`CompositeResourceDefinition` (apiextensions.crossplane.io/v2, v1)"),
+                "{reason}: lists what would do: {got}"
+            );
+        }
+    }
 }
