@@ -23,6 +23,9 @@ pub struct Options {
     /// Ask the user to sign in to the forge in the repository picker
     /// (`requestUserCredentials`), so the change is authored as them.
     pub user_credentials: bool,
+    /// Add a page showing the claim the form would create, and every
+    /// violation, as the user types (`OspClaimPreview` of `@osp/plugin-osp`).
+    pub claim_preview: bool,
     /// Owner when the definition names none.
     pub default_owner: Option<String>,
 }

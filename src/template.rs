@@ -49,9 +49,12 @@ pub fn for_template(
     let form = spec_form(def, custom, &spec, &mut warnings)?;
     let (main, parts, adv) =
         layout::split(form.schema, &custom.pages, &form.advanced, &mut warnings);
-    let parameters = parameters(def, custom, opts, &main, &parts, adv.as_ref());
     let others: Vec<&layout::Part> = parts.iter().chain(adv.as_ref()).collect();
     let values = layout::values(&main, &others);
+    let mut parameters = parameters(def, custom, opts, &main, &parts, adv.as_ref());
+    if opts.claim_preview {
+        parameters.push(pages::preview(def, &values));
+    }
     let steps = steps::steps(def, custom, opts, values, pages::has_compositions(def));
     let template = json!({
         "apiVersion": "scaffolder.backstage.io/v1beta3",

@@ -62,6 +62,8 @@ pub(crate) struct Settings {
     pub repo_hosts: Vec<String>,
     /// The picker asks the user to sign in to the forge.
     pub user_credentials: bool,
+    /// Templates end with the live claim preview page.
+    pub claim_preview: bool,
 }
 
 impl Default for Settings {
@@ -76,6 +78,7 @@ impl Default for Settings {
             namespace_keys: osp::resource::NamespaceKeys::default(),
             repo_hosts: Vec::new(),
             user_credentials: false,
+            claim_preview: false,
         }
     }
 }
@@ -339,6 +342,7 @@ impl Catalog {
             default_owner: settings.default_owner,
             allowed_hosts: settings.repo_hosts,
             user_credentials: settings.user_credentials,
+            claim_preview: settings.claim_preview,
             ..osp::convert::Options::default()
         }
     }

@@ -63,6 +63,11 @@ pub struct CatalogConfig {
     /// RBAC for them is needed).
     #[serde(default)]
     pub namespace_keys: osp::resource::NamespaceKeys,
+    /// Generated Templates end with a page showing the claim the form
+    /// creates, and every violation, as the user types (needs the
+    /// `@osp/plugin-osp` frontend plugin in the app) [default: false].
+    #[serde(default)]
+    pub claim_preview: bool,
 }
 
 /// `clusters` plus the `--kubeconfig` / `--context` flags: each context
@@ -139,6 +144,7 @@ pub(crate) fn settings(sources: &Sources) -> Settings {
         namespace_keys: sources.catalog.namespace_keys.clone(),
         repo_hosts: sources.repo_hosts.clone(),
         user_credentials: sources.user_credentials,
+        claim_preview: sources.catalog.claim_preview,
     }
 }
 

@@ -102,6 +102,22 @@ pub(crate) fn advanced(
     (!props.is_empty()).then(|| json!({"title": "Advanced", "type": "object", "properties": props}))
 }
 
+/// Form key of the preview field, and the field extension it names.
+pub const CLAIM_PREVIEW_FIELD: &str = "OspClaimPreview";
+
+/// The last page: the claim the form would create, rendered and validated
+/// by the sidecar as the user types. The field reads the form through the
+/// render step's own `values` (its `${{ parameters.* }}` references), so the
+/// preview is the same request the render step makes.
+pub(crate) fn preview(def: &Definition, values: &Value) -> Value {
+    json!({"title": "Preview", "type": "object", "properties": {"preview": {
+        "title": "Claim preview", "type": "string",
+        "description": "The manifest this form creates, checked as at submit.",
+        "ui:field": CLAIM_PREVIEW_FIELD,
+        "ui:options": {"definition": def.name, "values": values},
+    }}})
+}
+
 /// How the manifest is delivered; `None` when there is nothing to ask.
 pub(crate) fn delivery(custom: &Customisation, opts: &Options) -> Option<Value> {
     let fixed_repo = custom.repo_url.is_some() || opts.repo_url.is_some();

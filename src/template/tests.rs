@@ -626,3 +626,40 @@ fn user_credentials_sign_the_user_in_and_reach_the_publish_step() {
         );
     }
 }
+
+#[test]
+fn the_claim_preview_page_reads_the_form_as_the_render_step_does() {
+    let y = xrd(
+        "v1",
+        "  claimNames: {kind: Database, plural: databases}\n",
+        "type: object
+properties:
+  size: {type: string}
+  region: {type: string, x-ui-advanced: true}",
+    );
+    for claim_preview in [true, false] {
+        let opts = Options {
+            claim_preview,
+            ..Options::default()
+        };
+        let t = for_entities_with(&doc(&y), &opts)
+            .expect("template")
+            .template;
+        let pages = t["spec"]["parameters"].as_array().expect("pages");
+        let last = pages.last().expect("a page");
+        assert_eq!(
+            last["title"] == "Preview",
+            claim_preview,
+            "the preview page only when asked"
+        );
+        if claim_preview {
+            let field = &last["properties"]["preview"];
+            assert_eq!(field["ui:field"], "OspClaimPreview");
+            assert_eq!(field["ui:options"]["definition"], "xdatabases.example.org");
+            assert_eq!(
+                field["ui:options"]["values"], t["spec"]["steps"][0]["input"]["values"],
+                "the same values as the render step, fields moved to the advanced page included"
+            );
+        }
+    }
+}

@@ -119,6 +119,8 @@ before(async () => {
       'catalog:',
       `  appBaseUrl: ${BASE}`,
       '  defaultOwner: group:default/guests',
+      // Generated Templates end with the live claim preview page.
+      '  claimPreview: true',
       'publish:',
       '  local:',
       `    local/gitops: ${gitops}`,
@@ -213,6 +215,14 @@ test('a change in the watched source is visible in the catalog within seconds', 
   assert.ok(times[times.length - 1] < 60_000);
 });
 
+/** Guest sign-in, finished before the caller navigates (else the next
+ * page load races the session and lands on the sign-in page again). */
+async function signIn(page) {
+  const enter = page.getByRole('button', { name: 'Enter' });
+  await enter.click();
+  await enter.waitFor({ state: 'detached' });
+}
+
 async function shot(page, name) {
   if (SHOTS) await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
 }
@@ -222,7 +232,7 @@ test('a user creates a claim in the browser; the task completes and its links re
   t.after(() => shot(page, 'last').catch(() => {}));
   page.setDefaultTimeout(30_000);
   await page.goto(`${BASE}/`);
-  await page.getByRole('button', { name: 'Enter' }).click();
+  await signIn(page);
   await page.goto(`${BASE}/create`);
   const card = page.getByText('PostgreSQL', { exact: false }).first();
   await card.waitFor();
@@ -238,6 +248,7 @@ test('a user creates a claim in the browser; the task completes and its links re
   await owner.fill('group:default/guests');
   await owner.press('Enter');
   // Next through the pages; on Delivery, RepoUrlPicker names the local target.
+  let previewed = false;
   for (let i = 0; i < 8 && !(await page.getByRole('button', { name: 'Create' }).count()); i++) {
     // The PostgreSQL example's one required field without a default.
     const storage = page.getByLabel(/^Storage GB/);
@@ -247,8 +258,18 @@ test('a user creates a claim in the browser; the task completes and its links re
       await page.getByLabel(/^Owner/).fill('local');
       await repo.fill('gitops');
     }
+    // The generated Preview page: the sidecar's rendering of this very form.
+    if (await page.getByText('Claim preview').count()) {
+      const t0 = Date.now();
+      await page.getByText(/kind: PostgreSQLInstance/).first().waitFor({ timeout: 15_000 });
+      figure('generated_template_preview_ms', Date.now() - t0);
+      assert.ok(await page.getByText(/storageGB: 20/).count(), 'the preview shows the value typed on an earlier page');
+      await shot(page, 'generated-preview');
+      previewed = true;
+    }
     await page.getByRole('button', { name: /^(Next|Review)$/ }).click();
   }
+  assert.ok(previewed, 'the generated Template ends with the claim preview');
   await shot(page, 'review');
   const t0 = Date.now();
   await page.getByRole('button', { name: 'Create' }).click();
@@ -323,7 +344,7 @@ test('the OspClaimPreview field shows the violations, then the manifest, as the 
   t.after(() => shot(page, 'last-preview').catch(() => {}));
   page.setDefaultTimeout(30_000);
   await page.goto(`${BASE}/`);
-  await page.getByRole('button', { name: 'Enter' }).click();
+  await signIn(page);
   await page.goto(`${BASE}/create/templates/default/osp-claim-preview-demo`);
   const preview = page.getByTestId('osp-claim-preview');
   await page.getByLabel(/^Claim name/).fill('preview-db');

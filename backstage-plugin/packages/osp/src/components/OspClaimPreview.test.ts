@@ -65,6 +65,22 @@ describe('OspClaimPreview', () => {
     expect(previewRequestOf({}, {})).toBeUndefined();
   });
 
+  it("resolves the render step's values against the form, moved fields included", () => {
+    const values = {
+      size: '${{ parameters.spec.size }}',
+      network: { cidr: '${{ parameters.spec_network.network.cidr }}' },
+      'x-odd': '${{ parameters.spec["x-odd"] }}',
+      region: '${{ parameters.spec_advanced.region }}',
+    };
+    const form = { name: 'db', spec: { size: 'small', 'x-odd': 1 }, spec_network: { network: { cidr: '10.0.0.0/16' } } };
+    expect(previewRequestOf({ definition, values }, form)?.values).toEqual({
+      size: 'small',
+      network: { cidr: '10.0.0.0/16' },
+      'x-odd': 1,
+    });
+    expect(previewRequestOf({ definition, values: '${{ parameters.spec }}' }, form)?.values).toEqual(form.spec);
+  });
+
   it('waits 400 ms after the last change, then shows every violation with its field path', async () => {
     api.previewClaim.mockResolvedValue({
       manifest: '',

@@ -32,6 +32,13 @@ export type OspClaimPreviewUiOptions = {
   valuesField?: string;
   /** Form key of the cluster choice (default `cluster`). */
   clusterField?: string;
+  /**
+   * The claim's values as the render step builds them: any string that is
+   * exactly `${{ parameters.<path> }}` is replaced by the form's value there
+   * (the generated Templates pass their render step's `values`, so fields
+   * moved to other pages are found). Takes precedence over `valuesField`.
+   */
+  values?: string | object;
   /** Debounce before asking the sidecar, in milliseconds (default 400). */
   debounceMs?: number;
 };
@@ -46,7 +53,8 @@ export function previewRequestOf(
 ): OspClaimPreviewRequest | undefined {
   if (!options.definition) return undefined;
   const text = (key: string) => (typeof formData[key] === 'string' ? (formData[key] as string) : undefined);
-  const values = formData[options.valuesField ?? 'spec'];
+  const values =
+    options.values !== undefined ? resolveReferences(options.values, formData) : formData[options.valuesField ?? 'spec'];
   return {
     definition: options.definition,
     name: text(options.nameField ?? 'name') ?? '',
@@ -54,6 +62,37 @@ export function previewRequestOf(
     values: values && typeof values === 'object' && !Array.isArray(values) ? (values as Record<string, unknown>) : {},
     cluster: text(options.clusterField ?? 'cluster'),
   };
+}
+
+const REFERENCE = /^\$\{\{\s*parameters((?:\.[A-Za-z_][A-Za-z0-9_]*|\["(?:[^"\\]|\\.)*"\])+)\s*\}\}$/;
+const SEGMENT = /\.([A-Za-z_][A-Za-z0-9_]*)|\[("(?:[^"\\]|\\.)*")\]/g;
+
+/**
+ * `template` with every `${{ parameters.a.b }}` / `${{ parameters.a["x-y"] }}`
+ * string replaced by the form's value at that path; values left unset by the
+ * user are dropped, as the scaffolder drops them from the render step.
+ */
+export function resolveReferences(template: unknown, formData: Record<string, unknown>): unknown {
+  if (typeof template === 'string') {
+    const m = REFERENCE.exec(template);
+    if (!m) return template;
+    let at: unknown = formData;
+    for (const seg of m[1].matchAll(SEGMENT)) {
+      const key = seg[1] ?? (JSON.parse(seg[2]) as string);
+      at = at && typeof at === 'object' && !Array.isArray(at) ? (at as Record<string, unknown>)[key] : undefined;
+    }
+    return at;
+  }
+  if (Array.isArray(template)) return template.map(t => resolveReferences(t, formData));
+  if (template && typeof template === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(template)) {
+      const r = resolveReferences(v, formData);
+      if (r !== undefined) out[k] = r;
+    }
+    return out;
+  }
+  return template;
 }
 
 type Preview =
