@@ -29,6 +29,18 @@ pub const OWNER_KEYS: [&str; 3] = [
 /// first match wins.
 pub const SYSTEM_KEYS: [&str; 2] = ["osp.dev/system", "terasky.backstage.io/system"];
 
+/// Where a published claim lives: its repository (RepoUrlPicker's form), its
+/// path there and its idempotency key. Render writes them when it knows the
+/// repository; the Resource carries them, so the claim can be deleted by a
+/// pull request from Backstage.
+pub const REPO_URL: &str = "osp.dev/repo-url";
+/// See [`REPO_URL`].
+pub const REPO_PATH: &str = "osp.dev/repo-path";
+/// See [`REPO_URL`].
+pub const IDEMPOTENCY_KEY: &str = "osp.dev/idempotency-key";
+/// The three, in the order above.
+pub const SOURCE_KEYS: [&str; 3] = [REPO_URL, REPO_PATH, IDEMPOTENCY_KEY];
+
 /// Which catalog entities a definition gets (`osp.dev/catalog`, or the
 /// operator's `catalog.definitions`). Ordered from least to most listed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, serde::Deserialize)]

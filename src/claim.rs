@@ -73,6 +73,13 @@ pub struct ClaimInput {
     /// sidecar's `publish.base`), so the suggested path is one publishing
     /// accepts; none when unset.
     pub base: Option<String>,
+    /// Repository the manifest is published to (`host?owner=o&repo=r`);
+    /// when set, the manifest records it with its path and key
+    /// ([`crate::annotations::SOURCE_KEYS`]).
+    pub repo_url: Option<String>,
+    /// The path publishing writes to, when the Template fixes one (else the
+    /// suggested path).
+    pub target_path: Option<String>,
 }
 
 /// A non-fatal note about input accepted with a change.
@@ -200,10 +207,15 @@ pub fn for_claim_with(
         return Err(Error::Validation(violations));
     }
     let path = path::repository_path(def, input)?;
+    let key = path::idempotency_key(def, input);
+    if let Some(repo) = metadata::given(&input.repo_url) {
+        let at = metadata::given(&input.target_path).unwrap_or(&path);
+        render::record_source(&mut manifest, [repo, at, &key]);
+    }
     Ok(Rendered {
         yaml: document::to_yaml(&manifest),
         json: manifest.to_string(),
-        idempotency_key: path::idempotency_key(def, input),
+        idempotency_key: key,
         entity_ref: path::entity_ref(def, input),
         path,
         manifest,

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use serde_json::{Map, Value, json};
 
-use crate::annotations::{OWNER_KEYS, SYSTEM_KEYS};
+use crate::annotations::{OWNER_KEYS, SOURCE_KEYS, SYSTEM_KEYS};
 use crate::definition::kinds::GroupKind;
 use crate::definition::{Definition, Source};
 use crate::entity;
@@ -300,6 +300,12 @@ fn annotations_of(
         put("backstage.io/kubernetes-namespace", &id.namespace);
     }
     put("osp.dev/state", state.as_str());
+    // Where the claim is published, so Backstage can propose its deletion.
+    for key in SOURCE_KEYS {
+        if let Some(v) = annotation(obj, &[key]) {
+            put(key, v);
+        }
+    }
     if !message.is_empty() {
         put(
             "osp.dev/status-message",

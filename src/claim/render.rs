@@ -7,6 +7,7 @@ use super::{
     BACKSTAGE_OWNER_ANNOTATION, ClaimInput, DEFINITION_ANNOTATION, MANAGED_BY, MANAGED_BY_LABEL,
     OWNER_ANNOTATION, TEMPLATE_ANNOTATION, Violation, Warning, coerce, defaults, schema,
 };
+use crate::annotations::SOURCE_KEYS;
 use crate::definition::Definition;
 
 /// The `spec` object built from form values.
@@ -45,6 +46,18 @@ pub fn manifest(def: &Definition, input: &ClaimInput, spec: Value) -> Value {
         "metadata": metadata,
         "spec": spec,
     })
+}
+
+/// Records where the manifest is published ([`SOURCE_KEYS`], in order).
+pub fn record_source(manifest: &mut Value, values: [&str; 3]) {
+    if let Some(a) = manifest
+        .pointer_mut("/metadata/annotations")
+        .and_then(Value::as_object_mut)
+    {
+        for (k, v) in SOURCE_KEYS.iter().zip(values) {
+            a.insert((*k).into(), json!(v));
+        }
+    }
 }
 
 /// Drops empty optional values and coerces numbers, depth first.

@@ -495,3 +495,57 @@ mod props {
         }
     }
 }
+
+#[test]
+fn a_published_claim_records_where_it_lives_and_its_resource_carries_it() {
+    let d = def(V1_CLAIM_XRD);
+    let mut i = input(
+        "orders-db",
+        Some("team-a"),
+        json!({"parameters": {"storageGB": 20}}),
+    );
+    let plain = for_claim(&d, &i).expect("renders");
+    assert!(
+        plain.manifest["metadata"]["annotations"]
+            .get(crate::annotations::REPO_URL)
+            .is_none(),
+        "no repository given: nothing recorded"
+    );
+    i.repo_url = Some("gitlab.example.org?owner=acme/platform&repo=gitops".into());
+    let r = for_claim(&d, &i).expect("renders");
+    let a = &r.manifest["metadata"]["annotations"];
+    assert_eq!(
+        a["osp.dev/repo-url"],
+        "gitlab.example.org?owner=acme/platform&repo=gitops"
+    );
+    assert_eq!(
+        a["osp.dev/repo-path"],
+        r.path.as_str(),
+        "the suggested path"
+    );
+    assert_eq!(a["osp.dev/idempotency-key"], r.idempotency_key.as_str());
+    i.target_path = Some("apps/db/orders.yaml".into());
+    let fixed = for_claim(&d, &i).expect("renders");
+    assert_eq!(
+        fixed.manifest["metadata"]["annotations"]["osp.dev/repo-path"],
+        "apps/db/orders.yaml"
+    );
+
+    let ctx = crate::resource::Context {
+        cluster: "default",
+        definition: &d,
+        template_name: "",
+        app_base_url: "http://localhost:3000",
+        default_owner: "group:default/team-a",
+        default_system: None,
+        passthrough: &crate::resource::Passthrough::NONE,
+        composites: &Default::default(),
+    };
+    let entity = crate::resource::for_resource(&fixed.manifest, &ctx).expect("resource");
+    for key in crate::annotations::SOURCE_KEYS {
+        assert_eq!(
+            entity["metadata"]["annotations"][key], fixed.manifest["metadata"]["annotations"][key],
+            "`{key}` reaches the Resource"
+        );
+    }
+}

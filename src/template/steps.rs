@@ -47,6 +47,12 @@ pub(crate) fn steps(
         .target_path
         .clone()
         .unwrap_or_else(|| "${{ steps.render.output.path }}".into());
+    // The claim records where it is published, so its Resource can be
+    // deleted by a pull request from Backstage.
+    input.insert("repoUrl".into(), json!(repo));
+    if let Some(p) = &custom.target_path {
+        input.insert("targetPath".into(), json!(p));
+    }
     let mut publish = json!({
         "id": "publish", "name": "Open pull request", "action": PUBLISH_ACTION,
         "input": {

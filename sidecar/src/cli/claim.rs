@@ -39,6 +39,14 @@ pub(crate) struct RenderArgs {
     /// Folder the suggested repository path is placed under (as `publish.base`).
     #[arg(long)]
     pub base: Option<String>,
+    /// Repository the manifest is published to (`host?owner=o&repo=r`):
+    /// the manifest records it with its path and key, so its Resource can be
+    /// deleted from Backstage.
+    #[arg(long)]
+    pub repo_url: Option<String>,
+    /// The path publishing writes to, when not the suggested one.
+    #[arg(long)]
+    pub target_path: Option<String>,
     /// Composition name (`compositionRef.name`).
     #[arg(long)]
     pub composition: Option<String>,
@@ -91,6 +99,8 @@ fn render(args: RenderArgs) -> ExitCode {
         },
         cluster: args.cluster,
         base: args.base,
+        repo_url: args.repo_url,
+        target_path: args.target_path,
     };
     match osp::claim::for_claim(&def, &input) {
         Ok(r) => {

@@ -160,6 +160,8 @@ pub(crate) fn input(
         },
         cluster: opt(&req.cluster),
         base: None,
+        repo_url: opt(&req.repo_url),
+        target_path: opt(&req.target_path),
     })
 }
 

@@ -32,6 +32,8 @@ export interface ClaimInput {
   };
   templateRef?: string;
   cluster?: string;
+  repoUrl?: string;
+  targetPath?: string;
 }
 
 /** Zod schemas of {@link ClaimInput}, in the `createTemplateAction` form. */
@@ -85,6 +87,18 @@ export const claimInputSchema = {
       .string()
       .optional()
       .describe('Target cluster; picks the repository path and apply target'),
+  repoUrl: (z: Z) =>
+    z
+      .string()
+      .optional()
+      .describe(
+        'Repository the manifest is published to (RepoUrlPicker form): the claim records it with its path and key, so its Resource can be deleted from Backstage',
+      ),
+  targetPath: (z: Z) =>
+    z
+      .string()
+      .optional()
+      .describe('The path publishing writes to, when the Template fixes one'),
 };
 
 // The zod instance createTemplateAction hands to each schema callback.
@@ -118,6 +132,8 @@ export function renderRequestOf(
     composition: input.composition,
     caller,
     cluster: input.cluster ?? '',
+    repoUrl: input.repoUrl ?? '',
+    targetPath: input.targetPath ?? '',
   };
 }
 
