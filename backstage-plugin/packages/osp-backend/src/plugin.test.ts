@@ -11,8 +11,11 @@ import { Code, ConnectError } from '@connectrpc/connect';
 import {
   BadRequestSchema,
   CatalogService,
+  ChangeKind,
   ClaimService,
+  PublishService,
   ResourceState,
+  type CreatePullRequestRequest,
   type GetResourceStatusRequest,
 } from '@osp/backstage-client';
 import { serveRoutes } from '@osp/backstage-client/src/testing';
@@ -36,6 +39,22 @@ const resource: Entity = {
   },
   spec: { type: 'crossplane-claim', owner: 'group:default/team-a' },
 };
+// A claim rendered for publishing records where it lives.
+const published: Entity = {
+  ...resource,
+  metadata: {
+    name: 'jobs.queue.team-a.prod',
+    annotations: {
+      ...resource.metadata.annotations,
+      'osp.dev/kind': 'Queue',
+      'osp.dev/name': 'jobs',
+      'osp.dev/repo-url': 'gitlab.example.org?owner=acme%2Fplatform&repo=gitops',
+      'osp.dev/repo-path': 'clusters/prod/team-a/queue/jobs.yaml',
+      'osp.dev/idempotency-key': 'claim/prod/team-a/queue/jobs',
+    },
+  },
+};
+const publishedRef = 'resource:default/jobs.queue.team-a.prod';
 const plainResource: Entity = {
   apiVersion: 'backstage.io/v1alpha1',
   kind: 'Resource',
@@ -48,6 +67,7 @@ describe('osp backend plugin', () => {
   let fake: Awaited<ReturnType<typeof serveRoutes>>;
   let statusCalls: GetResourceStatusRequest[];
   let statusError: ConnectError | undefined;
+  let publishCalls: CreatePullRequestRequest[] = [];
 
   beforeAll(async () => {
     fake = await serveRoutes(router => {
@@ -72,6 +92,18 @@ describe('osp backend plugin', () => {
                 { apiVersion: 'rds.aws.upbound.io/v1beta1', kind: 'Instance', name: 'orders-db-x7k2p', state: ResourceState.READY },
               ],
             },
+          };
+        },
+      });
+      router.service(PublishService, {
+        async createPullRequest(req) {
+          publishCalls.push(req);
+          return {
+            changeKind: ChangeKind.PULL_REQUEST,
+            url: 'https://gitlab.example.org/acme/platform/gitops/-/merge_requests/4',
+            number: 4n,
+            branch: 'osp/claim-prod-team-a-queue-jobs-delete-0a1b2c3d',
+            created: true,
           };
         },
       });
@@ -109,13 +141,14 @@ describe('osp backend plugin', () => {
   beforeEach(() => {
     statusCalls = [];
     statusError = undefined;
+    publishCalls = [];
   });
 
   async function backendWith(result: AuthorizeResult.ALLOW | AuthorizeResult.DENY = AuthorizeResult.ALLOW) {
     return startTestBackend({
       features: [
         ospPlugin,
-        catalogServiceMock.factory({ entities: [resource, plainResource] }),
+        catalogServiceMock.factory({ entities: [resource, plainResource, published] }),
         mockServices.permissions.factory({ result }),
         // The mock otherwise treats a request without a token as a user.
         mockServices.httpAuth.factory({ defaultCredentials: mockCredentials.none() }),
@@ -148,6 +181,10 @@ describe('osp backend plugin', () => {
       const preview = await request(server).post('/api/osp/claims/preview').set(auth).send({ definition: 'x', name: 'y' });
       expect(preview.status).toBe(403);
       expect(preview.body.error.message).toMatch(/osp\.claim\.preview/);
+      const del = await request(server).post('/api/osp/resources/delete').set(auth).send({ entityRef: publishedRef });
+      expect(del.status).toBe(403);
+      expect(del.body.error.message).toMatch(/osp\.resource\.delete/);
+      expect(publishCalls).toEqual([]);
       expect(statusCalls).toEqual([]);
     } finally {
       await backend.stop();
@@ -186,6 +223,36 @@ describe('osp backend plugin', () => {
       backend = await backendWith();
     });
     afterAll(() => backend?.stop());
+
+    it('proposes deleting a published claim: a pull request removing its file on a branch of its own', async () => {
+      const res = await request(backend.server).post('/api/osp/resources/delete').set(auth).send({ entityRef: publishedRef });
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual({
+        changeKind: 'pull-request',
+        url: 'https://gitlab.example.org/acme/platform/gitops/-/merge_requests/4',
+        branch: 'osp/claim-prod-team-a-queue-jobs-delete-0a1b2c3d',
+      });
+      expect(publishCalls).toHaveLength(1);
+      expect(publishCalls[0]).toMatchObject({
+        repository: 'acme/platform/gitops',
+        host: 'gitlab.example.org',
+        files: [{ path: 'clusters/prod/team-a/queue/jobs.yaml', delete: true }],
+        idempotencyKey: 'claim/prod/team-a/queue/jobs/delete',
+        updateKustomization: true,
+        entityRefs: [publishedRef],
+        title: 'Delete Queue jobs',
+      });
+    });
+
+    it('refuses to delete a Resource that records no repository, naming the field', async () => {
+      const res = await request(backend.server).post('/api/osp/resources/delete').set(auth).send({ entityRef: ref });
+      expect(res.status).toBe(400);
+      expect(res.body.error.message).toMatch(/^entityRef: .*osp\.dev\/repo-url/);
+      const missing = await request(backend.server).post('/api/osp/resources/delete').set(auth).send({});
+      expect(missing.status).toBe(400);
+      expect(missing.body.error.message).toMatch(/^entityRef: required/);
+      expect(publishCalls).toEqual([]);
+    });
 
     it('returns the status tree of a Resource, asked by its annotations', async () => {
       const res = await request(backend.server).get(`/api/osp/resources/status?entityRef=${ref}`).set(auth);

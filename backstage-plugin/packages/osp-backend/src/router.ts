@@ -10,12 +10,21 @@ import { parseEntityRef, stringifyEntityRef } from '@backstage/catalog-model';
 import { InputError, NotAllowedError, NotFoundError } from '@backstage/errors';
 import type { CatalogService } from '@backstage/plugin-catalog-node';
 import { AuthorizeResult, type Permission } from '@backstage/plugin-permission-common';
-import { fieldViolationsOf, type OspClient } from '@osp/backstage-client';
+import {
+  ChangeKind,
+  deleteKeyOf,
+  fieldViolationsOf,
+  repositoryOf,
+  type OspClient,
+} from '@osp/backstage-client';
 import {
   ospClaimPreviewPermission,
+  ospResourceDeletePermission,
   ospResourceReadPermission,
   type OspClaimPreviewResponse,
+  type OspResourceDeleteResponse,
 } from '@osp/plugin-osp-common';
+import { claimSourceOf } from './claimSource';
 import { previewInputOf } from './previewInput';
 import { resourceTargetOf } from './resourceTarget';
 import { statusJsonOf } from './statusJson';
@@ -53,9 +62,8 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
     }
   }
 
-  router.get('/resources/status', async (req, res) => {
-    const credentials = await httpAuth.credentials(req, { allow: ['user', 'service'] });
-    const raw = req.query.entityRef;
+  /** The Resource entity `raw` names, read with the caller's credentials. */
+  async function resourceOf(raw: unknown, credentials: BackstageCredentials) {
     if (typeof raw !== 'string' || !raw) {
       throw new InputError('entityRef: required, e.g. resource:default/orders-db.postgresqlinstance.team-a.prod');
     }
@@ -65,16 +73,51 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
     } catch (e) {
       throw new InputError(`entityRef: ${(e as Error).message}`);
     }
-    // Read with the caller's credentials: what the catalog hides from them
-    // does not exist here either.
+    // What the catalog hides from the caller does not exist here either.
     const entity = await catalog.getEntityByRef(ref, { credentials });
     if (!entity) {
       throw new NotFoundError(`no entity ${ref}`);
     }
-    const target = resourceTargetOf(entity, ref);
+    return { ref, entity, target: resourceTargetOf(entity, ref) };
+  }
+
+  router.get('/resources/status', async (req, res) => {
+    const credentials = await httpAuth.credentials(req, { allow: ['user', 'service'] });
+    const { ref, target } = await resourceOf(req.query.entityRef, credentials);
     await authorize(credentials, ospResourceReadPermission, ref);
     const status = await client.catalog.getResourceStatus(target, { signal: signalOf(res) });
     res.json(statusJsonOf(ref, status));
+  });
+
+  router.post('/resources/delete', async (req, res) => {
+    const credentials = await httpAuth.credentials(req, { allow: ['user'] });
+    const { ref, entity, target } = await resourceOf((req.body ?? {}).entityRef, credentials);
+    const source = claimSourceOf(entity, ref);
+    await authorize(credentials, ospResourceDeletePermission, ref);
+    const { host, repository } = repositoryOf(source.repoUrl);
+    const out = await client.publish.createPullRequest(
+      {
+        repository,
+        host,
+        files: [{ path: source.path, delete: true }],
+        title: `Delete ${target.kind} ${target.name}`,
+        idempotencyKey: deleteKeyOf(source.idempotencyKey),
+        updateKustomization: true,
+        caller: await callerOf(credentials, userInfo),
+        entityRefs: [ref],
+      },
+      { signal: signalOf(res) },
+    );
+    const kinds: Record<number, OspResourceDeleteResponse['changeKind']> = {
+      [ChangeKind.PULL_REQUEST]: 'pull-request',
+      [ChangeKind.LOCAL_BRANCH]: 'local-branch',
+    };
+    const body: OspResourceDeleteResponse = {
+      changeKind: kinds[out.changeKind] ?? 'none',
+      url: out.changeKind === ChangeKind.PULL_REQUEST ? out.url : '',
+      branch: out.branch,
+    };
+    res.json(body);
   });
 
   router.post('/claims/preview', async (req, res) => {

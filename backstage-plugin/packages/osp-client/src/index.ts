@@ -8,6 +8,7 @@ export { createOspClient, ospClientOver, type OspClient } from './client';
 export { ospClientServiceRef } from './serviceRef';
 export { fieldViolationsOf, toBackstageError, type FieldViolation } from './errors';
 export { readOspClientOptions, type OspClientOptions } from './options';
+export { deleteKeyOf, repositoryOf } from './repository';
 export * from './gen/osp/v1/common_pb';
 export * from './gen/osp/v1/catalog_pb';
 export * from './gen/osp/v1/claims_pb';

@@ -68,3 +68,19 @@ export interface OspClaimPreviewResponse {
   /** The Resource entity the catalog will list the claim as. */
   entityRef: string;
 }
+
+/** The body of `POST /resources/delete`. @public */
+export interface OspResourceDeleteRequest {
+  /** The Resource entity whose claim to delete, e.g. `resource:default/orders-db.postgresqlinstance.team-a.prod`. */
+  entityRef: string;
+}
+
+/** The answer of `POST /resources/delete`: the proposed change. @public */
+export interface OspResourceDeleteResponse {
+  /** `pull-request`, `local-branch`, or `none` (the file is already gone). */
+  changeKind: 'pull-request' | 'local-branch' | 'none';
+  /** Web URL of the pull (merge) request; empty for the other kinds. */
+  url: string;
+  /** Branch holding the deletion. */
+  branch: string;
+}

@@ -15,6 +15,8 @@ export type {
   OspClaimPreviewResponse,
   OspConditionJson,
   OspFieldViolation,
+  OspResourceDeleteRequest,
+  OspResourceDeleteResponse,
   OspResourceNodeJson,
   OspResourceStatusJson,
 } from './api';

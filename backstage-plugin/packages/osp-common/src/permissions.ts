@@ -29,8 +29,9 @@ export const ospClaimPreviewPermission = createPermission({
 });
 
 /**
- * Delete the claim behind a Resource entity (by pull request). Defined now
- * so policies can be written; the route comes with the delete action.
+ * Delete the claim behind a Resource entity: `POST /resources/delete`
+ * proposes a pull request removing its manifest. A resource permission, so a
+ * policy can say "only the owners may delete" (`isEntityOwner`).
  *
  * @public
  */

@@ -3,6 +3,7 @@ import { ResponseError } from '@backstage/errors';
 import type {
   OspClaimPreviewRequest,
   OspClaimPreviewResponse,
+  OspResourceDeleteResponse,
   OspResourceStatusJson,
 } from '@osp/plugin-osp-common';
 import type { OspApi } from './OspApi';
@@ -23,6 +24,17 @@ export class OspClient implements OspApi {
       `${base}/resources/status?entityRef=${encodeURIComponent(entityRef)}`,
       { signal: options?.signal },
     );
+    if (!res.ok) throw await ResponseError.fromResponse(res);
+    return res.json();
+  }
+
+  async deleteResource(entityRef: string): Promise<OspResourceDeleteResponse> {
+    const base = await this.deps.discoveryApi.getBaseUrl('osp');
+    const res = await this.deps.fetchApi.fetch(`${base}/resources/delete`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ entityRef }),
+    });
     if (!res.ok) throw await ResponseError.fromResponse(res);
     return res.json();
   }

@@ -8,6 +8,7 @@ import { useEntity } from '@backstage/plugin-catalog-react';
 import type { OspResourceStatusJson } from '@osp/plugin-osp-common';
 import { useOspApi } from '../api/useOspApi';
 import { ConditionsTable } from './ConditionsTable';
+import { DeleteClaim } from './DeleteClaim';
 import { ResourceLinks } from './ResourceLinks';
 import { ResourceTree } from './ResourceTree';
 import { StateChip } from './StateChip';
@@ -35,7 +36,13 @@ export function OspResourceStatusCard(props: OspResourceStatusCardProps) {
     [api, entityRef],
   );
   const { value, error, loading } = usePolling(entityRef, load, props.refreshIntervalMs ?? 5000);
-  return h(OspResourceStatusView, { entity, status: value, error, loading });
+  return h(OspResourceStatusView, {
+    entity,
+    status: value,
+    error,
+    loading,
+    actions: h(DeleteClaim, { entity, entityRef, api }),
+  });
 }
 
 /** The card's content for given data (no fetching). @public */
@@ -44,6 +51,8 @@ export function OspResourceStatusView(props: {
   status?: OspResourceStatusJson;
   error?: Error;
   loading?: boolean;
+  /** Day-2 actions shown under the links (Delete). */
+  actions?: unknown;
 }) {
   const { entity, status, error, loading } = props;
   const root = status?.root ?? undefined;
@@ -77,6 +86,7 @@ export function OspResourceStatusView(props: {
           )
         : null,
       h(Section, { title: 'Links' }, h(ResourceLinks, { entity })),
+      props.actions ? h(Section, { title: 'Actions', children: props.actions }) : null,
     ),
   );
 }

@@ -1,20 +1,14 @@
 import type { UserInfoService } from '@backstage/backend-plugin-api';
 import { InputError } from '@backstage/errors';
 import { createTemplateAction } from '@backstage/plugin-scaffolder-node';
-import type { OspClient } from '@osp/backstage-client';
+import { deleteKeyOf, type OspClient } from '@osp/backstage-client';
 import type { z as Zod } from 'zod/v3';
 import { examples } from './delete.examples';
 import { changeInputs, changeOutputs, propose } from './propose';
 
 type Z = typeof Zod;
 
-/**
- * The idempotency key of a claim's deletion: its own branch and pull
- * request, apart from the creation's (which may be merged and gone).
- */
-export function deleteKeyOf(idempotencyKey: string): string {
-  return `${idempotencyKey.replace(/\/+$/, '')}/delete`;
-}
+export { deleteKeyOf };
 
 /**
  * `osp:claim:delete`: proposes removing a claim's manifest (and its entry in

@@ -1,8 +1,8 @@
-import { InputError } from '@backstage/errors';
 import type { UserInfoService } from '@backstage/backend-plugin-api';
 import type { ActionContext } from '@backstage/plugin-scaffolder-node';
 import {
   ChangeKind,
+  repositoryOf,
   type CreatePullRequestResponse,
   type OspClient,
 } from '@osp/backstage-client';
@@ -12,31 +12,7 @@ import { callerOf } from './claim';
 
 type Z = typeof Zod;
 
-/**
- * The repository a `repoUrl` names: Backstage's `host?owner=o&repo=r` form
- * (what `RepoUrlPicker` produces; on GitLab `owner` may hold subgroups,
- * `group/subgroup`), or plain `owner/name` (GitHub). The sidecar picks the
- * forge by `host`.
- */
-export function repositoryOf(repoUrl: string): { host: string; repository: string } {
-  if (/^[\w.-]+\/[\w.-]+$/.test(repoUrl)) {
-    return { host: 'github.com', repository: repoUrl };
-  }
-  let url: URL;
-  try {
-    url = new URL(/^https?:\/\//.test(repoUrl) ? repoUrl : `https://${repoUrl}`);
-  } catch {
-    throw new InputError(`invalid repoUrl \`${repoUrl}\`: expected \`host?owner=o&repo=r\``);
-  }
-  const owner = url.searchParams.get('owner') ?? url.searchParams.get('organization');
-  const repo = url.searchParams.get('repo');
-  if (!owner || !repo) {
-    throw new InputError(
-      `invalid repoUrl \`${repoUrl}\`: missing \`owner\` or \`repo\` (expected \`host?owner=o&repo=r\`)`,
-    );
-  }
-  return { host: url.host, repository: `${owner}/${repo}` };
-}
+export { repositoryOf };
 
 /**
  * The `changeKind` output: what the publication left for people to review.

@@ -1,0 +1,66 @@
+/** @jest-environment jsdom */
+// Without JSX: the workspace's jest transform parses TypeScript only.
+import { act, cleanup, fireEvent, render, screen } from '@testing-library/react';
+import { createElement as h } from 'react';
+import type { Entity } from '@backstage/catalog-model';
+import type { OspApi } from '../api/OspApi';
+import { resourceEntity } from '../testing';
+import { DeleteClaim } from './DeleteClaim';
+
+const api: jest.Mocked<OspApi> = { getResourceStatus: jest.fn(), previewClaim: jest.fn(), deleteResource: jest.fn() };
+const ref = 'resource:default/jobs.queue.team-a.prod';
+const published: Entity = {
+  ...resourceEntity,
+  metadata: {
+    ...resourceEntity.metadata,
+    annotations: {
+      ...resourceEntity.metadata.annotations,
+      'osp.dev/repo-url': 'github.com?owner=acme&repo=gitops',
+      'osp.dev/repo-path': 'clusters/prod/team-a/queue/jobs.yaml',
+      'osp.dev/idempotency-key': 'claim/prod/team-a/queue/jobs',
+    },
+  },
+};
+
+afterEach(() => {
+  cleanup();
+  api.deleteResource.mockReset();
+});
+
+describe('DeleteClaim', () => {
+  it('is not offered for a claim that records no repository', () => {
+    render(h(DeleteClaim, { entity: resourceEntity, entityRef: ref, api }));
+    expect(screen.queryByText('Delete…')).toBeNull();
+  });
+
+  it('asks for confirmation, then links the pull request', async () => {
+    api.deleteResource.mockResolvedValue({
+      changeKind: 'pull-request',
+      url: 'https://github.com/acme/gitops/pull/9',
+      branch: 'osp/claim-prod-team-a-queue-jobs-delete-1',
+    });
+    render(h(DeleteClaim, { entity: published, entityRef: ref, api }));
+    fireEvent.click(screen.getByText('Delete…'));
+    expect(screen.getByRole('dialog').textContent).toMatch(/removes clusters\/prod\/team-a\/queue\/jobs\.yaml/);
+    expect(api.deleteResource).not.toHaveBeenCalled();
+    await act(async () => {
+      fireEvent.click(screen.getByText('Open pull request'));
+    });
+    expect(api.deleteResource).toHaveBeenCalledWith(ref);
+    const link = (await screen.findByText('Deletion pull request')) as HTMLAnchorElement;
+    expect(link.getAttribute('href')).toBe('https://github.com/acme/gitops/pull/9');
+  });
+
+  it('shows a refusal (no permission) instead of failing silently', async () => {
+    api.deleteResource.mockRejectedValue(new Error('not allowed: osp.resource.delete'));
+    render(h(DeleteClaim, { entity: published, entityRef: ref, api }));
+    fireEvent.click(screen.getByText('Delete…'));
+    await act(async () => {
+      fireEvent.click(screen.getByText('Open pull request'));
+    });
+    // The closing dialog hides the page from the accessibility tree a moment.
+    expect((await screen.findByText(/^Could not delete/)).textContent).toBe(
+      'Could not delete: not allowed: osp.resource.delete',
+    );
+  });
+});
