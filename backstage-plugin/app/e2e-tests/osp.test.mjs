@@ -316,6 +316,22 @@ test('a user creates a claim in the browser; the task completes and its links re
   const status = await api(`/api/osp/resources/status?${new URLSearchParams({ entityRef: `resource:default/${resource.metadata.name}` })}`);
   assert.equal(status.root.name, 'orders-db');
   assert.equal(status.root.kind, 'PostgreSQLInstance');
+  // Day-2 delete: the claim recorded where it lives, so the card offers
+  // Delete; confirming proposes the removal (here a commit on a branch of
+  // the local target, as publishing did).
+  assert.equal(resource.metadata.annotations['osp.dev/repo-path'], claimFile, 'the Resource knows its file');
+  await statusCard.getByRole('button', { name: 'Delete…' }).click();
+  const dialog = page.getByRole('dialog');
+  await dialog.getByText(claimFile, { exact: false }).waitFor();
+  await shot(page, 'delete-confirmation');
+  await dialog.getByRole('button', { name: 'Open pull request' }).click();
+  await statusCard.getByText(/^Deletion committed on branch /).waitFor();
+  const deletion = git('branch', '--list', 'osp/*delete*').replace(/^[* ]+/, '');
+  assert.match(deletion, /^osp\/delete-.*orders-db/, 'a branch of its own, named for the claim');
+  const removed = git('diff', '--name-status', `main...${deletion}`);
+  assert.match(removed, new RegExp(`^D\\s+${claimFile.replace(/[.]/g, '\\.')}$`, 'm'), removed);
+  const left = git('show', `${deletion}:${path.posix.join(path.posix.dirname(claimFile), 'kustomization.yaml')}`);
+  assert.doesNotMatch(left, /orders-db/, 'the kustomization entry is gone too');
   await page.close();
 });
 

@@ -237,7 +237,7 @@ describe('osp backend plugin', () => {
         repository: 'acme/platform/gitops',
         host: 'gitlab.example.org',
         files: [{ path: 'clusters/prod/team-a/queue/jobs.yaml', delete: true }],
-        idempotencyKey: 'claim/prod/team-a/queue/jobs/delete',
+        idempotencyKey: 'delete/claim/prod/team-a/queue/jobs',
         updateKustomization: true,
         entityRefs: [publishedRef],
         title: 'Delete Queue jobs',

@@ -31,9 +31,10 @@ export function repositoryOf(repoUrl: string): { host: string; repository: strin
 
 /**
  * The idempotency key of a claim's deletion: its own branch and pull
- * request, apart from the creation's (which may be merged and gone).
+ * request, apart from the creation's (which may be merged and gone). A
+ * prefix, so the branch still ends with the claim's name.
  */
 export function deleteKeyOf(idempotencyKey: string): string {
-  return `${idempotencyKey.replace(/\/+$/, '')}/delete`;
+  return `delete/${idempotencyKey.replace(/^\/+|\/+$/g, '')}`;
 }
 

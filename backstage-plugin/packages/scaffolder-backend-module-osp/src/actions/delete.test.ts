@@ -36,7 +36,7 @@ describe('osp:claim:delete', () => {
       host: 'gitlab.example.org',
       files: [{ path: input.path, content: '', delete: true }],
       title: `Delete ${input.path}`,
-      idempotencyKey: 'claim/east/team-a/queue/jobs/delete',
+      idempotencyKey: 'delete/claim/east/team-a/queue/jobs',
       updateKustomization: true,
       userToken: 'user-oauth-token',
       templateRef: 'template:default/delete-claim',
@@ -59,7 +59,7 @@ describe('osp:claim:delete', () => {
   });
 
   it('derives a key of its own, stable across runs', () => {
-    expect(deleteKeyOf('claim/east/team-a/queue/jobs')).toBe('claim/east/team-a/queue/jobs/delete');
-    expect(deleteKeyOf('claim/x/')).toBe('claim/x/delete');
+    expect(deleteKeyOf('claim/east/team-a/queue/jobs')).toBe('delete/claim/east/team-a/queue/jobs');
+    expect(deleteKeyOf('claim/x/')).toBe('delete/claim/x');
   });
 });
