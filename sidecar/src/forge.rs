@@ -53,3 +53,34 @@ pub(crate) fn plan_failure(e: &osp::publish::Error) -> Failure {
         _ => Failure::Plan,
     }
 }
+
+/// The string at `pointer` in a forge's JSON answer, empty when absent.
+pub(crate) fn str_at(v: &serde_json::Value, pointer: &str) -> String {
+    v.pointer(pointer)
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// The non-empty string at `pointer`, else what is missing (for the
+/// forge's `Decode` error).
+pub(crate) fn required(v: &serde_json::Value, pointer: &str) -> Result<String, String> {
+    match v.pointer(pointer).and_then(serde_json::Value::as_str) {
+        Some(s) if !s.is_empty() => Ok(s.to_owned()),
+        _ => Err(format!("missing `{pointer}`")),
+    }
+}
+
+/// Percent-encodes all but unreserved characters, and `/` when `keep` has
+/// it (GitHub takes paths as paths; GitLab wants one segment, `%2F`).
+pub(crate) fn encode(s: &str, keep: &[u8]) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) || keep.contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}

@@ -472,34 +472,18 @@ fn names(v: &Value, list: &str, field: &str) -> Vec<String> {
 }
 
 fn str_at(v: &Value, pointer: &str) -> String {
-    v.pointer(pointer)
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned()
+    crate::forge::str_at(v, pointer)
 }
 
 fn required(v: &Value, pointer: &str, step: &str) -> Result<String, Error> {
-    match v.pointer(pointer).and_then(Value::as_str) {
-        Some(s) if !s.is_empty() => Ok(s.to_owned()),
-        _ => Err(Error::Decode {
-            step: step.to_owned(),
-            message: format!("missing `{pointer}`"),
-        }),
-    }
+    crate::forge::required(v, pointer).map_err(|message| Error::Decode {
+        step: step.to_owned(),
+        message,
+    })
 }
 
-/// Percent-encodes a path or query value, keeping `/` (GitHub takes branch
-/// names and file paths with their slashes).
 fn encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    crate::forge::encode(s, b"/")
 }
 
 #[cfg(test)]

@@ -367,34 +367,18 @@ fn iid(v: &Value) -> u64 {
 }
 
 fn str_at(v: &Value, pointer: &str) -> String {
-    v.pointer(pointer)
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned()
+    crate::forge::str_at(v, pointer)
 }
 
 fn required(v: &Value, pointer: &str, step: &str) -> Result<String, Error> {
-    match v.pointer(pointer).and_then(Value::as_str) {
-        Some(s) if !s.is_empty() => Ok(s.to_owned()),
-        _ => Err(Error::Decode {
-            step: step.to_owned(),
-            message: format!("missing `{pointer}`"),
-        }),
-    }
+    crate::forge::required(v, pointer).map_err(|message| Error::Decode {
+        step: step.to_owned(),
+        message,
+    })
 }
 
-/// Percent-encodes everything but unreserved characters: GitLab takes
-/// branch names and file paths as single path segments (`/` as `%2F`).
 fn encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    crate::forge::encode(s, b"")
 }
 
 #[cfg(test)]
