@@ -316,6 +316,18 @@ test('a user creates a claim in the browser; the task completes and its links re
   const status = await api(`/api/osp/resources/status?${new URLSearchParams({ entityRef: `resource:default/${resource.metadata.name}` })}`);
   assert.equal(status.root.name, 'orders-db');
   assert.equal(status.root.kind, 'PostgreSQLInstance');
+  // A status change reaches the open page by itself: the claim, as its
+  // controller would, reports Synced and Ready (here in the watched file).
+  fs.appendFileSync(
+    path.join(gitops, claimFile),
+    ['status:', '  conditions:',
+      '  - {type: Synced, status: "True", reason: ReconcileSuccess, lastTransitionTime: "2026-12-03T10:00:00Z"}',
+      '  - {type: Ready, status: "True", reason: Available, lastTransitionTime: "2026-12-03T10:00:01Z"}', ''].join('\n'),
+  );
+  const changed = Date.now();
+  await statusCard.locator('.osp-state', { hasText: /^ready$/ }).first().waitFor({ timeout: 30_000 });
+  figure('status_change_to_open_page_ms', Date.now() - changed);
+  await shot(page, 'resource-status-ready');
   // Day-2 delete: the claim recorded where it lives, so the card offers
   // Delete; confirming proposes the removal (here a commit on a branch of
   // the local target, as publishing did).
@@ -343,6 +355,20 @@ test('the claim preview route returns the manifest, or every violation with its 
   });
   assert.deepEqual(ok.violations, []);
   assert.match(ok.manifest, /name: preview-db/);
+  // The round trip the form pays per (debounced) change.
+  const samples = [];
+  for (let i = 0; i < 40; i++) {
+    const t0 = performance.now();
+    await api('/api/osp/claims/preview', {
+      method: 'POST',
+      body: JSON.stringify({ definition, name: `preview-${i}`, namespace: 'team-a', values: { parameters: { storageGB: 20 + i } } }),
+    });
+    samples.push(performance.now() - t0);
+  }
+  samples.sort((a, b) => a - b);
+  figure('preview_round_trip_p50_ms', samples[Math.floor(samples.length * 0.5)].toFixed(1));
+  figure('preview_round_trip_p95_ms', samples[Math.floor(samples.length * 0.95)].toFixed(1));
+  figure('preview_round_trip_max_ms', samples[samples.length - 1].toFixed(1));
   assert.match(ok.idempotencyKey, /preview-db/);
   const bad = await api('/api/osp/claims/preview', {
     method: 'POST',
