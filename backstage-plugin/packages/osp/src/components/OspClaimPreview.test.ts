@@ -48,12 +48,18 @@ describe('OspClaimPreview', () => {
   });
 
   it('builds the request from the form data and the options', () => {
-    expect(previewRequestOf({ definition }, { name: 'db', namespace: 'team-a', spec: { parameters: { size: 2 } }, cluster: 'prod' })).toEqual({
+    expect(
+      previewRequestOf(
+        { definition },
+        { name: 'db', namespace: 'team-a', spec: { parameters: { size: 2 } }, cluster: 'prod', owner: 'group:default/team-a' },
+      ),
+    ).toEqual({
       definition,
       name: 'db',
       namespace: 'team-a',
       values: { parameters: { size: 2 } },
       cluster: 'prod',
+      owner: 'group:default/team-a',
     });
     expect(previewRequestOf({ definition, namespace: 'fixed', valuesField: 'values', nameField: 'n' }, { n: 'x', values: { a: 1 } })).toEqual({
       definition,
@@ -61,6 +67,7 @@ describe('OspClaimPreview', () => {
       namespace: 'fixed',
       values: { a: 1 },
       cluster: undefined,
+      owner: undefined,
     });
     expect(previewRequestOf({}, {})).toBeUndefined();
   });

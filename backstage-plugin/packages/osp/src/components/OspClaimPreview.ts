@@ -32,6 +32,8 @@ export type OspClaimPreviewUiOptions = {
   valuesField?: string;
   /** Form key of the cluster choice (default `cluster`). */
   clusterField?: string;
+  /** Form key of the owner entity ref (default `owner`; else the signed-in user). */
+  ownerField?: string;
   /**
    * The claim's values as the render step builds them: any string that is
    * exactly `${{ parameters.<path> }}` is replaced by the form's value there
@@ -61,6 +63,7 @@ export function previewRequestOf(
     namespace: text(options.namespaceField ?? 'namespace') ?? options.namespace,
     values: values && typeof values === 'object' && !Array.isArray(values) ? (values as Record<string, unknown>) : {},
     cluster: text(options.clusterField ?? 'cluster'),
+    owner: text(options.ownerField ?? 'owner'),
   };
 }
 
