@@ -114,6 +114,84 @@ pub fn jitter() -> f64 {
     (h.finish() >> 11) as f64 / (1u64 << 53) as f64
 }
 
+/// What one attempt produced: a reply of any status (with the message the
+/// forge gave, for rate-limit detection), or a transport failure.
+pub(crate) enum Attempt<R> {
+    /// The forge answered.
+    Reply {
+        status: StatusCode,
+        headers: HeaderMap,
+        message: String,
+        reply: R,
+    },
+    /// No answer (connect, timeout, body); the text holds no credential.
+    Failed(String),
+}
+
+/// Why the attempts ended without a reply to hand back.
+pub(crate) enum GaveUp<R> {
+    /// Still rate limited when the budget ran out; retry after this long.
+    RateLimited(Duration),
+    /// The last reply, still a server error.
+    Reply(R),
+    /// The last transport failure.
+    Failed(String),
+}
+
+/// Runs `once` until it yields a reply not worth retrying, or `policy`'s
+/// bounds (attempts, total wait) are reached; every attempt is counted in
+/// `count`. One loop for every forge, so their retries behave alike.
+pub(crate) async fn attempts<R, F, Fut>(
+    policy: &Policy,
+    count: &std::sync::atomic::AtomicU32,
+    step: &str,
+    mut once: F,
+) -> Result<R, GaveUp<R>>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Attempt<R>>,
+{
+    let mut waited = Duration::ZERO;
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let (retry, last) = match once().await {
+            Attempt::Reply {
+                status,
+                headers,
+                message,
+                reply,
+            } => {
+                let now = chrono::Utc::now().timestamp().max(0) as u64;
+                match for_retry(status, &headers, &message, attempt, now, jitter(), policy) {
+                    None => return Ok(reply),
+                    Some(r) => (r, GaveUp::Reply(reply)),
+                }
+            }
+            Attempt::Failed(message) => (
+                Retry::Backoff(backoff(attempt, jitter(), policy)),
+                GaveUp::Failed(message),
+            ),
+        };
+        let delay = retry.delay();
+        if attempt >= policy.max_attempts || waited + delay > policy.max_wait {
+            return Err(match retry {
+                Retry::RateLimited(d) => GaveUp::RateLimited(d),
+                Retry::Backoff(_) => last,
+            });
+        }
+        tracing::debug!(
+            step,
+            attempt,
+            delay_ms = delay.as_millis() as u64,
+            "retrying forge request"
+        );
+        tokio::time::sleep(delay).await;
+        waited += delay;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use http::HeaderValue;

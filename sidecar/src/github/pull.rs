@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 
 use super::transport::Session;
 use super::{Client, Error};
-use crate::forge::PullRequest;
+use crate::forge::{PullRequest, str_at};
 
 /// A commit and its tree.
 #[derive(Debug, Clone)]
@@ -469,10 +469,6 @@ fn names(v: &Value, list: &str, field: &str) -> Vec<String> {
         .and_then(Value::as_array)
         .map(|a| a.iter().map(|i| str_at(i, &format!("/{field}"))).collect())
         .unwrap_or_default()
-}
-
-fn str_at(v: &Value, pointer: &str) -> String {
-    crate::forge::str_at(v, pointer)
 }
 
 fn required(v: &Value, pointer: &str, step: &str) -> Result<String, Error> {

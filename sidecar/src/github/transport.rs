@@ -3,7 +3,6 @@
 //! URL and status only); responses are read raw so status and rate-limit
 //! headers stay visible.
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use http::{HeaderValue, Method, StatusCode};
@@ -12,7 +11,7 @@ use serde_json::Value;
 
 use super::Error;
 use super::auth::{Authenticator, Header};
-use super::retry::{self, Policy, Retry};
+use super::retry::{self, Attempt, GaveUp, Policy};
 use crate::secret::Secret;
 
 /// GitHub's REST API version the requests and fakes follow.
@@ -151,6 +150,7 @@ impl Session<'_> {
         }
     }
 
+    /// One request under the shared forge retry loop.
     async fn attempts(
         &self,
         method: Method,
@@ -159,54 +159,29 @@ impl Session<'_> {
         step: &str,
         authorization: &Secret,
     ) -> Result<Reply, Error> {
-        let policy = &self.transport.policy;
-        let started = Instant::now();
-        let mut waited = Duration::ZERO;
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            self.count.fetch_add(1, Ordering::Relaxed);
-            let outcome = self.once(method.clone(), path, body, authorization).await;
-            let (retry, last) = match outcome {
-                Ok((status, headers, body)) => {
-                    let message = message_of(&body);
-                    let now = Utc::now().timestamp().max(0) as u64;
-                    let retry = retry::for_retry(
-                        status,
-                        &headers,
-                        &message,
-                        attempt,
-                        now,
-                        retry::jitter(),
-                        policy,
-                    );
-                    match retry {
-                        None => return Ok(Reply { status, body }),
-                        Some(r) => (r, Error::for_status(step, status, &body)),
-                    }
-                }
-                Err(message) => (
-                    Retry::Backoff(retry::backoff(attempt, retry::jitter(), policy)),
-                    Error::Unavailable {
-                        step: step.to_owned(),
-                        message,
-                    },
-                ),
-            };
-            let delay = retry.delay();
-            if attempt >= policy.max_attempts || waited + delay > policy.max_wait {
-                return Err(match retry {
-                    Retry::RateLimited(d) => Error::RateLimited {
-                        step: step.to_owned(),
-                        retry_after_secs: d.as_secs().max(1),
-                    },
-                    Retry::Backoff(_) => last,
-                });
+        let outcome = retry::attempts(&self.transport.policy, &self.count, step, || async {
+            match self.once(method.clone(), path, body, authorization).await {
+                Ok((status, headers, body)) => Attempt::Reply {
+                    status,
+                    headers,
+                    message: message_of(&body),
+                    reply: Reply { status, body },
+                },
+                Err(message) => Attempt::Failed(message),
             }
-            tracing::debug!(step, attempt, delay_ms = delay.as_millis() as u64, elapsed_ms = started.elapsed().as_millis() as u64, failure = %last, "retrying github request");
-            tokio::time::sleep(delay).await;
-            waited += delay;
-        }
+        })
+        .await;
+        outcome.map_err(|gave_up| match gave_up {
+            GaveUp::RateLimited(d) => Error::RateLimited {
+                step: step.to_owned(),
+                retry_after_secs: d.as_secs().max(1),
+            },
+            GaveUp::Reply(r) => Error::for_status(step, r.status, &r.body),
+            GaveUp::Failed(message) => Error::Unavailable {
+                step: step.to_owned(),
+                message,
+            },
+        })
     }
 
     /// One HTTP exchange. Transport errors come back as text without the

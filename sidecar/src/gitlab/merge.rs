@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 
 use super::transport::{Reply, Session};
 use super::{Client, Error};
-use crate::forge::PullRequest;
+use crate::forge::{PullRequest, str_at};
 
 impl Client {
     /// Commits the plan on its branch of `project` (its full path,
@@ -364,10 +364,6 @@ fn title(mr: &PullRequest) -> String {
 
 fn iid(v: &Value) -> u64 {
     v.get("iid").and_then(Value::as_u64).unwrap_or_default()
-}
-
-fn str_at(v: &Value, pointer: &str) -> String {
-    crate::forge::str_at(v, pointer)
 }
 
 fn required(v: &Value, pointer: &str, step: &str) -> Result<String, Error> {

@@ -13,7 +13,7 @@ use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
 
 use super::{ClientSettings, Error};
-use crate::forge::retry::{self, Policy, Retry};
+use crate::forge::retry::{self, Attempt, GaveUp, Policy};
 use crate::secret::{Secret, SecretSource};
 
 /// Largest response body read (a raw file is at most a document).
@@ -146,53 +146,29 @@ impl Session<'_> {
                 message: "the token is not a valid header value".into(),
             })?;
         authorization.set_sensitive(true);
-        let policy = &self.transport.policy;
-        let mut waited = Duration::ZERO;
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            self.count.fetch_add(1, Ordering::Relaxed);
-            let outcome = self.once(&method, path, body, &authorization).await;
-            let (retry, last) = match outcome {
-                Ok((reply, headers)) => {
-                    let now = chrono::Utc::now().timestamp().max(0) as u64;
-                    let message = reply.message();
-                    let status = reply.status;
-                    match retry::for_retry(
-                        status,
-                        &headers,
-                        &message,
-                        attempt,
-                        now,
-                        retry::jitter(),
-                        policy,
-                    ) {
-                        None => return Ok(reply),
-                        Some(r) => (r, Error::for_status(step, status, message)),
-                    }
-                }
-                Err(message) => (
-                    Retry::Backoff(retry::backoff(attempt, retry::jitter(), policy)),
-                    Error::Unavailable {
-                        step: step.to_owned(),
-                        message,
-                    },
-                ),
-            };
-            let delay = retry.delay();
-            if attempt >= policy.max_attempts || waited + delay > policy.max_wait {
-                return Err(match retry {
-                    Retry::RateLimited(d) => Error::RateLimited {
-                        step: step.to_owned(),
-                        retry_after_secs: d.as_secs().max(1),
-                    },
-                    Retry::Backoff(_) => last,
-                });
+        let outcome = retry::attempts(&self.transport.policy, &self.count, step, || async {
+            match self.once(&method, path, body, &authorization).await {
+                Ok((reply, headers)) => Attempt::Reply {
+                    status: reply.status,
+                    headers,
+                    message: reply.message(),
+                    reply,
+                },
+                Err(message) => Attempt::Failed(message),
             }
-            tracing::debug!(step, attempt, delay_ms = delay.as_millis() as u64, failure = %last, "retrying gitlab request");
-            tokio::time::sleep(delay).await;
-            waited += delay;
-        }
+        })
+        .await;
+        outcome.map_err(|gave_up| match gave_up {
+            GaveUp::RateLimited(d) => Error::RateLimited {
+                step: step.to_owned(),
+                retry_after_secs: d.as_secs().max(1),
+            },
+            GaveUp::Reply(r) => Error::for_status(step, r.status, r.message()),
+            GaveUp::Failed(message) => Error::Unavailable {
+                step: step.to_owned(),
+                message,
+            },
+        })
     }
 
     /// One HTTP exchange within the request timeout. Transport errors come
