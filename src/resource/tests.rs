@@ -5,6 +5,28 @@ use serde_json::{Value, json};
 use super::*;
 use crate::definition::for_document;
 
+/// A context with the defaults every test shares (no system, no
+/// passthrough, Backstage's default base URL).
+fn ctx<'a>(
+    cluster: &'a str,
+    definition: &'a Definition,
+    template_name: &'a str,
+    default_owner: &'a str,
+    composites: &'a BTreeSet<GroupKind>,
+) -> Context<'a> {
+    static NO_PASSTHROUGH: Passthrough = Passthrough::NONE;
+    Context {
+        cluster,
+        definition,
+        template_name,
+        app_base_url: "http://localhost:3000",
+        default_owner,
+        default_system: None,
+        composites,
+        passthrough: &NO_PASSTHROUGH,
+    }
+}
+
 fn xrd() -> Definition {
     for_document(&json!({
         "apiVersion": "apiextensions.crossplane.io/v1",
@@ -57,16 +79,13 @@ fn composites() -> BTreeSet<crate::definition::kinds::GroupKind> {
 fn claim_entity() {
     let def = xrd();
     let composites = composites();
-    let ctx = Context {
-        cluster: "prod",
-        definition: &def,
-        template_name: "xpostgresqlinstances.database.example.org",
-        app_base_url: "http://localhost:3000",
-        default_owner: "group:default/platform-team",
-        default_system: None,
-        composites: &composites,
-        passthrough: &crate::resource::Passthrough::NONE,
-    };
+    let ctx = ctx(
+        "prod",
+        &def,
+        "xpostgresqlinstances.database.example.org",
+        "group:default/platform-team",
+        &composites,
+    );
     let entity = for_resource(&claim(), &ctx).expect("claim entity");
     insta::assert_yaml_snapshot!(entity);
 }
@@ -109,16 +128,13 @@ fn resources_by_role() {
     ];
     let def = xrd();
     let composites = composites();
-    let ctx = Context {
-        cluster: "prod",
-        definition: &def,
-        template_name: "t",
-        app_base_url: "http://localhost:3000",
-        default_owner: "group:default/platform-team",
-        default_system: None,
-        composites: &composites,
-        passthrough: &crate::resource::Passthrough::NONE,
-    };
+    let ctx = ctx(
+        "prod",
+        &def,
+        "t",
+        "group:default/platform-team",
+        &composites,
+    );
     for c in cases {
         let e = for_resource(&c.obj, &ctx).expect(c.reason);
         assert_eq!(e["spec"]["type"], c.want_type, "{}", c.reason);
@@ -157,16 +173,7 @@ fn edit_link_prefills_the_form() {
 fn rejects_foreign_kinds_and_nameless_objects() {
     let def = xrd();
     let composites = composites();
-    let ctx = Context {
-        cluster: "c",
-        definition: &def,
-        template_name: "",
-        app_base_url: "http://localhost:3000",
-        default_owner: "group:default/x",
-        default_system: None,
-        composites: &composites,
-        passthrough: &crate::resource::Passthrough::NONE,
-    };
+    let ctx = ctx("c", &def, "", "group:default/x", &composites);
     let foreign = json!({"apiVersion": "other.org/v1", "kind": "PostgreSQLInstance", "metadata": {"name": "a"}});
     assert!(
         matches!(for_resource(&foreign, &ctx), Err(Error::MatchKind { .. })),
@@ -181,16 +188,7 @@ fn rejects_foreign_kinds_and_nameless_objects() {
 fn never_leaks_secret_values() {
     let def = xrd();
     let composites = composites();
-    let ctx = Context {
-        cluster: "c",
-        definition: &def,
-        template_name: "t",
-        app_base_url: "http://localhost:3000",
-        default_owner: "group:default/x",
-        default_system: None,
-        composites: &composites,
-        passthrough: &crate::resource::Passthrough::NONE,
-    };
+    let ctx = ctx("c", &def, "t", "group:default/x", &composites);
     let mut obj = claim();
     obj["status"]["atProvider"] = json!({"password": "hunter2"});
     let text = for_resource(&obj, &ctx).expect("entity").to_string();
@@ -288,16 +286,13 @@ fn owner_and_system_come_from_any_dialect() {
     ];
     let def = xrd();
     let composites = composites();
-    let ctx = Context {
-        cluster: "prod",
-        definition: &def,
-        template_name: "xpostgresqlinstances.database.example.org",
-        app_base_url: "http://localhost:3000",
-        default_owner: "group:default/platform-team",
-        default_system: None,
-        composites: &composites,
-        passthrough: &crate::resource::Passthrough::NONE,
-    };
+    let ctx = ctx(
+        "prod",
+        &def,
+        "xpostgresqlinstances.database.example.org",
+        "group:default/platform-team",
+        &composites,
+    );
     for c in cases {
         let mut obj = claim();
         obj["metadata"]["annotations"] = c.annotations;
@@ -343,16 +338,13 @@ fn what_applied_the_object_is_annotated() {
     ];
     let def = xrd();
     let composites = composites();
-    let ctx = Context {
-        cluster: "prod",
-        definition: &def,
-        template_name: "xpostgresqlinstances.database.example.org",
-        app_base_url: "http://localhost:3000",
-        default_owner: "group:default/platform-team",
-        default_system: None,
-        composites: &composites,
-        passthrough: &crate::resource::Passthrough::NONE,
-    };
+    let ctx = ctx(
+        "prod",
+        &def,
+        "xpostgresqlinstances.database.example.org",
+        "group:default/platform-team",
+        &composites,
+    );
     for c in cases {
         let mut obj = claim();
         for (k, v) in c.metadata.as_object().expect("object") {
