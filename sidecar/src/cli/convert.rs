@@ -1,10 +1,13 @@
 //! `osp convert FILE|DIR|-`: definitions to Template and API entities, as a
 //! multi-document YAML stream on stdout or one file per entity with `-o`.
-use std::io::Write;
+//! Streamed: one input file and its entities are in memory at a time, so
+//! memory stays flat however many files a directory holds.
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use osp::document::{self, Limits};
+use serde_json::Value;
 
 use crate::files;
 
@@ -18,20 +21,72 @@ pub(crate) struct Args {
     pub output_dir: Option<PathBuf>,
 }
 
+/// Where converted entities go, each written as soon as it is converted.
+enum Sink {
+    /// A multi-document YAML stream; buffered because stdout's own buffer
+    /// flushes at every newline.
+    Stream(BufWriter<std::io::StdoutLock<'static>>),
+    /// One `<kind>-<name>.yaml` per entity.
+    Dir(PathBuf),
+}
+
+impl Sink {
+    fn open(output_dir: Option<&Path>) -> std::io::Result<Sink> {
+        Ok(match output_dir {
+            Some(dir) => {
+                std::fs::create_dir_all(dir)?;
+                Sink::Dir(dir.to_path_buf())
+            }
+            None => Sink::Stream(BufWriter::with_capacity(
+                64 * 1024,
+                std::io::stdout().lock(),
+            )),
+        })
+    }
+
+    fn write(&mut self, entity: &Value) -> std::io::Result<()> {
+        match self {
+            Sink::Stream(out) => {
+                out.write_all(b"---\n")?;
+                out.write_all(document::to_yaml(entity).as_bytes())
+            }
+            Sink::Dir(dir) => {
+                let kind = entity["kind"].as_str().unwrap_or("entity").to_lowercase();
+                let name = entity["metadata"]["name"].as_str().unwrap_or("unnamed");
+                // Entity names are sanitised already; they cannot contain separators.
+                let path = dir.join(format!("{kind}-{name}.yaml"));
+                std::fs::write(path, document::to_yaml(entity))
+            }
+        }
+    }
+
+    fn finish(self) -> std::io::Result<()> {
+        match self {
+            Sink::Stream(mut out) => out.flush(),
+            Sink::Dir(_) => Ok(()),
+        }
+    }
+}
+
 /// Runs the conversion; exits 1 when any definition document is rejected,
-/// 2 when an input cannot be read (the readable ones are still converted).
+/// 2 when an input cannot be read (the readable ones are still converted)
+/// or the output cannot be written.
 pub(crate) fn run(args: Args) -> ExitCode {
     let limits = Limits::default();
-    let inputs = match read_inputs(&args.input, limits.max_bytes) {
+    let inputs = match inputs(&args.input) {
         Ok(i) => i,
         Err(e) => {
             eprintln!("osp: cannot read `{}`: {e}", args.input.display());
             return ExitCode::from(2);
         }
     };
-    let mut entities = Vec::new();
+    let mut sink = match Sink::open(args.output_dir.as_deref()) {
+        Ok(s) => s,
+        Err(e) => return cannot_write(&e),
+    };
     let (mut failed, mut unreadable) = (0usize, 0usize);
-    for (name, text) in inputs {
+    for input in inputs {
+        let (name, text) = input.read(limits.max_bytes);
         let text = match text {
             Ok(t) => t,
             // Over the size limit: rejected like an oversized document.
@@ -46,15 +101,13 @@ pub(crate) fn run(args: Args) -> ExitCode {
                 continue;
             }
         };
-        failed += convert_text(&name, &text, limits, &mut entities);
+        match convert_text(&name, &text, limits, &mut sink) {
+            Ok(n) => failed += n,
+            Err(e) => return cannot_write(&e),
+        }
     }
-    let written = match &args.output_dir {
-        Some(dir) => write_files(dir, &entities),
-        None => write_stream(&entities),
-    };
-    if let Err(e) = written {
-        eprintln!("osp: cannot write output: {e}");
-        return ExitCode::from(2);
+    if let Err(e) = sink.finish() {
+        return cannot_write(&e);
     }
     if unreadable > 0 {
         eprintln!("osp: {unreadable} input(s) could not be read");
@@ -67,19 +120,19 @@ pub(crate) fn run(args: Args) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// Converts the definitions of one input into `entities`; returns how many
-/// documents were rejected.
-fn convert_text(
-    name: &str,
-    text: &str,
-    limits: Limits,
-    entities: &mut Vec<serde_json::Value>,
-) -> usize {
+fn cannot_write(e: &std::io::Error) -> ExitCode {
+    eprintln!("osp: cannot write output: {e}");
+    ExitCode::from(2)
+}
+
+/// Converts the definitions of one input and writes their entities; returns
+/// how many documents were rejected.
+fn convert_text(name: &str, text: &str, limits: Limits, sink: &mut Sink) -> std::io::Result<usize> {
     let docs = match document::from_yaml_stream(text, limits) {
         Ok(d) => d,
         Err(e) => {
             eprintln!("{name}: {e}");
-            return 1;
+            return Ok(1);
         }
     };
     let mut failed = 0;
@@ -92,8 +145,8 @@ fn convert_text(
                 for w in &c.warnings {
                     eprintln!("{name}[{index}]: warning: {}: {}", w.path, w.message);
                 }
-                entities.push(c.template);
-                entities.push(c.api);
+                sink.write(&c.template)?;
+                sink.write(&c.api)?;
             }
             Err(e) => {
                 eprintln!("{name}[{index}]: {e}");
@@ -101,58 +154,43 @@ fn convert_text(
             }
         }
     }
-    failed
+    Ok(failed)
 }
 
-fn write_stream(entities: &[serde_json::Value]) -> std::io::Result<()> {
-    let mut out = std::io::stdout().lock();
-    for e in entities {
-        writeln!(out, "---")?;
-        out.write_all(document::to_yaml(e).as_bytes())?;
+/// One input, read only when its turn comes.
+enum Input {
+    Stdin,
+    File(PathBuf),
+}
+
+impl Input {
+    /// `(display name, text)`, read up to `limit` bytes (the size is
+    /// checked before reading).
+    fn read(self, limit: usize) -> (String, Result<String, files::Error>) {
+        match self {
+            Input::Stdin => {
+                let stdin = std::io::stdin().lock();
+                let text = files::read_capped(stdin, Path::new("<stdin>"), limit);
+                ("<stdin>".into(), text)
+            }
+            Input::File(f) => (f.display().to_string(), files::read_text(&f, limit)),
+        }
     }
-    out.flush()
 }
 
-fn write_files(dir: &Path, entities: &[serde_json::Value]) -> std::io::Result<()> {
-    std::fs::create_dir_all(dir)?;
-    for e in entities {
-        let kind = e["kind"].as_str().unwrap_or("entity").to_lowercase();
-        let name = e["metadata"]["name"].as_str().unwrap_or("unnamed");
-        // Entity names are sanitised already; they cannot contain separators.
-        std::fs::write(
-            dir.join(format!("{kind}-{name}.yaml")),
-            document::to_yaml(e),
-        )?;
-    }
-    Ok(())
-}
-
-/// `(display name, text)` of every input, each read up to `limit` bytes
-/// (the size is checked before reading). Only a directory that cannot be
-/// listed is an error; entries that are not regular files are skipped with
-/// a message, like `--from-dir` does.
-pub(crate) fn read_inputs(
-    input: &Path,
-    limit: usize,
-) -> std::io::Result<Vec<(String, Result<String, files::Error>)>> {
+/// The inputs named by `input`. Only a directory that cannot be listed is
+/// an error; entries that are not regular files are skipped with a message,
+/// like `--from-dir` does.
+fn inputs(input: &Path) -> std::io::Result<Vec<Input>> {
     if input == Path::new("-") {
-        let stdin = std::io::stdin().lock();
-        let text = files::read_capped(stdin, Path::new("<stdin>"), limit);
-        return Ok(vec![("<stdin>".into(), text)]);
+        return Ok(vec![Input::Stdin]);
     }
     if input.is_dir() {
         let listing = files::list(input)?;
         for s in listing.skipped.iter().filter(|s| !s.seen_before) {
             eprintln!("osp: skipping `{}`: {}", s.path.display(), s.reason);
         }
-        return Ok(listing
-            .files
-            .into_iter()
-            .map(|f| (f.display().to_string(), files::read_text(&f, limit)))
-            .collect());
+        return Ok(listing.files.into_iter().map(Input::File).collect());
     }
-    Ok(vec![(
-        input.display().to_string(),
-        files::read_text(input, limit),
-    )])
+    Ok(vec![Input::File(input.to_path_buf())])
 }
