@@ -27,11 +27,12 @@ pub fn for_api(def: &Definition, custom: &Customisation, opts: &Options) -> Valu
             "type": "openapi",
             "lifecycle": custom.lifecycle.clone().unwrap_or_else(|| if def.deprecated { "deprecated".into() } else { "production".into() }),
             "owner": opts.owner_for(custom),
-            // JSON text (valid YAML too, read by Backstage's openapi widget):
-            // several times faster to write than YAML (docs/benchmarks.md).
-            "definition": openapi(def),
         },
     });
+    // JSON text (valid YAML too, read by Backstage's openapi widget):
+    // several times faster to write than YAML (docs/benchmarks.md); moved
+    // in, as `json!` would copy it.
+    api["spec"]["definition"] = Value::String(openapi(def));
     if let Some(system) = &custom.system {
         api["spec"]["system"] = json!(system);
     }

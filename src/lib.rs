@@ -16,4 +16,5 @@ pub mod options;
 pub mod publish;
 pub mod resource;
 pub mod template;
+mod value;
 pub mod warning;

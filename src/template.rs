@@ -7,6 +7,7 @@ use serde_json::{Map, Value, json};
 use crate::annotations::Customisation;
 use crate::definition::{Definition, Error, Source};
 use crate::entity;
+use crate::value::object;
 use crate::warning::Warning;
 
 mod form;
@@ -45,29 +46,30 @@ pub fn for_template(
     opts: &Options,
 ) -> Result<Generated, Error> {
     let mut warnings = Vec::new();
-    let spec = layout::without_reserved(def, &spec_schema(def)?, &mut warnings);
+    let spec = layout::without_reserved(def, spec_schema(def)?, &mut warnings);
     let form = spec_form(def, custom, &spec, &mut warnings)?;
     let (main, parts, adv) =
         layout::split(form.schema, &custom.pages, &form.advanced, &mut warnings);
     let others: Vec<&layout::Part> = parts.iter().chain(adv.as_ref()).collect();
     let values = layout::values(&main, &others);
-    let mut parameters = parameters(def, custom, opts, &main, &parts, adv.as_ref());
+    let mut parameters = parameters(def, custom, opts, main, parts, adv);
     if opts.claim_preview {
         parameters.push(pages::preview(def, &values));
     }
     let steps = steps::steps(def, custom, opts, values, pages::has_compositions(def));
-    let template = json!({
-        "apiVersion": "scaffolder.backstage.io/v1beta3",
-        "kind": "Template",
-        "metadata": metadata(def, custom),
-        "spec": {
-            "owner": opts.owner_for(custom),
-            "type": template_type(def),
-            "parameters": parameters,
-            "steps": steps,
-            "output": steps::output(),
-        },
-    });
+    let spec = object([
+        ("owner", json!(opts.owner_for(custom))),
+        ("type", json!(template_type(def))),
+        ("parameters", Value::Array(parameters)),
+        ("steps", steps),
+        ("output", steps::output()),
+    ]);
+    let template = object([
+        ("apiVersion", json!("scaffolder.backstage.io/v1beta3")),
+        ("kind", json!("Template")),
+        ("metadata", Value::Object(metadata(def, custom))),
+        ("spec", spec),
+    ]);
     Ok(Generated { template, warnings })
 }
 
@@ -122,22 +124,24 @@ fn parameters(
     def: &Definition,
     custom: &Customisation,
     opts: &Options,
-    main: &layout::Part,
-    parts: &[layout::Part],
-    adv: Option<&layout::Part>,
+    main: layout::Part,
+    parts: Vec<layout::Part>,
+    adv: Option<layout::Part>,
 ) -> Vec<Value> {
+    let page = |title: String, param: &str, schema: Value| {
+        let properties = Value::Object(Map::from_iter([(param.to_string(), schema)]));
+        object([
+            ("title", json!(title)),
+            ("type", json!("object")),
+            ("properties", properties),
+        ])
+    };
     let mut parameters = vec![pages::metadata(def)];
-    parameters.push(json!({
-        "title": title(def, custom),
-        "type": "object",
-        "properties": {"spec": main.schema},
-    }));
+    parameters.push(page(title(def, custom), "spec", main.schema));
     for p in parts {
-        parameters.push(
-            json!({"title": p.title, "type": "object", "properties": {p.param.clone(): p.schema}}),
-        );
+        parameters.push(page(p.title, &p.param, p.schema));
     }
-    if let Some(a) = pages::advanced(def, opts, adv.map(|a| (a.param.as_str(), &a.schema))) {
+    if let Some(a) = pages::advanced(def, opts, adv.map(|a| (a.param, a.schema))) {
         parameters.push(a);
     }
     if let Some(d) = pages::delivery(custom, opts) {

@@ -12,10 +12,9 @@ use crate::warning::Warning;
 /// Removes reserved fields from the top of a `spec` schema.
 pub(crate) fn without_reserved(
     def: &Definition,
-    spec: &Value,
+    mut spec: Value,
     warnings: &mut Vec<Warning>,
 ) -> Value {
-    let mut spec = spec.clone();
     if let Some(Value::Object(props)) = spec.get_mut("properties") {
         for name in def.reserved_fields() {
             if props.shift_remove(*name).is_some() {

@@ -5,6 +5,7 @@ use serde_json::{Map, Value, json};
 use crate::annotations::Customisation;
 use crate::definition::{Definition, Source};
 use crate::options::Options;
+use crate::value::object;
 
 /// DNS-1123 label: what Kubernetes accepts as a name.
 pub const DNS_LABEL: &str = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
@@ -49,11 +50,11 @@ pub(crate) fn has_compositions(def: &Definition) -> bool {
 pub(crate) fn advanced(
     def: &Definition,
     opts: &Options,
-    moved: Option<(&str, &Value)>,
+    moved: Option<(String, Value)>,
 ) -> Option<Value> {
     let mut props = Map::new();
     if let Some((param, schema)) = moved {
-        props.insert(param.to_string(), schema.clone());
+        props.insert(param, schema);
     }
     if has_compositions(def) {
         let mut name = json!({"title": "Composition", "type": "string",
@@ -99,7 +100,13 @@ pub(crate) fn advanced(
             );
         }
     }
-    (!props.is_empty()).then(|| json!({"title": "Advanced", "type": "object", "properties": props}))
+    (!props.is_empty()).then(|| {
+        object([
+            ("title", json!("Advanced")),
+            ("type", json!("object")),
+            ("properties", Value::Object(props)),
+        ])
+    })
 }
 
 /// Form key of the preview field, and the field extension it names.
