@@ -347,6 +347,63 @@ test('a user creates a claim in the browser; the task completes and its links re
   await page.close();
 });
 
+test('a user who does not own a Resource cannot delete its claim', async t => {
+  // Another team's claim, merged into the GitOps repository. The app's
+  // policy (packages/backend/src/permissionPolicy.ts) lets only owners
+  // delete (isEntityOwner); the guest is in group:default/guests only.
+  const file = 'platform/billing-db.yaml';
+  fs.mkdirSync(path.join(gitops, 'platform'), { recursive: true });
+  fs.writeFileSync(
+    path.join(gitops, file),
+    [
+      'apiVersion: database.example.org/v1alpha1',
+      'kind: PostgreSQLInstance',
+      'metadata:',
+      '  name: billing-db',
+      '  namespace: platform',
+      '  annotations:',
+      '    osp.dev/owner: group:default/platform',
+      '    osp.dev/repo-url: github.com?owner=local&repo=gitops',
+      `    osp.dev/repo-path: ${file}`,
+      '    osp.dev/idempotency-key: claim/platform/billing-db',
+      'spec:',
+      '  parameters: {storageGB: 50}',
+      '',
+    ].join('\n'),
+  );
+  git('add', file);
+  git('commit', '-qm', 'billing-db (platform team)');
+  const resource = await until('the platform team\'s Resource', async () => {
+    const q = new URLSearchParams({ filter: 'kind=resource,metadata.annotations.backstage.io/managed-by-location=osp:osp' });
+    return (await api(`/api/catalog/entities?${q}`)).find(e => e.metadata.name.startsWith('billing-db'));
+  }, 30_000, 100);
+  assert.equal(resource.spec.owner, 'group:default/platform');
+  const ref = `resource:default/${resource.metadata.name}`;
+  const status = await api(`/api/osp/resources/status?${new URLSearchParams({ entityRef: ref })}`);
+  assert.deepEqual(status.allowed, { delete: false });
+  // The route refuses on its own, whatever the page shows.
+  const res = await fetch(`${BASE}/api/osp/resources/delete`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ entityRef: ref }),
+  });
+  assert.equal(res.status, 403);
+  assert.match((await res.json()).error.message, /osp\.resource\.delete/);
+  const branches = git('branch', '--list', '*billing-db*');
+  assert.equal(branches, '', 'no deletion branch was made');
+  // In the browser: the button is off and says why.
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  t.after(() => page.close());
+  page.setDefaultTimeout(30_000);
+  await page.goto(`${BASE}/`);
+  await signIn(page);
+  await page.goto(`${BASE}/catalog/default/resource/${resource.metadata.name}`);
+  const card = page.locator('#osp-resource-status-card');
+  await card.getByText(/^You may not delete this Resource/).waitFor();
+  assert.equal(await card.getByRole('button', { name: 'Delete…' }).isDisabled(), true);
+  await shot(page, 'delete-not-allowed');
+});
+
 test('the claim preview route returns the manifest, or every violation with its field', async () => {
   const definition = 'xpostgresqlinstances.database.example.org';
   const ok = await api('/api/osp/claims/preview', {

@@ -171,6 +171,34 @@ describe('osp backend plugin', () => {
     }
   });
 
+  it('tells the page that Delete is not allowed when only reading is', async () => {
+    const permissions = mockServices.permissions.mock({
+      authorize: jest.fn(async (reqs: { permission: { name: string } }[]) =>
+        reqs.map(r => ({ result: r.permission.name === 'osp.resource.delete' ? AuthorizeResult.DENY : AuthorizeResult.ALLOW })),
+      ) as never,
+    });
+    const backend = await startTestBackend({
+      features: [
+        ospPlugin,
+        catalogServiceMock.factory({ entities: [resource, published] }),
+        permissions.factory,
+        mockServices.rootConfig.factory({
+          data: { osp: { sidecar: { address: fake.address, retry: { maxAttempts: 1 } } } },
+        }),
+      ],
+    });
+    try {
+      const res = await request(backend.server).get(`/api/osp/resources/status?entityRef=${ref}`).set(auth);
+      expect(res.status).toBe(200);
+      expect(res.body.allowed).toEqual({ delete: false });
+      const del = await request(backend.server).post('/api/osp/resources/delete').set(auth).send({ entityRef: publishedRef });
+      expect(del.status).toBe(403);
+      expect(publishCalls).toEqual([]);
+    } finally {
+      await backend.stop();
+    }
+  });
+
   it('answers 403 when the policy denies', async () => {
     const backend = await backendWith(AuthorizeResult.DENY);
     const { server } = backend;
@@ -212,6 +240,9 @@ describe('osp backend plugin', () => {
       expect(requests).toEqual([
         { permission: expect.objectContaining({ name: 'osp.resource.read', resourceType: 'catalog-entity' }), resourceRef: ref },
       ]);
+      // The page learns whether Delete is allowed on this very entity.
+      const asked = (permissions.authorize as jest.Mock).mock.calls.map(([[r]]) => [r.permission.name, r.resourceRef]);
+      expect(asked).toContainEqual(['osp.resource.delete', ref]);
     } finally {
       await backend.stop();
     }
@@ -264,6 +295,7 @@ describe('osp backend plugin', () => {
         entityRef: ref,
         message: 'Waiting for the database',
         status: { atProvider: { endpoint: 'db.internal' } },
+        allowed: { delete: true },
         root: {
           apiVersion: 'database.example.org/v1alpha1',
           kind: 'PostgreSQLInstance',

@@ -48,16 +48,17 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
   const router = Router();
   router.use(express.json({ limit: '1mb' }));
 
-  async function authorize(
-    credentials: BackstageCredentials,
-    permission: Permission,
-    resourceRef?: string,
-  ) {
+  /** The policy's decision for `permission`, on the entity when given. */
+  async function isAllowed(credentials: BackstageCredentials, permission: Permission, resourceRef?: string) {
     const [decision] = await permissions.authorize(
       [resourceRef ? { permission, resourceRef } : { permission }] as never,
       { credentials },
     );
-    if (decision.result !== AuthorizeResult.ALLOW) {
+    return decision.result === AuthorizeResult.ALLOW;
+  }
+
+  async function authorize(credentials: BackstageCredentials, permission: Permission, resourceRef?: string) {
+    if (!(await isAllowed(credentials, permission, resourceRef))) {
       throw new NotAllowedError(`not allowed: ${permission.name}`);
     }
   }
@@ -85,8 +86,11 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
     const credentials = await httpAuth.credentials(req, { allow: ['user', 'service'] });
     const { ref, target } = await resourceOf(req.query.entityRef, credentials);
     await authorize(credentials, ospResourceReadPermission, ref);
-    const status = await client.catalog.getResourceStatus(target, { signal: signalOf(res) });
-    res.json(statusJsonOf(ref, status));
+    const [status, canDelete] = await Promise.all([
+      client.catalog.getResourceStatus(target, { signal: signalOf(res) }),
+      isAllowed(credentials, ospResourceDeletePermission, ref),
+    ]);
+    res.json(statusJsonOf(ref, status, { delete: canDelete }));
   });
 
   router.post('/resources/delete', async (req, res) => {

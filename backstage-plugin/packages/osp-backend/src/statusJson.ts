@@ -7,12 +7,17 @@ import type { JsonObject } from '@backstage/types';
 import type { OspResourceNodeJson, OspResourceStatusJson } from '@osp/plugin-osp-common';
 
 /** The sidecar's answer as plain JSON (no computation: a change of shape only). */
-export function statusJsonOf(entityRef: string, res: GetResourceStatusResponse): OspResourceStatusJson {
+export function statusJsonOf(
+  entityRef: string,
+  res: GetResourceStatusResponse,
+  allowed: OspResourceStatusJson['allowed'],
+): OspResourceStatusJson {
   return {
     entityRef,
     root: res.root ? nodeJsonOf(res.root) : null,
     message: res.message,
     status: (res.status ?? {}) as JsonObject,
+    allowed,
   };
 }
 

@@ -30,6 +30,12 @@ export interface OspResourceStatusJson {
   root: OspResourceNodeJson | null;
   message: string;
   status: JsonObject;
+  /**
+   * What the caller may do with this Resource, as the permission policy
+   * decided for this entity (conditions such as `isEntityOwner` applied).
+   * The routes check again; this only shapes the page.
+   */
+  allowed: { delete: boolean };
 }
 
 /** The body of `POST /claims/preview`. @public */

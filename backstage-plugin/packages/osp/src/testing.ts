@@ -52,6 +52,7 @@ export const status: OspResourceStatusJson = {
   entityRef: 'resource:default/orders-db.postgresqlinstance.team-a.prod',
   message: 'Waiting for the database to become available',
   status: {},
+  allowed: { delete: true },
   root: {
     ...node('orders-db', 'provisioning', [node('orders-db-xr', 'provisioning', [node('orders-db-rds', 'ready')])]),
     apiVersion: 'database.example.org/v1alpha1',

@@ -47,10 +47,10 @@ backend.add(import('@osp/plugin-osp-backend'));
 
 // permission plugin
 backend.add(import('@backstage/plugin-permission-backend'));
-// See https://backstage.io/docs/permissions/getting-started for how to create your own permission policy
-backend.add(
-  import('@backstage/plugin-permission-backend-module-allow-all-policy'),
-);
+// Allow all, except that only a Resource's owners may delete its claim
+// (osp.resource.delete); see ./permissionPolicy.ts and
+// https://backstage.io/docs/permissions/getting-started
+backend.add(import('./permissionPolicy'));
 
 // search plugin
 backend.add(import('@backstage/plugin-search-backend'));

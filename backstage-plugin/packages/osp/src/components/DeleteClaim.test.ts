@@ -39,7 +39,7 @@ describe('DeleteClaim', () => {
       url: 'https://github.com/acme/gitops/pull/9',
       branch: 'osp/claim-prod-team-a-queue-jobs-delete-1',
     });
-    render(h(DeleteClaim, { entity: published, entityRef: ref, api }));
+    render(h(DeleteClaim, { entity: published, entityRef: ref, api, allowed: true }));
     fireEvent.click(screen.getByText('Delete…'));
     expect(screen.getByRole('dialog').textContent).toMatch(/removes clusters\/prod\/team-a\/queue\/jobs\.yaml/);
     expect(api.deleteResource).not.toHaveBeenCalled();
@@ -51,9 +51,25 @@ describe('DeleteClaim', () => {
     expect(link.getAttribute('href')).toBe('https://github.com/acme/gitops/pull/9');
   });
 
-  it('shows a refusal (no permission) instead of failing silently', async () => {
+  it('waits for the policy, and tells a user who may not delete why the button is off', () => {
+    const { rerender } = render(h(DeleteClaim, { entity: published, entityRef: ref, api }));
+    const button = () => screen.getByText('Delete…').closest('button')!;
+    expect(button().disabled).toBe(true);
+    expect(screen.queryByText(/may not delete/)).toBeNull();
+    rerender(h(DeleteClaim, { entity: published, entityRef: ref, api, allowed: false }));
+    expect(button().disabled).toBe(true);
+    expect(screen.getByText(/may not delete/).textContent).toBe(
+      'You may not delete this Resource (permission osp.resource.delete).',
+    );
+    fireEvent.click(button());
+    expect(screen.queryByRole('dialog')).toBeNull();
+    rerender(h(DeleteClaim, { entity: published, entityRef: ref, api, allowed: true }));
+    expect(button().disabled).toBe(false);
+  });
+
+  it('shows a refusal from the backend instead of failing silently', async () => {
     api.deleteResource.mockRejectedValue(new Error('not allowed: osp.resource.delete'));
-    render(h(DeleteClaim, { entity: published, entityRef: ref, api }));
+    render(h(DeleteClaim, { entity: published, entityRef: ref, api, allowed: true }));
     fireEvent.click(screen.getByText('Delete…'));
     await act(async () => {
       fireEvent.click(screen.getByText('Open pull request'));

@@ -22,10 +22,12 @@ type State =
  * Delete, for a claim published through osp (its Resource records the
  * repository): after confirmation, the backend opens a pull request that
  * removes the manifest; once merged, Flux or Argo CD prune the claim. The
- * backend decides who may (`osp.resource.delete`); a refusal is shown.
+ * backend decides who may (`osp.resource.delete`, on this entity): `allowed`
+ * is its answer from the status; the button waits for it, and a user who may
+ * not delete sees why instead.
  */
-export function DeleteClaim(props: { entity: Entity; entityRef: string; api: OspApi }) {
-  const { entity, entityRef, api } = props;
+export function DeleteClaim(props: { entity: Entity; entityRef: string; api: OspApi; allowed?: boolean }) {
+  const { entity, entityRef, api, allowed } = props;
   const [state, setState] = useState<State>({ kind: 'idle' });
   const a = entity.metadata.annotations ?? {};
   const path = a['osp.dev/repo-path'];
@@ -48,11 +50,18 @@ export function DeleteClaim(props: { entity: Entity; entityRef: string; api: Osp
         variant: 'outlined',
         color: 'secondary',
         size: 'small',
-        disabled: state.kind === 'sending' || state.kind === 'done',
+        disabled: allowed !== true || state.kind === 'sending' || state.kind === 'done',
         onClick: () => setState({ kind: 'confirm' }),
       },
       'Delete…',
     ),
+    allowed === false
+      ? h(
+          Typography,
+          { variant: 'caption', display: 'block', color: 'textSecondary' },
+          'You may not delete this Resource (permission osp.resource.delete).',
+        )
+      : null,
     h(
       Dialog,
       { open: state.kind === 'confirm', onClose: () => setState({ kind: 'idle' }), 'aria-labelledby': 'osp-delete-title' },

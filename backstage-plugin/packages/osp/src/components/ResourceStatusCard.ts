@@ -41,7 +41,7 @@ export function OspResourceStatusCard(props: OspResourceStatusCardProps) {
     status: value,
     error,
     loading,
-    actions: h(DeleteClaim, { entity, entityRef, api }),
+    actions: h(DeleteClaim, { entity, entityRef, api, allowed: value?.allowed.delete }),
   });
 }
 
