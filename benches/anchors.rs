@@ -7,7 +7,8 @@
 //!   the directory, with whether `osp::convert::for_entities` accepts it;
 //! - `round IDS_FILE`: times the documents named in `IDS_FILE` (one id a
 //!   line): each document `ANCHORS_RUNS` times (default 31, median kept),
-//!   then `ANCHORS_PASSES` whole passes (default 15) over all of them.
+//!   then `ANCHORS_PASSES` whole passes (default 15) over all of them, and
+//!   the parse and YAML-writing steps of the same documents on their own.
 //!
 //! A document's id is `relative/path#n:name`, n counting the XRD documents
 //! of its file, so both sides name the same documents the same way. The
@@ -143,5 +144,55 @@ fn round(docs: &[&(String, Value)]) -> Value {
         "docs": docs.len(),
         "per_doc": per_doc,
         "pass": { "both_ns": pass_ns },
+        "phases": phases(docs, passes),
+    })
+}
+
+/// The other two steps of an end-to-end run over the same documents, each
+/// the median of `passes`: parsing the files that hold them (every document
+/// of each file) and writing their Templates and APIs as YAML.
+fn phases(docs: &[&(String, Value)], passes: usize) -> Value {
+    let root = dir();
+    let mut rels: Vec<&str> = docs
+        .iter()
+        .filter_map(|(id, _)| id.split_once('#').map(|(rel, _)| rel))
+        .collect();
+    rels.dedup();
+    let texts: Vec<String> = rels
+        .iter()
+        .filter_map(|rel| std::fs::read_to_string(root.join(rel)).ok())
+        .collect();
+    let entities: Vec<Value> = docs
+        .iter()
+        .filter_map(|(_, d)| convert::for_entities(d).ok())
+        .flat_map(|c| [c.template, c.api])
+        .collect();
+    let median = |f: &dyn Fn()| {
+        let mut ns: Vec<u128> = (0..passes.max(1))
+            .map(|_| {
+                let start = Instant::now();
+                f();
+                start.elapsed().as_nanos()
+            })
+            .collect();
+        ns.sort_unstable();
+        ns[ns.len() / 2]
+    };
+    let parse_ns = median(&|| {
+        for t in &texts {
+            black_box(document::from_yaml_stream(black_box(t), Limits::default()).is_ok());
+        }
+    });
+    let dump_ns = median(&|| {
+        for e in &entities {
+            black_box(document::to_yaml(black_box(e)).len());
+        }
+    });
+    json!({
+        "files": texts.len(),
+        "bytes": texts.iter().map(String::len).sum::<usize>(),
+        "entities": entities.len(),
+        "parse_ns": parse_ns,
+        "dump_ns": dump_ns,
     })
 }

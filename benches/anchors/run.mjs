@@ -13,7 +13,8 @@
 // 2. End to end: `osp convert DIR` against `node terasky-e2e.mjs DIR` (read,
 //    parse, convert, write YAML) on the XRD corpus and on a temporary copy with
 //    10 copies of it, E2E_ROUNDS (default 5) alternating runs each, wall time
-//    and peak RSS (`/usr/bin/time -v`).
+//    and peak RSS (`/usr/bin/time -v`); then the same over only the files whose
+//    XRDs both tools convert ("common").
 //
 // Knobs: ANCHORS_DIR (default ../shared/corpus/xrd from the repository root),
 // OSP_BIN (default $CARGO_TARGET_DIR/release/osp or target/release/osp),
@@ -132,6 +133,15 @@ for (const [k, label] of [['osp', 'osp Template + API'], ['t_tmpl', 'TeraSky Tem
   const a = result.per_document[k].all; const s = result.per_document[k].under_50kb;
   console.log(`  ${label.padEnd(24)} per doc p50 ${a.p50_us.toFixed(1)} µs, p99 ${a.p99_us.toFixed(1)} µs, max ${a.max_us.toFixed(0)} µs, ${a.us_per_kb.toFixed(2)} µs/KB (per-doc median ${a.us_per_kb_p50.toFixed(2)}); under 50 KB (${s.n}): p50 ${s.p50_us.toFixed(1)} µs, p99 ${s.p99_us.toFixed(1)} µs, ${s.us_per_kb.toFixed(2)} µs/KB`);
 }
+const ph = (side, k) => median(rs.map((x) => x[side].phases[k])) / 1e6;
+result.phases = {
+  osp: { parse_ms: ph('o', 'parse_ns'), convert_ms: m('osp_pass_ms'), dump_ms: ph('o', 'dump_ns'), entities: rs[0].o.phases.entities, files: rs[0].o.phases.files, bytes: rs[0].o.phases.bytes },
+  terasky: { parse_ms: ph('t', 'parse_ns'), convert_ms: m('t_both_pass_ms'), dump_ms: ph('t', 'dump_ns'), entities: rs[0].t.phases.entities },
+};
+for (const [k, label] of [['osp', 'osp'], ['terasky', 'TeraSky']]) {
+  const p = result.phases[k];
+  console.log(`  steps in process over the same ${rs[0].o.phases.files} files (${(rs[0].o.phases.bytes / 1024).toFixed(0)} KB): ${label.padEnd(7)} parse ${p.parse_ms.toFixed(2)} ms, convert ${p.convert_ms.toFixed(2)} ms, write YAML ${p.dump_ms.toFixed(2)} ms (${p.entities} entities)`);
+}
 console.log(`  documents where osp is slower than TeraSky's Template + API: ${result.osp_slower.length}; than its Template alone: ${result.osp_slower_than_tmpl}`);
 
 // --- end to end
@@ -148,9 +158,21 @@ if (process.env.ANCHORS_SKIP_E2E !== '1') {
   if (!existsSync(ospBin)) throw new Error(`${ospBin} missing: cargo build --release -p osp-sidecar --bin osp`);
   const ten = join(scratch, 'x10');
   for (let i = 0; i < 10; i++) cpSync(dir, join(ten, `copy${i}`), { recursive: true });
+  // The same comparison over only the files whose XRDs both tools convert.
+  const bothSet = new Set(both);
+  const byFile = {};
+  for (const d of tList.docs) (byFile[d.id.slice(0, d.id.indexOf('#'))] ??= []).push(d.id);
+  const common = join(scratch, 'common');
+  const commonTen = join(scratch, 'common-x10');
+  const commonFiles = Object.entries(byFile).filter(([, ids]) => ids.every((id) => bothSet.has(id))).map(([rel]) => rel);
+  for (const rel of commonFiles) {
+    cpSync(join(dir, rel), join(common, rel));
+    for (let i = 0; i < 10; i++) cpSync(join(dir, rel), join(commonTen, `copy${i}`, rel));
+  }
+  result.common_files = commonFiles.length;
   result.e2e = {};
-  console.log(`\nEnd to end (${e2eRounds} alternating runs each; median wall, max peak RSS)`);
-  for (const [label, d] of [['1x', dir], ['10x', ten]]) {
+  console.log(`\nEnd to end (${e2eRounds} alternating runs each; median wall, max peak RSS); "common" = the ${commonFiles.length} files whose XRDs both convert`);
+  for (const [label, d] of [['1x', dir], ['10x', ten], ['1x common', common], ['10x common', commonTen]]) {
     const o = []; const t = [];
     for (let r = 0; r < e2eRounds; r++) {
       o.push(timed(ospBin, ['convert', d], join(scratch, 'osp.yaml')));

@@ -140,7 +140,7 @@ function median(xs) {
   return s[Math.floor(s.length / 2)];
 }
 
-function round(provider, docs) {
+function round(provider, docs, root) {
   const runs = Number(process.env.ANCHORS_RUNS ?? 31);
   const passes = Number(process.env.ANCHORS_PASSES ?? 15);
   const warmups = Number(process.env.ANCHORS_WARMUPS ?? 5);
@@ -173,7 +173,27 @@ function round(provider, docs) {
       pass[key].push(Number(process.hrtime.bigint() - t0));
     }
   }
-  return { tool: 'terasky', docs: xs.length, per_doc: perDoc, pass, sink };
+  return { tool: 'terasky', docs: xs.length, per_doc: perDoc, pass, phases: phases(provider, root, docs, passes), sink };
+}
+
+// Parsing the files that hold the documents (js-yaml, every document of each
+// file) and writing their Templates and APIs as YAML: median of `passes`.
+function phases(provider, root, docs, passes) {
+  const rels = [...new Set(docs.map(({ id }) => id.slice(0, id.indexOf('#'))))];
+  const texts = rels.map((rel) => readFileSync(join(root, rel), 'utf8'));
+  const entities = docs.flatMap(({ doc }) => {
+    const x = decorate(doc);
+    return [...provider.translateXRDVersionsToTemplates(x), ...provider.translateXRDVersionsToAPI(x)];
+  });
+  const timedMedian = (f) => median(Array.from({ length: Math.max(passes, 1) }, () => {
+    const t0 = process.hrtime.bigint();
+    f();
+    return Number(process.hrtime.bigint() - t0);
+  }));
+  let n = 0;
+  const parse_ns = timedMedian(() => { for (const t of texts) n += yaml.loadAll(t).length; });
+  const dump_ns = timedMedian(() => { for (const e of entities) n += yaml.dump(e, { skipInvalid: true }).length; });
+  return { files: texts.length, bytes: texts.reduce((a, t) => a + Buffer.byteLength(t), 0), entities: entities.length, parse_ns, dump_ns, n };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
@@ -185,7 +205,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   if (mode === 'round') {
     const wanted = new Set(readFileSync(idsFile, 'utf8').split('\n').filter(Boolean));
     docs = docs.filter((d) => wanted.has(d.id));
-    out = round(provider, docs);
+    out = round(provider, docs, root);
   } else {
     out = { tool: 'terasky', dir: root, docs: list(provider, docs) };
   }
