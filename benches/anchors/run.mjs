@@ -123,6 +123,9 @@ for (const k of ['osp', 't_tmpl', 't_both']) result.per_document[k] = { all: dis
 result.slowest_osp = [...perDoc].sort((a, b) => b.osp - a.osp).slice(0, 3);
 result.osp_slower = perDoc.filter((d) => d.osp > d.t_both).map((d) => ({ id: d.id, bytes: d.bytes, osp: d.osp, t_both: d.t_both }));
 result.osp_slower_than_tmpl = perDoc.filter((d) => d.osp > d.t_tmpl).length;
+result.per_doc = perDoc;
+const ratios = (k) => perDoc.map((d) => d[k] / d.osp);
+result.per_doc_ratio = Object.fromEntries(['t_tmpl', 't_both'].map((k) => [k, { p1: pct(ratios(k), 0.01), p50: pct(ratios(k), 0.5), p99: pct(ratios(k), 0.99) }]));
 
 const m = (k) => median(perRound.map((x) => x[k]));
 console.log(`\nIn process, ${both.length} documents, ${rounds} interleaved rounds (median; range over rounds)`);
@@ -141,6 +144,10 @@ result.phases = {
 for (const [k, label] of [['osp', 'osp'], ['terasky', 'TeraSky']]) {
   const p = result.phases[k];
   console.log(`  steps in process over the same ${rs[0].o.phases.files} files (${(rs[0].o.phases.bytes / 1024).toFixed(0)} KB): ${label.padEnd(7)} parse ${p.parse_ms.toFixed(2)} ms, convert ${p.convert_ms.toFixed(2)} ms, write YAML ${p.dump_ms.toFixed(2)} ms (${p.entities} entities)`);
+}
+for (const [k, label] of [['t_tmpl', 'Template'], ['t_both', 'Template + API']]) {
+  const q = result.per_doc_ratio[k];
+  console.log(`  per document, TeraSky ${label} ÷ osp: p1 ${q.p1.toFixed(2)}×, median ${q.p50.toFixed(2)}×, p99 ${q.p99.toFixed(2)}×`);
 }
 console.log(`  documents where osp is slower than TeraSky's Template + API: ${result.osp_slower.length}; than its Template alone: ${result.osp_slower_than_tmpl}`);
 

@@ -129,7 +129,7 @@ function list(provider, docs) {
       return entry;
     }
     if (notListed) entry.error = notListed;
-    else if (entry.templates === 0 || entry.apis === 0) entry.error = 'no entity (name over 63 characters?)';
+    else if (entry.templates === 0 || entry.apis === 0) entry.error = 'no entity made (no spec.versions, or a name over 63 characters)';
     else entry.ok = true;
     return entry;
   });
