@@ -1,0 +1,198 @@
+//! osp's half of the side-by-side bench against TeraSky's published
+//! kubernetes-ingestor (issue 18); the driver is `benches/anchors/run.mjs`,
+//! which runs this binary and `benches/anchors/terasky.mjs` in alternating
+//! rounds over the same documents. Two modes, both print one JSON object:
+//!
+//! - `list`: every XRD document (`kind: CompositeResourceDefinition`) under
+//!   the directory, with whether `osp::convert::for_entities` accepts it;
+//! - `round IDS_FILE`: times the documents named in `IDS_FILE` (one id a
+//!   line): each document `ANCHORS_RUNS` times (default 31, median kept),
+//!   then `ANCHORS_PASSES` whole passes (default 15) over all of them, and
+//!   the parse and YAML-writing steps of the same documents on their own.
+//!
+//! A document's id is `relative/path#n:name`, n counting the XRD documents
+//! of its file, so both sides name the same documents the same way. The
+//! directory is `ANCHORS_DIR`, default `../shared/corpus/xrd`. Parsing is not
+//! timed (TeraSky's side also gets already-parsed objects).
+//!
+//! Run alone: `cargo bench --bench anchors -- list`.
+use std::collections::HashSet;
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use osp::convert;
+use osp::document::{self, Limits};
+use serde_json::{Value, json};
+
+fn dir() -> PathBuf {
+    std::env::var_os("ANCHORS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/xrd"))
+}
+
+fn files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut entries: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            files(&p, out);
+        } else if p.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+            out.push(p);
+        }
+    }
+}
+
+/// `(id, document)` of every XRD document that parses.
+fn xrds(root: &Path) -> Vec<(String, Value)> {
+    let mut paths = Vec::new();
+    files(root, &mut paths);
+    let mut out = Vec::new();
+    for p in paths {
+        let Ok(text) = std::fs::read_to_string(&p) else {
+            continue;
+        };
+        let Ok(docs) = document::from_yaml_stream(&text, Limits::default()) else {
+            continue;
+        };
+        let rel = p.strip_prefix(root).unwrap_or(&p).display().to_string();
+        let xrd_docs = docs
+            .into_iter()
+            .filter(|d| d["kind"] == "CompositeResourceDefinition");
+        for (n, d) in xrd_docs.enumerate() {
+            let name = d["metadata"]["name"].as_str().unwrap_or("").to_owned();
+            out.push((format!("{rel}#{n}:{name}"), d));
+        }
+    }
+    out
+}
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; modes are the other arguments.
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let root = dir();
+    let docs = xrds(&root);
+    match args.first().map(String::as_str) {
+        Some("round") => {
+            let ids = args.get(1).expect("round IDS_FILE");
+            let wanted: HashSet<String> = std::fs::read_to_string(ids)
+                .expect("ids file")
+                .lines()
+                .map(str::to_owned)
+                .collect();
+            let docs: Vec<&(String, Value)> =
+                docs.iter().filter(|(id, _)| wanted.contains(id)).collect();
+            println!("{}", round(&docs));
+        }
+        _ => {
+            let list: Vec<Value> = docs
+                .iter()
+                .map(|(id, d)| match convert::for_entities(d) {
+                    Ok(_) => json!({ "id": id, "ok": true }),
+                    Err(e) => json!({ "id": id, "ok": false, "error": e.to_string() }),
+                })
+                .collect();
+            println!("{}", json!({ "tool": "osp", "dir": root, "docs": list }));
+        }
+    }
+}
+
+fn round(docs: &[&(String, Value)]) -> Value {
+    let runs = env_usize("ANCHORS_RUNS", 31);
+    let passes = env_usize("ANCHORS_PASSES", 15);
+    // Warm-up: one pass, as the JavaScript side gets its JIT warm-up.
+    for (_, d) in docs {
+        black_box(convert::for_entities(black_box(d)).is_ok());
+    }
+    let mut per_doc = serde_json::Map::new();
+    for (id, d) in docs {
+        let mut ns: Vec<u128> = (0..runs)
+            .map(|_| {
+                let start = Instant::now();
+                let c = convert::for_entities(black_box(d));
+                black_box(&c);
+                start.elapsed().as_nanos()
+            })
+            .collect();
+        ns.sort_unstable();
+        per_doc.insert(id.clone(), json!({ "both_ns": ns[runs / 2] }));
+    }
+    let pass_ns: Vec<u128> = (0..passes)
+        .map(|_| {
+            let start = Instant::now();
+            for (_, d) in docs {
+                black_box(convert::for_entities(black_box(d)).is_ok());
+            }
+            start.elapsed().as_nanos()
+        })
+        .collect();
+    json!({
+        "tool": "osp",
+        "docs": docs.len(),
+        "per_doc": per_doc,
+        "pass": { "both_ns": pass_ns },
+        "phases": phases(docs, passes),
+    })
+}
+
+/// The other two steps of an end-to-end run over the same documents, each
+/// the median of `passes`: parsing the files that hold them (every document
+/// of each file) and writing their Templates and APIs as YAML.
+fn phases(docs: &[&(String, Value)], passes: usize) -> Value {
+    let root = dir();
+    let mut rels: Vec<&str> = docs
+        .iter()
+        .filter_map(|(id, _)| id.split_once('#').map(|(rel, _)| rel))
+        .collect();
+    rels.dedup();
+    let texts: Vec<String> = rels
+        .iter()
+        .filter_map(|rel| std::fs::read_to_string(root.join(rel)).ok())
+        .collect();
+    let entities: Vec<Value> = docs
+        .iter()
+        .filter_map(|(_, d)| convert::for_entities(d).ok())
+        .flat_map(|c| [c.template, c.api])
+        .collect();
+    let median = |f: &dyn Fn()| {
+        let mut ns: Vec<u128> = (0..passes.max(1))
+            .map(|_| {
+                let start = Instant::now();
+                f();
+                start.elapsed().as_nanos()
+            })
+            .collect();
+        ns.sort_unstable();
+        ns[ns.len() / 2]
+    };
+    let parse_ns = median(&|| {
+        for t in &texts {
+            black_box(document::from_yaml_stream(black_box(t), Limits::default()).is_ok());
+        }
+    });
+    let dump_ns = median(&|| {
+        for e in &entities {
+            black_box(document::to_yaml(black_box(e)).len());
+        }
+    });
+    json!({
+        "files": texts.len(),
+        "bytes": texts.iter().map(String::len).sum::<usize>(),
+        "entities": entities.len(),
+        "parse_ns": parse_ns,
+        "dump_ns": dump_ns,
+    })
+}
