@@ -1,7 +1,8 @@
 //! `osp convert FILE|DIR|-`: definitions to Template and API entities, as a
 //! multi-document YAML stream on stdout or one file per entity with `-o`.
-//! Streamed: one input file and its entities are in memory at a time, so
-//! memory stays flat however many files a directory holds.
+//! Streamed: files are converted on every core and written in input order,
+//! a few files in memory at a time, so memory stays flat however many files
+//! a directory holds.
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -11,6 +12,8 @@ use serde_json::Value;
 
 use crate::files;
 
+mod ordered;
+
 /// `osp convert` arguments.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
@@ -19,9 +22,31 @@ pub(crate) struct Args {
     /// Write one file per entity into this directory instead of stdout.
     #[arg(short = 'o', long = "output-dir")]
     pub output_dir: Option<PathBuf>,
+    /// Threads converting files at once; 0 means one per CPU.
+    #[arg(short = 'j', long = "jobs", default_value_t = 0)]
+    pub jobs: usize,
 }
 
-/// Where converted entities go, each written as soon as it is converted.
+/// An entity as YAML, with its file name for `-o`.
+struct Rendered {
+    /// `<kind>-<name>.yaml`; entity names are sanitised already, so they
+    /// cannot contain separators.
+    file_name: String,
+    yaml: String,
+}
+
+impl Rendered {
+    fn of(entity: &Value) -> Rendered {
+        let kind = entity["kind"].as_str().unwrap_or("entity").to_lowercase();
+        let name = entity["metadata"]["name"].as_str().unwrap_or("unnamed");
+        Rendered {
+            file_name: format!("{kind}-{name}.yaml"),
+            yaml: document::to_yaml(entity),
+        }
+    }
+}
+
+/// Where converted entities go, in input order as soon as they are ready.
 enum Sink {
     /// A multi-document YAML stream; buffered because stdout's own buffer
     /// flushes at every newline.
@@ -44,19 +69,13 @@ impl Sink {
         })
     }
 
-    fn write(&mut self, entity: &Value) -> std::io::Result<()> {
+    fn write(&mut self, entity: &Rendered) -> std::io::Result<()> {
         match self {
             Sink::Stream(out) => {
                 out.write_all(b"---\n")?;
-                out.write_all(document::to_yaml(entity).as_bytes())
+                out.write_all(entity.yaml.as_bytes())
             }
-            Sink::Dir(dir) => {
-                let kind = entity["kind"].as_str().unwrap_or("entity").to_lowercase();
-                let name = entity["metadata"]["name"].as_str().unwrap_or("unnamed");
-                // Entity names are sanitised already; they cannot contain separators.
-                let path = dir.join(format!("{kind}-{name}.yaml"));
-                std::fs::write(path, document::to_yaml(entity))
-            }
+            Sink::Dir(dir) => std::fs::write(dir.join(&entity.file_name), &entity.yaml),
         }
     }
 
@@ -84,29 +103,28 @@ pub(crate) fn run(args: Args) -> ExitCode {
         Ok(s) => s,
         Err(e) => return cannot_write(&e),
     };
+    let jobs = match args.jobs {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    };
     let (mut failed, mut unreadable) = (0usize, 0usize);
-    for input in inputs {
-        let (name, text) = input.read(limits.max_bytes);
-        let text = match text {
-            Ok(t) => t,
-            // Over the size limit: rejected like an oversized document.
-            Err(e @ files::Error::TooLarge { .. }) => {
-                eprintln!("{name}: {}", e.reason());
-                failed += 1;
-                continue;
+    // Files are read, parsed, converted and rendered on `jobs` threads, and
+    // written in input order; at most two files per thread are held.
+    let written = ordered::map(
+        inputs,
+        jobs,
+        2 * jobs,
+        |input| converted(input, limits),
+        |out: Converted| {
+            for m in &out.messages {
+                eprintln!("{m}");
             }
-            Err(e) => {
-                eprintln!("osp: {e}");
-                unreadable += 1;
-                continue;
-            }
-        };
-        match convert_text(&name, &text, limits, &mut sink) {
-            Ok(n) => failed += n,
-            Err(e) => return cannot_write(&e),
-        }
-    }
-    if let Err(e) = sink.finish() {
+            failed += out.failed;
+            unreadable += usize::from(out.unreadable);
+            out.entities.iter().try_for_each(|e| sink.write(e))
+        },
+    );
+    if let Err(e) = written.and_then(|()| sink.finish()) {
         return cannot_write(&e);
     }
     if unreadable > 0 {
@@ -125,17 +143,43 @@ fn cannot_write(e: &std::io::Error) -> ExitCode {
     ExitCode::from(2)
 }
 
-/// Converts the definitions of one input and writes their entities; returns
-/// how many documents were rejected.
-fn convert_text(name: &str, text: &str, limits: Limits, sink: &mut Sink) -> std::io::Result<usize> {
-    let docs = match document::from_yaml_stream(text, limits) {
-        Ok(d) => d,
+/// One input's entities, rendered, and what to tell the user about it.
+#[derive(Default)]
+struct Converted {
+    entities: Vec<Rendered>,
+    /// Lines for stderr, in the order they arose.
+    messages: Vec<String>,
+    /// Documents rejected.
+    failed: usize,
+    unreadable: bool,
+}
+
+/// Reads, parses and converts one input.
+fn converted(input: Input, limits: Limits) -> Converted {
+    let mut out = Converted::default();
+    let (name, text) = input.read(limits.max_bytes);
+    let text = match text {
+        Ok(t) => t,
+        // Over the size limit: rejected like an oversized document.
+        Err(e @ files::Error::TooLarge { .. }) => {
+            out.messages.push(format!("{name}: {}", e.reason()));
+            out.failed = 1;
+            return out;
+        }
         Err(e) => {
-            eprintln!("{name}: {e}");
-            return Ok(1);
+            out.messages.push(format!("osp: {e}"));
+            out.unreadable = true;
+            return out;
         }
     };
-    let mut failed = 0;
+    let docs = match document::from_yaml_stream(&text, limits) {
+        Ok(d) => d,
+        Err(e) => {
+            out.messages.push(format!("{name}: {e}"));
+            out.failed = 1;
+            return out;
+        }
+    };
     for (index, doc) in docs.iter().enumerate() {
         if !osp::definition::kinds::is_definition(doc) {
             continue;
@@ -143,18 +187,21 @@ fn convert_text(name: &str, text: &str, limits: Limits, sink: &mut Sink) -> std:
         match osp::convert::for_entities(doc) {
             Ok(c) => {
                 for w in &c.warnings {
-                    eprintln!("{name}[{index}]: warning: {}: {}", w.path, w.message);
+                    out.messages.push(format!(
+                        "{name}[{index}]: warning: {}: {}",
+                        w.path, w.message
+                    ));
                 }
-                sink.write(&c.template)?;
-                sink.write(&c.api)?;
+                out.entities.push(Rendered::of(&c.template));
+                out.entities.push(Rendered::of(&c.api));
             }
             Err(e) => {
-                eprintln!("{name}[{index}]: {e}");
-                failed += 1;
+                out.messages.push(format!("{name}[{index}]: {e}"));
+                out.failed += 1;
             }
         }
     }
-    Ok(failed)
+    out
 }
 
 /// One input, read only when its turn comes.
