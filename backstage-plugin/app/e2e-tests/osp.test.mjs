@@ -9,6 +9,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
+import https from 'node:https';
+import readline from 'node:readline';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -23,6 +25,11 @@ const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const SHOTS = process.env.OSP_SCREENSHOTS;
 const BASE = 'http://localhost:7007';
 const SIDECAR = '127.0.0.1:50051';
+// The real Kubernetes API server of tests/kube (test.sh builds it); under CI
+// it must be there, locally its test is skipped without it.
+const APISERVER = process.env.OSP_TEST_APISERVER;
+const CRDS = path.join(REPO, '../shared/corpus/crds/crossplane');
+let cluster; // {server, ca_pem, admin_token} from its info file
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'osp-app-e2e-'));
 // The watched source: the example definitions plus the GitOps repository's
@@ -85,6 +92,68 @@ async function ospEntities() {
   return api(`/api/catalog/entities?${q}`);
 }
 
+/** The test API server with one XRD of its own (`Queue` claims), so its
+ * Resources come from a real cluster beside the watched directory. */
+async function startApiServer() {
+  const xrd = path.join(work, 'queue-xrd.yaml');
+  fs.writeFileSync(
+    xrd,
+    [
+      'apiVersion: apiextensions.crossplane.io/v1',
+      'kind: CompositeResourceDefinition',
+      'metadata: {name: xqueues.e2e.example.org}',
+      'spec:',
+      '  group: e2e.example.org',
+      '  names: {kind: XQueue, plural: xqueues}',
+      '  claimNames: {kind: Queue, plural: queues}',
+      '  versions:',
+      '  - name: v1alpha1',
+      '    served: true',
+      '    referenceable: true',
+      '    schema:',
+      '      openAPIV3Schema:',
+      '        type: object',
+      '        properties:',
+      '          spec: {type: object, properties: {size: {type: integer}}}',
+      '',
+    ].join('\n'),
+  );
+  const info = path.join(work, 'apiserver.json');
+  const child = start('apiserver', APISERVER, ['--kubeconfig', path.join(work, 'kubeconfig'), '--info', info, '--crds', CRDS, '--xrd', xrd], {
+    stdio: ['ignore', 'pipe', fs.openSync(path.join(work, 'apiserver.err.log'), 'w')],
+  });
+  const errLog = path.join(work, 'apiserver.err.log');
+  const early = code => new Error(`osp-test-apiserver exited ${code}: ${fs.readFileSync(errLog, 'utf8').slice(-500)}`);
+  let onExit;
+  const ready = await new Promise((resolve, reject) => {
+    readline.createInterface({ input: child.stdout }).on('line', l => l.startsWith('READY ') && resolve(true));
+    onExit = code => reject(early(code));
+    child.once('exit', onExit);
+  });
+  // Its exit at the end of the run is expected.
+  child.off('exit', onExit);
+  cluster = ready && JSON.parse(fs.readFileSync(info, 'utf8'));
+}
+
+/** One request to the test API server as its admin. */
+function kube(method, p, body, contentType = 'application/json') {
+  return new Promise((resolve, reject) => {
+    const req = https.request(
+      `${cluster.server}${p}`,
+      { method, ca: cluster.ca_pem, headers: { authorization: `Bearer ${cluster.admin_token}`, 'content-type': contentType } },
+      res => {
+        let text = '';
+        res.on('data', d => (text += d));
+        res.on('end', () =>
+          res.statusCode < 300 ? resolve(JSON.parse(text)) : reject(new Error(`${method} ${p}: ${res.statusCode} ${text.slice(0, 300)}`)),
+        );
+      },
+    );
+    req.on('error', reject);
+    req.end(body ? JSON.stringify(body) : undefined);
+  });
+}
+
 function sidecarCount() {
   // The sidecar's own view, page by page, through its CLI-less contract:
   // grpcurl is what platform engineers use, the test uses it too.
@@ -112,11 +181,15 @@ before(async () => {
   fs.writeFileSync(path.join(gitops, 'README.md'), 'GitOps repository of the e2e test\n');
   git('add', '.');
   git('commit', '-qm', 'initial');
+  if (APISERVER) await startApiServer();
+  else if (process.env.CI) throw new Error('OSP_TEST_APISERVER is not set (CI needs the real API server; test.sh builds it)');
   const sidecarConfig = path.join(work, 'osp.yaml');
   fs.writeFileSync(
     sidecarConfig,
     [
+      ...(cluster ? ['clusters:', `  - {name: e2e, kubeconfig: ${path.join(work, 'kubeconfig')}}`] : []),
       'catalog:',
+      ...(cluster ? ['  clusters: [e2e]'] : []),
       `  appBaseUrl: ${BASE}`,
       '  defaultOwner: group:default/guests',
       // Generated Templates end with the live claim preview page.
@@ -345,6 +418,60 @@ test('a user creates a claim in the browser; the task completes and its links re
   const left = git('show', `${deletion}:${path.posix.join(path.posix.dirname(claimFile), 'kustomization.yaml')}`);
   assert.doesNotMatch(left, /orders-db/, 'the kustomization entry is gone too');
   await page.close();
+});
+
+test('a status change made in the real API server shows on the open Resource page within seconds', { skip: !APISERVER && 'OSP_TEST_APISERVER not set' }, async t => {
+  await kube('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team-q' } });
+  await kube('POST', '/apis/e2e.example.org/v1alpha1/namespaces/team-q/queues', {
+    apiVersion: 'e2e.example.org/v1alpha1',
+    kind: 'Queue',
+    metadata: { name: 'jobs', namespace: 'team-q', annotations: { 'osp.dev/owner': 'group:default/guests' } },
+    spec: { size: 3 },
+  });
+  const created = Date.now();
+  const resource = await until('the Resource of the claim in the cluster', async () => {
+    const q = new URLSearchParams({ filter: 'kind=resource,metadata.annotations.backstage.io/managed-by-location=osp:osp' });
+    return (await api(`/api/catalog/entities?${q}`)).find(e => e.metadata.name.startsWith('jobs'));
+  }, 60_000, 100);
+  figure('cluster_claim_to_catalog_resource_ms', Date.now() - created);
+  assert.equal(resource.metadata.annotations['osp.dev/cluster'], 'e2e');
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  t.after(() => page.close());
+  page.setDefaultTimeout(30_000);
+  await page.goto(`${BASE}/`);
+  await signIn(page);
+  await page.goto(`${BASE}/catalog/default/resource/${resource.metadata.name}`);
+  const card = page.locator('#osp-resource-status-card');
+  await card.locator('.osp-state').first().waitFor();
+  assert.notEqual(await card.locator('.osp-state').first().textContent(), 'ready');
+  // What Crossplane's claim controller writes once the composite is ready.
+  const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  const changed = Date.now();
+  await kube('PATCH', '/apis/e2e.example.org/v1alpha1/namespaces/team-q/queues/jobs/status', {
+    status: {
+      conditions: [
+        { type: 'Synced', status: 'True', reason: 'ReconcileSuccess', lastTransitionTime: now },
+        { type: 'Ready', status: 'True', reason: 'Available', lastTransitionTime: now },
+      ],
+    },
+  }, 'application/merge-patch+json');
+  await card.locator('.osp-state', { hasText: /^ready$/ }).first().waitFor({ timeout: 30_000 });
+  figure('cluster_status_change_to_open_page_ms', Date.now() - changed);
+  await card.getByText('Available').first().waitFor();
+  await shot(page, 'resource-status-cluster');
+  // A failure is shown with the controller's own message.
+  const failed = Date.now();
+  await kube('PATCH', '/apis/e2e.example.org/v1alpha1/namespaces/team-q/queues/jobs/status', {
+    status: {
+      conditions: [
+        { type: 'Synced', status: 'False', reason: 'ReconcileError', message: 'cannot compose resources: quota exceeded', lastTransitionTime: now },
+        { type: 'Ready', status: 'True', reason: 'Available', lastTransitionTime: now },
+      ],
+    },
+  }, 'application/merge-patch+json');
+  await card.locator('.osp-state', { hasText: /^error$/ }).first().waitFor({ timeout: 30_000 });
+  figure('cluster_error_to_open_page_ms', Date.now() - failed);
+  await card.getByText('cannot compose resources: quota exceeded').first().waitFor();
 });
 
 test('a user who does not own a Resource cannot delete its claim', async t => {
