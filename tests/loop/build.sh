@@ -3,7 +3,8 @@
 # against a kubeconfig) and what it starts, all from Go modules, into a cache
 # directory outside the repository; prints osp-loop's path.
 #
-#   tests/loop/build.sh     # -> ${OSP_CACHE_DIR:-$HOME/.cache/osp}/bin/osp-loop
+#   tests/loop/build.sh                 # -> ${OSP_CACHE_DIR:-$HOME/.cache/osp}/bin/osp-loop
+#   OSP_LOOP_FLUX=1 tests/loop/build.sh # also Flux's source-controller and kustomize-controller (osp-loop --flux)
 #
 # Layout (osp-loop finds lib/ relative to itself; --lib to choose):
 #   bin/osp-loop
@@ -11,6 +12,8 @@
 #   lib/osp-loop/function-patch-and-transform        github.com/crossplane-contrib/function-patch-and-transform (function/go.mod)
 #   lib/osp-loop/crds/*.yaml                         Crossplane's core CRDs (cluster/crds of its module)
 #   lib/osp-loop/function-patch-and-transform.package.yaml   package/crossplane.yaml + package/input/*.yaml of its module
+#   lib/osp-loop/flux/{source-controller,kustomize-controller}   (OSP_LOOP_FLUX=1) from flux/go.mod
+#   lib/osp-loop/flux/crds/*.yaml                    their CRDs (config/crd/bases of their modules)
 #
 # Uses the normal Go module and build caches; versions pinned by go.mod/go.sum
 # (-mod=readonly), so an unchanged tree rebuilds from the build cache.
@@ -62,10 +65,33 @@ echo "build.sh: function-patch-and-transform $fn_ver in $(( $(date +%s) - t0 ))s
   done
 } > "$lib/function-patch-and-transform.package.yaml"
 
+flux_ldflags=""
+if [ "${OSP_LOOP_FLUX:-0}" = 1 ]; then
+  cd "$here/flux"
+  mkdir -p "$lib/flux"
+  rm -rf "$lib/flux/crds.tmp.$$" && mkdir -p "$lib/flux/crds.tmp.$$"
+  for c in source-controller kustomize-controller; do
+    mod=github.com/fluxcd/$c
+    ver="$(go list -m -f '{{.Version}}' "$mod")"
+    dir="$(go mod download -json "$mod@$ver" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+    t0=$(date +%s)
+    go build -buildvcs=false -o "$lib/flux/$c.tmp.$$" "$mod"
+    mv -f "$lib/flux/$c.tmp.$$" "$lib/flux/$c"
+    echo "build.sh: $c $ver in $(( $(date +%s) - t0 ))s" >&2
+    cp "$dir"/config/crd/bases/*.yaml "$lib/flux/crds.tmp.$$/"
+    case $c in
+      source-controller) flux_ldflags="$flux_ldflags -X main.fluxSourceVersion=$ver" ;;
+      kustomize-controller) flux_ldflags="$flux_ldflags -X main.fluxKustomizeVersion=$ver" ;;
+    esac
+  done
+  chmod u+w "$lib/flux/crds.tmp.$$"/*
+  rm -rf "$lib/flux/crds" && mv "$lib/flux/crds.tmp.$$" "$lib/flux/crds"
+fi
+
 cd "$here"
 t0=$(date +%s)
 go build -buildvcs=false \
-  -ldflags "-X main.crossplaneVersion=$xp_ver -X main.functionVersion=$fn_ver" \
+  -ldflags "-X main.crossplaneVersion=$xp_ver -X main.functionVersion=$fn_ver$flux_ldflags" \
   -o "$bin/osp-loop.tmp.$$" .
 mv -f "$bin/osp-loop.tmp.$$" "$bin/osp-loop"
 echo "build.sh: osp-loop in $(( $(date +%s) - t0 ))s; all in $(( $(date +%s) - start ))s" >&2

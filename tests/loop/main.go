@@ -3,7 +3,7 @@
 // function-patch-and-transform against a Kubernetes API server given by a
 // kubeconfig — in tests, osp-test-apiserver started with --no-xrd-controller.
 //
-//	osp-loop --kubeconfig K [--info F] [--log-dir D] [--verbose] [--lib DIR]
+//	osp-loop --kubeconfig K [--info F] [--log-dir D] [--verbose] [--lib DIR] [--flux [--git-fixture DIR]]
 //
 // What it does, in order (each step's time is logged to stderr):
 //
@@ -26,6 +26,11 @@
 //     keeps doing so for new revisions;
 //  8. once the Function is Healthy: info file, then `READY ...` on stdout.
 //
+// With --flux, before READY (flux.go): a loopback git server, Flux's CRDs,
+// source-controller and kustomize-controller, and GitRepository +
+// Kustomization flux-system/osp applying the repo's branch main; the READY
+// line then ends with git=<repo URL>.
+//
 // SIGTERM/SIGINT (or the parent going away): both children get SIGTERM, the
 // temp dir is removed, exit 0. A child that dies on its own: exit 1.
 package main
@@ -44,6 +49,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log"
 	"math/big"
 	"net"
 	"os"
@@ -106,6 +112,12 @@ type info struct {
 	FunctionPID       int    `json:"function_pid"`
 	LogDir            string `json:"log_dir"`
 	PID               int    `json:"pid"`
+	// --flux only
+	GitURL                 string `json:"git_url,omitempty"`
+	FluxSourceVersion      string `json:"flux_source_controller_version,omitempty"`
+	FluxKustomizeVersion   string `json:"flux_kustomize_controller_version,omitempty"`
+	SourceControllerPID    int    `json:"source_controller_pid,omitempty"`
+	KustomizeControllerPID int    `json:"kustomize_controller_pid,omitempty"`
 }
 
 func run() int {
@@ -120,11 +132,17 @@ func run() int {
 		lib            = flag.String("lib", defLib, "dir with the crossplane and function-patch-and-transform binaries, crds/ and function-patch-and-transform.package.yaml (build.sh fills it)")
 		exitWithParent = flag.Bool("exit-with-parent", true, "shut down when the parent process goes away")
 		readyTimeout   = flag.Duration("timeout", 120*time.Second, "give up start-up after this long")
+		withFlux       = flag.Bool("flux", false, "also run Flux source-controller + kustomize-controller and a loopback git server whose branch main Flux applies (needs OSP_LOOP_FLUX=1 build.sh)")
+		gitFixture     = flag.String("git-fixture", "", "with --flux: initial content of the git repo (a directory; default: a README only)")
+		gitInterval    = flag.Duration("git-interval", 2*time.Second, "with --flux: the GitRepository's poll interval")
 	)
 	flag.Parse()
 	if *kubeconfig == "" || flag.NArg() > 0 {
 		fmt.Fprintln(os.Stderr, "usage: osp-loop --kubeconfig K [--info F] [--log-dir D] [--verbose] [--lib DIR]")
 		return 2
+	}
+	if !*verbose {
+		log.SetOutput(io.Discard) // the git server (gitkit) logs every request with the standard logger
 	}
 	kc, err := filepath.Abs(*kubeconfig)
 	if err != nil {
@@ -184,6 +202,13 @@ func run() int {
 	}
 
 	inf, err := sup.startUp(ctx, *lib)
+	if err == nil && *withFlux {
+		inf.GitURL, err = sup.startFlux(ctx, *lib, fluxOptions{fixture: *gitFixture, interval: *gitInterval})
+		if err == nil {
+			inf.FluxSourceVersion, inf.FluxKustomizeVersion = fluxSourceVersion, fluxKustomizeVersion
+			inf.SourceControllerPID, inf.KustomizeControllerPID = sup.pid("source-controller"), sup.pid("kustomize-controller")
+		}
+	}
 	if err != nil {
 		select {
 		case why := <-stopReq:
@@ -209,7 +234,12 @@ func run() int {
 	}
 	logf("ready in %s: crossplane %s, %s %s at %s", time.Since(start).Round(time.Millisecond),
 		crossplaneVersion, functionName, functionVersion, inf.FunctionEndpoint)
-	fmt.Fprintf(os.Stdout, "READY crossplane=%s %s=%s\n", crossplaneVersion, functionName, inf.FunctionEndpoint)
+	ready := fmt.Sprintf("READY crossplane=%s %s=%s", crossplaneVersion, functionName, inf.FunctionEndpoint)
+	if inf.GitURL != "" {
+		logf("flux: source-controller %s, kustomize-controller %s, git %s", fluxSourceVersion, fluxKustomizeVersion, inf.GitURL)
+		ready += " git=" + inf.GitURL
+	}
+	fmt.Fprintln(os.Stdout, ready)
 	_ = os.Stdout.Sync()
 
 	// Keep acting as the function's runtime (new revisions get the endpoint too).
@@ -256,6 +286,7 @@ type supervisor struct {
 	mu                    sync.Mutex
 	children              []*child
 	stopping              bool
+	stops                 []func()
 	exited                chan string
 }
 
@@ -491,18 +522,26 @@ func (s *supervisor) startUp(ctx context.Context, lib string) (*info, error) {
 	}
 
 	inf := &info{FunctionEndpoint: s.endpoint, FunctionName: functionName, FunctionVersion: functionVersion,
-		CrossplaneVersion: crossplaneVersion}
+		CrossplaneVersion: crossplaneVersion, CrossplanePID: s.pid("crossplane"), FunctionPID: s.pid(functionName)}
+	return inf, nil
+}
+
+func (s *supervisor) pid(name string) int {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	for _, c := range s.children {
-		switch c.name {
-		case "crossplane":
-			inf.CrossplanePID = c.cmd.Process.Pid
-		case functionName:
-			inf.FunctionPID = c.cmd.Process.Pid
+		if c.name == name {
+			return c.cmd.Process.Pid
 		}
 	}
+	return 0
+}
+
+// onStop registers f to run after the children are stopped.
+func (s *supervisor) onStop(f func()) {
+	s.mu.Lock()
+	s.stops = append(s.stops, f)
 	s.mu.Unlock()
-	return inf, nil
 }
 
 // ensureCRDs creates the CRDs in dir that do not exist yet (existing ones are
@@ -681,6 +720,13 @@ func (s *supervisor) stopChildren() {
 			_ = c.cmd.Process.Kill()
 			<-c.done
 		}
+	}
+	s.mu.Lock()
+	stops := s.stops
+	s.stops = nil
+	s.mu.Unlock()
+	for i := len(stops) - 1; i >= 0; i-- {
+		stops[i]()
 	}
 }
 
