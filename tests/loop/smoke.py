@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Smoke test: the real Crossplane loop against osp-test-apiserver (stdlib only).
 
-    python3 tests/loop/smoke.py [OSP_LOOP_BINARY [OSP_TEST_APISERVER_BINARY]]
+    python3 tests/loop/smoke.py [--flux] [OSP_LOOP_BINARY [OSP_TEST_APISERVER_BINARY]]
 
 Defaults: ${OSP_CACHE_DIR:-~/.cache/osp}/bin/osp-loop and .../osp-test-apiserver
 (tests/loop/build.sh and tests/kube/build.sh). Starts osp-test-apiserver with
@@ -15,7 +15,10 @@ Crossplane v2:
 - reports a failing composition with its own condition (Synced=False,
   ReconcileError), for an invalid function input and for a missing function;
 
-then stops both with SIGTERM. Prints every hop's time and "N passed, N failed".
+and with --flux (osp-loop --flux; build with OSP_LOOP_FLUX=1 tests/loop/build.sh)
+the GitOps loop: a claim and an XR pushed to the loopback git repo are applied
+by Flux, composed by Crossplane and become Ready; removing them from git
+deletes them (prune). Then stops both with SIGTERM. Prints every hop's time and "N passed, N failed".
 """
 import json
 import os
@@ -127,9 +130,19 @@ def conditions(obj):
     return {c["type"]: c for c in (obj or {}).get("status", {}).get("conditions", [])}
 
 
+def git(*args, cwd=None):
+    r = subprocess.run(["git", "-c", "user.name=osp smoke", "-c", "user.email=smoke@osp.test", *args],
+                       cwd=cwd, capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError(f"git {' '.join(args)}: {r.stderr.strip()}")
+    return r.stdout
+
+
 def main():
-    loop_bin = sys.argv[1] if len(sys.argv) > 1 else os.path.join(CACHE, "bin", "osp-loop")
-    api_bin = sys.argv[2] if len(sys.argv) > 2 else os.environ.get(
+    argv = [a for a in sys.argv[1:] if a != "--flux"]
+    flux = "--flux" in sys.argv[1:]
+    loop_bin = argv[0] if len(argv) > 0 else os.path.join(CACHE, "bin", "osp-loop")
+    api_bin = argv[1] if len(argv) > 1 else os.environ.get(
         "OSP_TEST_APISERVER_BIN", os.path.join(CACHE, "bin", "osp-test-apiserver"))
     work = tempfile.mkdtemp(prefix="osp-loop-smoke-")
     kc, info_path, loop_info = (os.path.join(work, f) for f in ("kubeconfig", "info.json", "loop.json"))
@@ -146,8 +159,8 @@ def main():
     info = json.load(open(info_path))
     ctx = ssl.create_default_context(cadata=info["ca_pem"])
 
-    loop, line, s = start([loop_bin, "--kubeconfig", kc, "--info", loop_info, "--log-dir", os.path.join(work, "logs")],
-                          work, "osp-loop")
+    loop, line, s = start([loop_bin, "--kubeconfig", kc, "--info", loop_info, "--log-dir", os.path.join(work, "logs")]
+                          + (["--flux"] if flux else []), work, "osp-loop")
     check("osp-loop READY", line.startswith("READY crossplane="), repr(line))
     if not line.startswith("READY"):
         print(open(os.path.join(work, "osp-loop.stderr.log")).read()[-6000:])
@@ -155,7 +168,8 @@ def main():
         stop(api)
         print(f"{passed} passed, {failed + 1} failed")
         return 1
-    hop("osp-loop start -> READY (core init, function, core start, Function Healthy)", s)
+    hop("osp-loop start -> READY (core init, function, core start, Function Healthy"
+        + (", git server, Flux, Kustomization Ready)" if flux else ")"), s)
     print("     " + line)
     linfo = json.load(open(loop_info))
 
@@ -276,9 +290,16 @@ def main():
         print(f"     message: {c.get('message')}")
         hop(f"XR POST ({comp}) -> Synced=False", s)
 
+    if flux:
+        gitops(req, wait_for, linfo, work)
+
     rss = {}
-    for name, pid in (("osp-test-apiserver", api.pid), ("crossplane", linfo["crossplane_pid"]),
-                      ("function-patch-and-transform", linfo["function_pid"])):
+    pids = [("osp-test-apiserver", api.pid), ("crossplane", linfo["crossplane_pid"]),
+            ("function-patch-and-transform", linfo["function_pid"])]
+    if flux:
+        pids += [("source-controller", linfo["source_controller_pid"]),
+                 ("kustomize-controller", linfo["kustomize_controller_pid"])]
+    for name, pid in pids:
         try:
             for l in open(f"/proc/{pid}/status"):
                 if l.startswith("VmRSS"):
@@ -290,7 +311,7 @@ def main():
     check("osp-loop clean exit on SIGTERM", rc == 0, rc)
     hop("osp-loop SIGTERM -> exit", s)
     time.sleep(0.2)
-    for pid in (linfo["crossplane_pid"], linfo["function_pid"]):
+    for _, pid in pids[1:]:
         check(f"child {pid} gone", not os.path.exists(f"/proc/{pid}") or
               open(f"/proc/{pid}/status").read().find("State:\tZ") >= 0)
     rc, s = stop(api)
@@ -305,6 +326,62 @@ def main():
     else:
         print(f"logs kept in {work}")
     return 0 if failed == 0 else 1
+
+
+def gitops(req, wait_for, linfo, work):
+    """Claim + XR through git -> Flux -> Crossplane -> Ready; then pruned."""
+    url = linfo.get("git_url", "")
+    check("git URL in info", url.startswith("http://127.0.0.1:"), url)
+    st, ks = req("GET", "/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/flux-system/kustomizations/osp")
+    check("Kustomization flux-system/osp Ready", conditions(ks).get("Ready", {}).get("status") == "True", conditions(ks))
+    clone = os.path.join(work, "gitops")
+    git("clone", "-q", "-b", "main", url, clone)
+    os.makedirs(os.path.join(clone, "team-b"))
+    os.makedirs(os.path.join(clone, "team-a"))
+    with open(os.path.join(clone, "team-b", "claim.yaml"), "w") as f:
+        json.dump({"apiVersion": f"{GROUP}/v1alpha1", "kind": "Legacy", "metadata": {"name": "from-git", "namespace": "team-b"},
+                   "spec": {"message": "hi from git", "compositionRef": {"name": "xlegacies"}}}, f)
+    with open(os.path.join(clone, "team-a", "xr.yaml"), "w") as f:
+        json.dump({"apiVersion": f"{GROUP}/v1alpha1", "kind": "XConfig", "metadata": {"name": "from-git", "namespace": "team-a"},
+                   "spec": {"message": "xr from git", "crossplane": {"compositionRef": {"name": "xconfigs-ok"}}}}, f)
+    git("add", ".", cwd=clone)
+    git("commit", "-q", "-m", "a claim and an XR", cwd=clone)
+    t0 = time.monotonic()
+    git("push", "-q", "origin", "HEAD:main", cwd=clone)
+    t_push = time.monotonic() - t0
+    claims = f"/apis/{GROUP}/v1alpha1/namespaces/team-b/legacies"
+    xrs = f"/apis/{GROUP}/v1alpha1/namespaces/team-a/xconfigs"
+    obj, _ = wait_for(lambda o: True, f"{claims}/from-git")
+    t_applied = time.monotonic() - t0
+    check("Flux applied the claim from git", obj is not None and
+          obj["metadata"].get("labels", {}).get("kustomize.toolkit.fluxcd.io/name") == "osp",
+          (obj or {}).get("metadata", {}).get("labels"))
+    obj, _ = wait_for(lambda o: conditions(o).get("Ready", {}).get("status") == "True", f"{claims}/from-git")
+    t_ready = time.monotonic() - t0
+    check("claim from git Ready=True", obj is not None)
+    obj, _ = wait_for(lambda o: conditions(o).get("Ready", {}).get("status") == "True", f"{xrs}/from-git")
+    t_xr = time.monotonic() - t0
+    check("XR from git Ready=True", obj is not None)
+    st, l = req("GET", "/api/v1/namespaces/team-b/configmaps")
+    check("claim from git composed its ConfigMap", any(i.get("data", {}).get("message") == "hi from git"
+                                                     for i in l.get("items", [])))
+    hop("git push (client side)", t_push)
+    hop("git push -> claim applied by Flux", t_applied)
+    hop("git push -> claim Ready=True", t_ready)
+    hop("git push -> XR Ready=True", t_xr)
+
+    git("rm", "-q", "team-b/claim.yaml", "team-a/xr.yaml", cwd=clone)
+    git("commit", "-q", "-m", "remove them", cwd=clone)
+    t0 = time.monotonic()
+    git("push", "-q", "origin", "HEAD:main", cwd=clone)
+    ok = False
+    while time.monotonic() - t0 < 60:
+        if req("GET", f"{claims}/from-git")[0] == 404 and req("GET", f"{xrs}/from-git")[0] == 404:
+            ok = True
+            break
+        time.sleep(0.05)
+    check("removed from git -> claim and XR deleted (prune)", ok)
+    hop("git push (removal) -> claim and XR gone", time.monotonic() - t0)
 
 
 if __name__ == "__main__":
