@@ -26,12 +26,12 @@
 //     keeps doing so for new revisions;
 //  8. once the Function is Healthy: info file, then `READY ...` on stdout.
 //
-// With --flux, before READY (flux.go): a loopback git server, Flux's CRDs,
-// source-controller and kustomize-controller, and GitRepository +
-// Kustomization flux-system/osp applying the repo's branch main; the READY
-// line then ends with git=<repo URL>.
+// With --flux, side by side with the steps above (flux.go): a loopback git
+// server, Flux's CRDs, source-controller and kustomize-controller, and
+// GitRepository + Kustomization flux-system/osp applying the repo's branch
+// main; READY waits for both, and the line then ends with git=<repo URL>.
 //
-// SIGTERM/SIGINT (or the parent going away): both children get SIGTERM, the
+// SIGTERM/SIGINT (or the parent going away): all children get SIGTERM, the
 // temp dir is removed, exit 0. A child that dies on its own: exit 1.
 package main
 
@@ -201,10 +201,38 @@ func run() int {
 		return code
 	}
 
-	inf, err := sup.startUp(ctx, *lib)
-	if err == nil && *withFlux {
-		inf.GitURL, err = sup.startFlux(ctx, *lib, fluxOptions{fixture: *gitFixture, interval: *gitInterval})
-		if err == nil {
+	// Crossplane and (with --flux) Flux start side by side; the first failure
+	// cancels the other and is the one reported.
+	var inf *info
+	err = sup.connect()
+	if err == nil {
+		sctx, scancel := context.WithCancel(ctx)
+		var first error
+		var firstOnce sync.Once
+		fail := func(e error) {
+			if e != nil {
+				firstOnce.Do(func() { first = e; scancel() })
+			}
+		}
+		var wg sync.WaitGroup
+		var gitURL string
+		if *withFlux {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				var ferr error
+				gitURL, ferr = sup.startFlux(sctx, *lib, fluxOptions{fixture: *gitFixture, interval: *gitInterval})
+				fail(ferr)
+			}()
+		}
+		var xerr error
+		inf, xerr = sup.startUp(sctx, *lib)
+		fail(xerr)
+		wg.Wait()
+		scancel()
+		err = first
+		if err == nil && *withFlux {
+			inf.GitURL = gitURL
 			inf.FluxSourceVersion, inf.FluxKustomizeVersion = fluxSourceVersion, fluxKustomizeVersion
 			inf.SourceControllerPID, inf.KustomizeControllerPID = sup.pid("source-controller"), sup.pid("kustomize-controller")
 		}
@@ -299,17 +327,19 @@ func (s *supervisor) step(name string, f func() error) error {
 	return nil
 }
 
-func (s *supervisor) startUp(ctx context.Context, lib string) (*info, error) {
+func (s *supervisor) connect() error {
 	cfg, err := clientcmd.BuildConfigFromFlags("", s.kubeconfig)
 	if err != nil {
-		return nil, fmt.Errorf("kubeconfig: %w", err)
+		return fmt.Errorf("kubeconfig: %w", err)
 	}
 	if s.kube, err = kubernetes.NewForConfig(cfg); err != nil {
-		return nil, err
+		return err
 	}
-	if s.dyn, err = dynamic.NewForConfig(cfg); err != nil {
-		return nil, err
-	}
+	s.dyn, err = dynamic.NewForConfig(cfg)
+	return err
+}
+
+func (s *supervisor) startUp(ctx context.Context, lib string) (*info, error) {
 	xpBin := filepath.Join(lib, "crossplane")
 	fnBin := filepath.Join(lib, "function-patch-and-transform")
 	for _, f := range []string{xpBin, fnBin, filepath.Join(lib, "crds"), filepath.Join(lib, "function-patch-and-transform.package.yaml")} {
