@@ -7,7 +7,9 @@
 //
 // Interface (used by the Rust test fixture):
 //
-//	osp-test-apiserver --kubeconfig K --info I --crds DIR [--xrd F]...
+//	osp-test-apiserver --kubeconfig K --info I --crds DIR [--xrd F]... [--no-xrd-controller]
+//
+// --no-xrd-controller leaves XRDs to a real Crossplane (tests/loop).
 //
 // It prints exactly one line "READY <server-url>" on stdout when everything
 // is installed; logs go to stderr. SIGTERM/SIGINT stop it cleanly (exit 0).

@@ -10,7 +10,8 @@ Crossplane v2:
 
 - establishes a v2 XRD (namespaced XR) and a v1 XRD with claimNames;
 - composes a ConfigMap through a Pipeline Composition with
-  function-patch-and-transform, for an XR and for a claim, and marks them Ready;
+  function-patch-and-transform, for an XR and for claims (one by alice, who may
+  only touch namespace team-a), and marks them Ready;
 - follows a spec change of the XR into the ConfigMap;
 - reports a failing composition with its own condition (Synced=False,
   ReconcileError), for an invalid function input and for a missing function;
@@ -276,6 +277,17 @@ def main():
         st, l = req("GET", cms.format("team-b"))
         check("claim's ConfigMap in team-b", any(i.get("data", {}).get("message") == "hi from a claim"
                                                 for i in l.get("items", [])))
+
+    # A claim created by alice (namespace team-a only, as the portal's users) is composed the same way.
+    alice_claims = f"/apis/{GROUP}/v1alpha1/namespaces/team-a/legacies"
+    t0 = time.monotonic()
+    st, body = req("POST", alice_claims, {"apiVersion": f"{GROUP}/v1alpha1", "kind": "Legacy", "metadata": {"name": "alices"},
+                                          "spec": {"message": "hi from alice", "compositionRef": {"name": "xlegacies"}}},
+                   token="osp-alice-token")
+    check("alice creates a claim in team-a", st == 201, (st, body.get("message")))
+    claim, _ = wait_for(lambda o: conditions(o).get("Ready", {}).get("status") == "True", f"{alice_claims}/alices")
+    check("alice's claim Ready=True", claim is not None, conditions(req("GET", f"{alice_claims}/alices")[1]))
+    hop("alice's claim POST -> Ready=True", time.monotonic() - t0)
 
     # Failing compositions -> Crossplane's own error condition on the XR.
     for name, comp, want in (("invalid", "xconfigs-invalid-input", 'returned a fatal result: invalid Function input'),
