@@ -7,7 +7,9 @@
 //
 // Interface (used by the Rust test fixture):
 //
-//	osp-test-apiserver --kubeconfig K --info I --crds DIR [--xrd F]...
+//	osp-test-apiserver --kubeconfig K --info I --crds DIR [--xrd F]... [--no-xrd-controller]
+//
+// --no-xrd-controller leaves XRDs to a real Crossplane (tests/loop).
 //
 // It prints exactly one line "READY <server-url>" on stdout when everything
 // is installed; logs go to stderr. SIGTERM/SIGINT stop it cleanly (exit 0).
@@ -82,6 +84,7 @@ func run() int {
 		crdsDir        = flag.String("crds", "", "directory of CRD manifests (Crossplane's) to install and wait for")
 		verbose        = flag.Bool("verbose", false, "log the apiserver's and etcd's own output to stderr")
 		exitWithParent = flag.Bool("exit-with-parent", true, "shut down when the parent process goes away")
+		noXRDCtrl      = flag.Bool("no-xrd-controller", false, "do not run the stand-in XRD controller (when real Crossplane runs against this server); --xrd files are then applied without waiting")
 		xrdFiles       stringList
 	)
 	flag.Var(&xrdFiles, "xrd", "XRD manifest file to apply before READY (repeatable; any other kinds in it are applied too)")
@@ -287,12 +290,14 @@ func run() int {
 		logf("installed %d CRDs from %s (%s)", len(crdNames), *crdsDir, time.Since(start).Round(time.Millisecond))
 	}
 
-	ctrl := newXRDController(dyn, ext)
-	ctrlDone.Add(1)
-	go func() {
-		defer ctrlDone.Done()
-		ctrl.run(ctx, 100*time.Millisecond)
-	}()
+	if !*noXRDCtrl {
+		ctrl := newXRDController(dyn, ext)
+		ctrlDone.Add(1)
+		go func() {
+			defer ctrlDone.Done()
+			ctrl.run(ctx, 100*time.Millisecond)
+		}()
+	}
 
 	for _, f := range xrdFiles {
 		objs, err := readManifests(f)
@@ -308,7 +313,7 @@ func run() int {
 			if *verbose {
 				logf("applied %s %s in %s", o.GetKind(), o.GetName(), time.Since(t0).Round(time.Millisecond))
 			}
-			if o.GroupVersionKind().Group == xrdGVR.Group && o.GetKind() == "CompositeResourceDefinition" {
+			if !*noXRDCtrl && o.GroupVersionKind().Group == xrdGVR.Group && o.GetKind() == "CompositeResourceDefinition" {
 				if err := waitXRDHandled(ctx, dyn, applied.GetName(), 60*time.Second); err != nil {
 					return fail("--xrd %s: %v", f, err)
 				}
