@@ -12,10 +12,12 @@ use crate::definition::kinds::GroupKind;
 use crate::definition::{Definition, Source};
 use crate::entity;
 
+mod display;
 mod edit;
 mod state;
 mod tree;
 
+pub use display::for_display;
 pub use edit::{encode, for_edit_url, for_form_data};
 pub use state::{Condition, State, conditions, for_state};
 pub use tree::{MAX_DEPTH, Node, ObjectRef, children_of, for_tree};

@@ -458,6 +458,12 @@ test('a status change made in the real API server shows on the open Resource pag
   await card.locator('.osp-state', { hasText: /^ready$/ }).first().waitFor({ timeout: 30_000 });
   figure('cluster_status_change_to_open_page_ms', Date.now() - changed);
   await card.getByText('Available').first().waitFor();
+  // The live object, as the API server holds it, without managedFields.
+  await card.getByText('YAML', { exact: true }).click();
+  const live = await card.getByLabel('Live object YAML').textContent();
+  assert.match(live, /size: 3/);
+  assert.match(live, /reason: Available/);
+  assert.doesNotMatch(live, /managedFields/);
   await shot(page, 'resource-status-cluster');
   // A failure is shown with the controller's own message.
   const failed = Date.now();
@@ -560,6 +566,17 @@ test('the claim preview route returns the manifest, or every violation with its 
   });
   assert.equal(bad.manifest, '');
   assert.ok(bad.violations.some(v => v.field.includes('storageGB')), JSON.stringify(bad.violations));
+  // A CEL rule of the XRD (x-kubernetes-validations), checked before submit
+  // exactly as the API server would.
+  const cel = await api('/api/osp/claims/preview', {
+    method: 'POST',
+    body: JSON.stringify({ definition: 'buckets.storage.example.org', name: 'logs', namespace: 'team-a', values: { lifecycle: [{ days: 4000 }] } }),
+  });
+  assert.equal(cel.manifest, '');
+  assert.ok(
+    cel.violations.some(v => v.field.startsWith('spec') && /lifecycle rules expire after at most 10 years/.test(v.description)),
+    JSON.stringify(cel.violations),
+  );
   // Backstage auth guards the route.
   const anonymous = await fetch(`${BASE}/api/osp/claims/preview`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
   assert.equal(anonymous.status, 401);

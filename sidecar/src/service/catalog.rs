@@ -225,6 +225,7 @@ impl Catalog {
             root: Some(node(&root)),
             message,
             status: obj.get("status").map(protobuf_struct::to_struct),
+            yaml: osp::document::to_yaml(&osp::resource::for_display(&obj)),
         })
     }
 }

@@ -78,6 +78,7 @@ describe('osp backend plugin', () => {
           return {
             message: 'Waiting for the database',
             status: { atProvider: { endpoint: 'db.internal' } },
+            yaml: `kind: ${req.kind}\nmetadata:\n  name: ${req.name}\n`,
             root: {
               apiVersion: req.apiVersion,
               kind: req.kind,
@@ -295,6 +296,7 @@ describe('osp backend plugin', () => {
         entityRef: ref,
         message: 'Waiting for the database',
         status: { atProvider: { endpoint: 'db.internal' } },
+        yaml: 'kind: PostgreSQLInstance\nmetadata:\n  name: orders-db\n',
         allowed: { delete: true },
         root: {
           apiVersion: 'database.example.org/v1alpha1',

@@ -17,6 +17,7 @@ export function statusJsonOf(
     root: res.root ? nodeJsonOf(res.root) : null,
     message: res.message,
     status: (res.status ?? {}) as JsonObject,
+    yaml: res.yaml,
     allowed,
   };
 }

@@ -30,6 +30,8 @@ export interface OspResourceStatusJson {
   root: OspResourceNodeJson | null;
   message: string;
   status: JsonObject;
+  /** The claim or XR as watched, as YAML, without `metadata.managedFields`. */
+  yaml: string;
   /**
    * What the caller may do with this Resource, as the permission policy
    * decided for this entity (conditions such as `isEntityOwner` applied).

@@ -52,6 +52,7 @@ export const status: OspResourceStatusJson = {
   entityRef: 'resource:default/orders-db.postgresqlinstance.team-a.prod',
   message: 'Waiting for the database to become available',
   status: {},
+  yaml: 'apiVersion: database.example.org/v1alpha1\nkind: PostgreSQLInstance\nmetadata:\n  name: orders-db\n',
   allowed: { delete: true },
   root: {
     ...node('orders-db', 'provisioning', [node('orders-db-xr', 'provisioning', [node('orders-db-rds', 'ready')])]),

@@ -34,6 +34,15 @@ describe('OspResourceStatusView', () => {
     ]);
   });
 
+  it('shows the live object as YAML, folded until opened', () => {
+    render(h(OspResourceStatusView, { entity: resourceEntity, status }));
+    const yaml = screen.getByLabelText('Live object YAML');
+    expect(yaml.textContent).toBe(status.yaml);
+    expect(yaml.closest('details')!.open).toBe(false);
+    fireEvent.click(screen.getByText('YAML'));
+    expect(yaml.closest('details')!.open).toBe(true);
+  });
+
   it('shows the composed tree with Ready, Synced and the message of each node', () => {
     render(h(OspResourceStatusView, { entity: resourceEntity, status }));
     const items = screen.getAllByRole('treeitem');

@@ -41,7 +41,10 @@ export function OspResourceStatusCard(props: OspResourceStatusCardProps) {
     status: value,
     error,
     loading,
-    actions: h(DeleteClaim, { entity, entityRef, api, allowed: value?.allowed.delete }),
+    // Delete is offered for claims published through osp (they record where).
+    actions: entity.metadata.annotations?.['osp.dev/repo-path']
+      ? h(DeleteClaim, { entity, entityRef, api, allowed: value?.allowed.delete })
+      : undefined,
   });
 }
 
@@ -83,10 +86,28 @@ export function OspResourceStatusView(props: {
             ),
             root ? h(Section, { title: 'Conditions' }, h(ConditionsTable, { conditions: root.conditions })) : null,
             root ? h(Section, { title: 'Composed resources' }, h(ResourceTree, { root })) : null,
+            status.yaml ? h(Section, { title: 'Live object' }, h(ObjectYaml, { yaml: status.yaml })) : null,
           )
         : null,
       h(Section, { title: 'Links' }, h(ResourceLinks, { entity })),
       props.actions ? h(Section, { title: 'Actions', children: props.actions }) : null,
+    ),
+  );
+}
+
+/** The claim or XR as watched (no managedFields), folded by default. */
+function ObjectYaml(props: { yaml: string }) {
+  return h(
+    'details',
+    null,
+    h('summary', { style: { cursor: 'pointer' } }, 'YAML'),
+    h(
+      'pre',
+      {
+        'aria-label': 'Live object YAML',
+        style: { maxHeight: 400, overflow: 'auto', fontSize: '0.75rem', margin: '4px 0 0' },
+      },
+      props.yaml,
     ),
   );
 }
