@@ -296,6 +296,17 @@ async function signIn(page) {
   await enter.waitFor({ state: 'detached' });
 }
 
+/** A signed-in page on a Resource's entity page, and its osp status card. */
+async function resourcePage(t, resource) {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  t.after(() => page.close());
+  page.setDefaultTimeout(30_000);
+  await page.goto(`${BASE}/`);
+  await signIn(page);
+  await page.goto(`${BASE}/catalog/default/resource/${resource.metadata.name}`);
+  return { page, card: page.locator('#osp-resource-status-card') };
+}
+
 async function shot(page, name) {
   if (SHOTS) await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
 }
@@ -435,13 +446,7 @@ test('a status change made in the real API server shows on the open Resource pag
   }, 60_000, 100);
   figure('cluster_claim_to_catalog_resource_ms', Date.now() - created);
   assert.equal(resource.metadata.annotations['osp.dev/cluster'], 'e2e');
-  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  t.after(() => page.close());
-  page.setDefaultTimeout(30_000);
-  await page.goto(`${BASE}/`);
-  await signIn(page);
-  await page.goto(`${BASE}/catalog/default/resource/${resource.metadata.name}`);
-  const card = page.locator('#osp-resource-status-card');
+  const { page, card } = await resourcePage(t, resource);
   await card.locator('.osp-state').first().waitFor();
   assert.notEqual(await card.locator('.osp-state').first().textContent(), 'ready');
   // What Crossplane's claim controller writes once the composite is ready.
@@ -525,13 +530,7 @@ test('a user who does not own a Resource cannot delete its claim', async t => {
   const branches = git('branch', '--list', '*billing-db*');
   assert.equal(branches, '', 'no deletion branch was made');
   // In the browser: the button is off and says why.
-  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  t.after(() => page.close());
-  page.setDefaultTimeout(30_000);
-  await page.goto(`${BASE}/`);
-  await signIn(page);
-  await page.goto(`${BASE}/catalog/default/resource/${resource.metadata.name}`);
-  const card = page.locator('#osp-resource-status-card');
+  const { page, card } = await resourcePage(t, resource);
   await card.getByText(/^You may not delete this Resource/).waitFor();
   assert.equal(await card.getByRole('button', { name: 'Delete…' }).isDisabled(), true);
   await shot(page, 'delete-not-allowed');

@@ -160,6 +160,20 @@ describe('osp backend plugin', () => {
     });
   }
 
+  /** A backend whose permission service is `permissions` (a policy's answers). */
+  async function backendWithPolicy(permissions: ReturnType<typeof mockServices.permissions.mock>) {
+    return startTestBackend({
+      features: [
+        ospPlugin,
+        catalogServiceMock.factory({ entities: [resource, published] }),
+        permissions.factory,
+        mockServices.rootConfig.factory({
+          data: { osp: { sidecar: { address: fake.address, retry: { maxAttempts: 1 } } } },
+        }),
+      ],
+    });
+  }
+
   it('requires a signed-in caller on every route', async () => {
     const backend = await backendWith();
     const { server } = backend;
@@ -178,16 +192,7 @@ describe('osp backend plugin', () => {
         reqs.map(r => ({ result: r.permission.name === 'osp.resource.delete' ? AuthorizeResult.DENY : AuthorizeResult.ALLOW })),
       ) as never,
     });
-    const backend = await startTestBackend({
-      features: [
-        ospPlugin,
-        catalogServiceMock.factory({ entities: [resource, published] }),
-        permissions.factory,
-        mockServices.rootConfig.factory({
-          data: { osp: { sidecar: { address: fake.address, retry: { maxAttempts: 1 } } } },
-        }),
-      ],
-    });
+    const backend = await backendWithPolicy(permissions);
     try {
       const res = await request(backend.server).get(`/api/osp/resources/status?entityRef=${ref}`).set(auth);
       expect(res.status).toBe(200);
@@ -224,16 +229,7 @@ describe('osp backend plugin', () => {
     const permissions = mockServices.permissions.mock({
       authorize: jest.fn(async (reqs: unknown[]) => reqs.map(() => ({ result: AuthorizeResult.ALLOW }))) as never,
     });
-    const backend = await startTestBackend({
-      features: [
-        ospPlugin,
-        catalogServiceMock.factory({ entities: [resource] }),
-        permissions.factory,
-        mockServices.rootConfig.factory({
-          data: { osp: { sidecar: { address: fake.address, retry: { maxAttempts: 1 } } } },
-        }),
-      ],
-    });
+    const backend = await backendWithPolicy(permissions);
     try {
       const res = await request(backend.server).get(`/api/osp/resources/status?entityRef=${ref}`).set(auth);
       expect(res.status).toBe(200);
