@@ -12,26 +12,15 @@ use osp::convert;
 use osp::document::{self, Limits};
 use serde_json::Value;
 
+#[path = "support/walk.rs"]
+mod walk;
+use walk::files;
+
 fn corpus() -> Option<PathBuf> {
     let dir = std::env::var_os("OSP_CORPUS")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus"));
     dir.is_dir().then_some(dir)
-}
-
-fn files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    let mut entries: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    entries.sort();
-    for p in entries {
-        if p.is_dir() {
-            files(&p, out);
-        } else if p.extension().is_some_and(|e| e == "yaml" || e == "yml") {
-            out.push(p);
-        }
-    }
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
