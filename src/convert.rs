@@ -22,6 +22,8 @@ pub struct Converted {
     pub warnings: Vec<Warning>,
     /// Which of the two entities the catalog lists.
     pub catalog: annotations::CatalogMode,
+    /// The Compositions the Template offers (the options' list).
+    pub compositions: Vec<String>,
 }
 
 /// Errors from converting a definition.
@@ -62,5 +64,6 @@ pub fn for_entities_with(doc: &Value, opts: &Options) -> Result<Converted, Error
         definition,
         warnings,
         catalog: custom.catalog,
+        compositions: opts.compositions.clone(),
     })
 }

@@ -61,6 +61,8 @@ pub struct Definition {
     pub group: String,
     /// The version users create (Crossplane's referenceable version).
     pub version: String,
+    /// Every served version, in the definition's order (`version` among them).
+    pub versions: Vec<String>,
     /// Whether that version is marked deprecated.
     pub deprecated: bool,
     /// XR names.
@@ -198,6 +200,8 @@ pub fn for_document(doc: &Value) -> Result<Definition, Error> {
 /// The version a definition is generated from.
 pub(crate) struct OfferedVersion<'a> {
     pub(crate) name: &'a str,
+    /// Names of every served version, in order.
+    pub(crate) served: Vec<String>,
     pub(crate) deprecated: bool,
     pub(crate) schema: Value,
 }
@@ -240,8 +244,14 @@ pub(crate) fn offered_version<'a>(
             message: "must be an object schema".into(),
         });
     }
+    let served = versions
+        .iter()
+        .filter(|v| flag(v, "served"))
+        .filter_map(|v| str_at(v, "name").map(str::to_string))
+        .collect();
     Ok(OfferedVersion {
         name,
+        served,
         deprecated: flag(version, "deprecated"),
         schema,
     })

@@ -32,6 +32,7 @@ pub fn for_promise(doc: &Value) -> Result<Definition, Error> {
         name: name.to_string(),
         group: group.to_string(),
         version: offered.name.to_string(),
+        versions: offered.served,
         deprecated: offered.deprecated,
         names,
         claim_names: None,

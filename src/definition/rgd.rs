@@ -42,6 +42,7 @@ pub fn for_rgd(doc: &Value) -> Result<Definition, Error> {
         name: name.to_string(),
         group: group.to_string(),
         version: version.to_string(),
+        versions: vec![version.to_string()],
         deprecated: false,
         names: Names {
             kind: kind.to_string(),

@@ -37,6 +37,7 @@ pub fn for_xrd(doc: &Value) -> Result<Definition, Error> {
         name: name.to_string(),
         group: group.to_string(),
         version: offered.name.to_string(),
+        versions: offered.served,
         deprecated: offered.deprecated,
         names,
         claim_names,
@@ -193,7 +194,29 @@ mod tests {
             assert_eq!(got, want, "{}", c.reason);
             if let (Ok((_, ver, _)), Ok(d)) = (c.want, for_xrd(&c.doc)) {
                 assert_eq!(d.version, ver, "{}", c.reason);
+                assert!(
+                    d.versions.iter().any(|v| v == ver),
+                    "{}: versions",
+                    c.reason
+                );
             }
         }
+    }
+
+    #[test]
+    fn lists_every_served_version_in_order() {
+        let v = |name: &str, served: bool| json!({"name": name, "served": served, "referenceable": name == "v1beta1"});
+        let doc = xrd(
+            "apiextensions.crossplane.io/v1",
+            json!({"group": "example.org", "names": {"kind": "XDB", "plural": "xdbs"},
+                   "versions": [v("v1alpha1", true), v("v1alpha2", false), v("v1beta1", true)]}),
+        );
+        let d = super::for_xrd(&doc).expect("reads");
+        assert_eq!(d.version, "v1beta1");
+        assert_eq!(
+            d.versions,
+            ["v1alpha1", "v1beta1"],
+            "the unserved one is left out"
+        );
     }
 }

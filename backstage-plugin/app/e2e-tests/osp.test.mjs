@@ -175,6 +175,21 @@ before(async () => {
   for (const f of fs.readdirSync(path.join(REPO, 'examples'))) {
     if (f.endsWith('.yaml')) fs.copyFileSync(path.join(REPO, 'examples', f), path.join(source, f));
   }
+  // A Composition for the bucket XRD, so its definition card names one.
+  fs.writeFileSync(
+    path.join(source, 'bucket-composition.yaml'),
+    [
+      'apiVersion: apiextensions.crossplane.io/v1',
+      'kind: Composition',
+      'metadata: {name: bucket-aws}',
+      'spec:',
+      '  compositeTypeRef: {apiVersion: storage.example.org/v1alpha1, kind: Bucket}',
+      '  mode: Pipeline',
+      '  pipeline:',
+      '  - {step: patch-and-transform, functionRef: {name: function-patch-and-transform}}',
+      '',
+    ].join('\n'),
+  );
   execFileSync('git', ['init', '-q', '-b', 'main', gitops]);
   git('config', 'user.email', 'e2e@example.org');
   git('config', 'user.name', 'e2e');
@@ -296,14 +311,20 @@ async function signIn(page) {
   await enter.waitFor({ state: 'detached' });
 }
 
-/** A signed-in page on a Resource's entity page, and its osp status card. */
-async function resourcePage(t, resource) {
+/** A new browser page, signed in, at `p`; closed when `t` ends. */
+async function signedInPage(t, p) {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   t.after(() => page.close());
   page.setDefaultTimeout(30_000);
   await page.goto(`${BASE}/`);
   await signIn(page);
-  await page.goto(`${BASE}/catalog/default/resource/${resource.metadata.name}`);
+  await page.goto(`${BASE}${p}`);
+  return page;
+}
+
+/** A Resource's entity page, and its osp status card. */
+async function resourcePage(t, resource) {
+  const page = await signedInPage(t, `/catalog/default/resource/${resource.metadata.name}`);
   return { page, card: page.locator('#osp-resource-status-card') };
 }
 
@@ -483,6 +504,21 @@ test('a status change made in the real API server shows on the open Resource pag
   await card.locator('.osp-state', { hasText: /^error$/ }).first().waitFor({ timeout: 30_000 });
   figure('cluster_error_to_open_page_ms', Date.now() - failed);
   await card.getByText('cannot compose resources: quota exceeded').first().waitFor();
+});
+
+test('the API page of a definition says where it is offered: clusters, Compositions, versions', async t => {
+  const q = new URLSearchParams({ filter: 'kind=api,metadata.annotations.osp.dev/definition=buckets.storage.example.org' });
+  const [apiEntity] = await api(`/api/catalog/entities?${q}`);
+  assert.ok(apiEntity, 'no osp API for the bucket XRD');
+  const ref = `api:${apiEntity.metadata.namespace ?? 'default'}/${apiEntity.metadata.name}`;
+  const summary = await api(`/api/osp/definitions/summary?${new URLSearchParams({ entityRef: ref })}`);
+  assert.deepEqual(summary.clusters, [{ name: 'from-dir', compositions: ['bucket-aws'] }]);
+  assert.deepEqual(summary.versions, ['v1alpha1']);
+  const page = await signedInPage(t, `/catalog/${apiEntity.metadata.namespace ?? 'default'}/api/${apiEntity.metadata.name}`);
+  const card = page.locator('#osp-definition-card');
+  await card.getByText('from-dir — Compositions: bucket-aws').waitFor();
+  assert.equal(await card.getByTestId('osp-versions').textContent(), 'Versions: v1alpha1 (offered)');
+  await shot(page, 'definition-card');
 });
 
 test('a user who does not own a Resource cannot delete its claim', async t => {

@@ -188,6 +188,8 @@ impl TemplateService for Templates {
                     version: d.version.clone(),
                     target_kind: d.target().kind.clone(),
                     clusters: vec![k.cluster.clone()],
+                    versions: d.versions.clone(),
+                    compositions: k.converted.compositions.clone(),
                 }
             })
             .collect();

@@ -10,6 +10,7 @@ fn def(spec: Value) -> Definition {
         name: "xdbs.example.org".into(),
         group: "example.org".into(),
         version: "v1".into(),
+        versions: vec!["v1".into()],
         deprecated: false,
         names: Names {
             kind: "XDB".into(),

@@ -13,7 +13,9 @@ import {
   CatalogService,
   ChangeKind,
   ClaimService,
+  DefinitionKind,
   PublishService,
+  TemplateService,
   ResourceState,
   type CreatePullRequestRequest,
   type GetResourceStatusRequest,
@@ -62,6 +64,12 @@ const plainResource: Entity = {
   spec: { type: 's3', owner: 'group:default/team-a' },
 };
 const ref = 'resource:default/orders-db.postgresqlinstance.team-a.prod';
+const template: Entity = {
+  apiVersion: 'scaffolder.backstage.io/v1beta3',
+  kind: 'Template',
+  metadata: { name: 'xpostgresqlinstances', annotations: { 'osp.dev/definition': 'xpostgresqlinstances.database.example.org' } },
+  spec: { type: 'service', owner: 'group:default/platform' },
+};
 
 describe('osp backend plugin', () => {
   let fake: Awaited<ReturnType<typeof serveRoutes>>;
@@ -93,6 +101,27 @@ describe('osp backend plugin', () => {
                 { apiVersion: 'rds.aws.upbound.io/v1beta1', kind: 'Instance', name: 'orders-db-x7k2p', state: ResourceState.READY },
               ],
             },
+          };
+        },
+      });
+      router.service(TemplateService, {
+        async listDefinitions() {
+          const summary = (cluster: string, versions: string[], compositions: string[]) => ({
+            name: 'xpostgresqlinstances.database.example.org',
+            kind: DefinitionKind.XRD,
+            group: 'database.example.org',
+            version: 'v1beta1',
+            targetKind: 'PostgreSQLInstance',
+            clusters: [cluster],
+            versions,
+            compositions,
+          });
+          return {
+            definitions: [
+              summary('prod', ['v1alpha1', 'v1beta1'], ['postgres-aws']),
+              summary('staging', ['v1beta1', 'v1'], []),
+              { ...summary('prod', ['v1'], []), name: 'buckets.storage.example.org' },
+            ],
           };
         },
       });
@@ -149,7 +178,7 @@ describe('osp backend plugin', () => {
     return startTestBackend({
       features: [
         ospPlugin,
-        catalogServiceMock.factory({ entities: [resource, plainResource, published] }),
+        catalogServiceMock.factory({ entities: [resource, plainResource, published, template] }),
         mockServices.permissions.factory({ result }),
         // The mock otherwise treats a request without a token as a user.
         mockServices.httpAuth.factory({ defaultCredentials: mockCredentials.none() }),
@@ -317,6 +346,29 @@ describe('osp backend plugin', () => {
           ],
         },
       });
+    });
+
+    it('says where the definition of a Template is offered: clusters, Compositions, versions', async () => {
+      const res = await request(backend.server)
+        .get('/api/osp/definitions/summary?entityRef=template:default/xpostgresqlinstances')
+        .set(auth);
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual({
+        entityRef: 'template:default/xpostgresqlinstances',
+        definition: 'xpostgresqlinstances.database.example.org',
+        kind: 'xrd',
+        group: 'database.example.org',
+        targetKind: 'PostgreSQLInstance',
+        version: 'v1beta1',
+        versions: ['v1alpha1', 'v1beta1', 'v1'],
+        clusters: [
+          { name: 'prod', compositions: ['postgres-aws'] },
+          { name: 'staging', compositions: [] },
+        ],
+      });
+      const notOsp = await request(backend.server).get(`/api/osp/definitions/summary?entityRef=${ref}`).set(auth);
+      expect(notOsp.status).toBe(404);
+      expect(notOsp.body.error.message).toMatch(/osp\.dev\/definition/);
     });
 
     it('lists its permissions for policies and the permission UI', async () => {

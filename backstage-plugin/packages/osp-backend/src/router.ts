@@ -24,6 +24,7 @@ import {
   type OspClaimPreviewResponse,
   type OspResourceDeleteResponse,
 } from '@osp/plugin-osp-common';
+import { definitionJsonOf } from './definitionJson';
 import { claimSourceOf } from './claimSource';
 import { previewInputOf } from './previewInput';
 import { resourceTargetOf } from './resourceTarget';
@@ -63,14 +64,14 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
     }
   }
 
-  /** The Resource entity `raw` names, read with the caller's credentials. */
-  async function resourceOf(raw: unknown, credentials: BackstageCredentials) {
+  /** The entity `raw` names, read with the caller's credentials. */
+  async function entityOf(raw: unknown, credentials: BackstageCredentials, defaultKind: string) {
     if (typeof raw !== 'string' || !raw) {
-      throw new InputError('entityRef: required, e.g. resource:default/orders-db.postgresqlinstance.team-a.prod');
+      throw new InputError(`entityRef: required, e.g. ${defaultKind}:default/orders-db`);
     }
     let ref: string;
     try {
-      ref = stringifyEntityRef(parseEntityRef(raw, { defaultKind: 'resource', defaultNamespace: 'default' }));
+      ref = stringifyEntityRef(parseEntityRef(raw, { defaultKind, defaultNamespace: 'default' }));
     } catch (e) {
       throw new InputError(`entityRef: ${(e as Error).message}`);
     }
@@ -79,6 +80,12 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
     if (!entity) {
       throw new NotFoundError(`no entity ${ref}`);
     }
+    return { ref, entity };
+  }
+
+  /** The Resource entity `raw` names, and the object behind it. */
+  async function resourceOf(raw: unknown, credentials: BackstageCredentials) {
+    const { ref, entity } = await entityOf(raw, credentials, 'resource');
     return { ref, entity, target: resourceTargetOf(entity, ref) };
   }
 
@@ -91,6 +98,18 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
       isAllowed(credentials, ospResourceDeletePermission, ref),
     ]);
     res.json(statusJsonOf(ref, status, { delete: canDelete }));
+  });
+
+  router.get('/definitions/summary', async (req, res) => {
+    const credentials = await httpAuth.credentials(req, { allow: ['user', 'service'] });
+    const { ref, entity } = await entityOf(req.query.entityRef, credentials, 'template');
+    const definition = entity.metadata.annotations?.['osp.dev/definition'];
+    if (!definition) {
+      throw new NotFoundError(`${ref} is not an osp Template or API (no osp.dev/definition annotation)`);
+    }
+    await authorize(credentials, ospResourceReadPermission, ref);
+    const out = await client.templates.listDefinitions({ cluster: '' }, { signal: signalOf(res) });
+    res.json(definitionJsonOf(ref, definition, out.definitions));
   });
 
   router.post('/resources/delete', async (req, res) => {

@@ -40,6 +40,31 @@ export interface OspResourceStatusJson {
   allowed: { delete: boolean };
 }
 
+/** One cluster that offers a definition. @public */
+export interface OspDefinitionClusterJson {
+  /** The cluster's name in the sidecar's config (`from-dir` for a directory). */
+  name: string;
+  /** The Compositions that compose it there (XRDs; empty when none is known). */
+  compositions: string[];
+}
+
+/** The body of `GET /definitions/summary`: where a Template's or API's definition is offered. @public */
+export interface OspDefinitionJson {
+  entityRef: string;
+  /** `metadata.name` of the XRD, RGD or Promise. */
+  definition: string;
+  /** `xrd`, `rgd` or `promise`. */
+  kind: string;
+  /** API group and kind users create. */
+  group: string;
+  targetKind: string;
+  /** The version the Template creates. */
+  version: string;
+  /** Every served version, over all clusters, in order of first appearance. */
+  versions: string[];
+  clusters: OspDefinitionClusterJson[];
+}
+
 /** The body of `POST /claims/preview`. @public */
 export interface OspClaimPreviewRequest {
   /** Name of the definition, e.g. `xpostgresqlinstances.database.example.org`. */

@@ -14,6 +14,8 @@ export type {
   OspClaimPreviewRequest,
   OspClaimPreviewResponse,
   OspConditionJson,
+  OspDefinitionClusterJson,
+  OspDefinitionJson,
   OspFieldViolation,
   OspResourceDeleteRequest,
   OspResourceDeleteResponse,

@@ -4,7 +4,7 @@
  *
  * New frontend system: the default export, the `osp` plugin. Legacy
  * frontend system: {@link OspResourceStatusCard} on the Resource entity
- * page and {@link ospClaimPreviewFieldOptions} for the scaffolder.
+ * page, {@link OspDefinitionCard} on Template and API pages, and {@link ospClaimPreviewFieldOptions} for the scaffolder.
  *
  * @packageDocumentation
  */
@@ -14,12 +14,15 @@ export default ospPlugin;
 export {
   ospApi,
   ospClaimPreviewFormField,
+  ospDefinitionEntityCard,
   ospPlugin,
   ospResourceStatusEntityCard,
 } from './plugin';
 export { ospApiRef, type OspApi } from './api/OspApi';
 export { OspClient } from './api/OspClient';
+export { isOspDefinition } from './components/isOspDefinition';
 export { isOspResource } from './components/isOspResource';
+export { OspDefinitionCard, OspDefinitionView } from './components/DefinitionCard';
 export {
   OspResourceStatusCard,
   OspResourceStatusView,

@@ -9,6 +9,7 @@ import { EntityCardBlueprint } from '@backstage/plugin-catalog-react/alpha';
 import { FormFieldBlueprint } from '@backstage/plugin-scaffolder-react/alpha';
 import { ospApiRef } from './api/OspApi';
 import { OspClient } from './api/OspClient';
+import { isOspDefinition } from './components/isOspDefinition';
 import { isOspResource } from './components/isOspResource';
 
 /** `api:osp`: the {@link OspClient} over discovery and fetch. @public */
@@ -36,6 +37,21 @@ export const ospResourceStatusEntityCard = EntityCardBlueprint.make({
   },
 });
 
+/**
+ * `entity-card:osp/definition`: where the definition behind an osp Template
+ * or API is offered (clusters, Compositions, versions).
+ *
+ * @public
+ */
+export const ospDefinitionEntityCard = EntityCardBlueprint.make({
+  name: 'definition',
+  params: {
+    type: 'info',
+    filter: isOspDefinition,
+    loader: () => import('./components/DefinitionCard').then(m => h(m.OspDefinitionCard, {})),
+  },
+});
+
 /** `scaffolder-form-field:osp/claim-preview`: the `OspClaimPreview` field. @public */
 export const ospClaimPreviewFormField = FormFieldBlueprint.make({
   name: 'claim-preview',
@@ -51,6 +67,6 @@ export const ospClaimPreviewFormField = FormFieldBlueprint.make({
  */
 export const ospPlugin = createFrontendPlugin({
   pluginId: 'osp',
-  extensions: [ospApi, ospResourceStatusEntityCard, ospClaimPreviewFormField],
+  extensions: [ospApi, ospResourceStatusEntityCard, ospDefinitionEntityCard, ospClaimPreviewFormField],
 });
 

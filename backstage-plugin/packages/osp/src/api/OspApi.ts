@@ -2,6 +2,7 @@ import { createApiRef } from '@backstage/frontend-plugin-api';
 import type {
   OspClaimPreviewRequest,
   OspClaimPreviewResponse,
+  OspDefinitionJson,
   OspResourceDeleteResponse,
   OspResourceStatusJson,
 } from '@osp/plugin-osp-common';
@@ -12,6 +13,8 @@ export interface OspApi {
   getResourceStatus(entityRef: string, options?: { signal?: AbortSignal }): Promise<OspResourceStatusJson>;
   /** `POST /api/osp/claims/preview`: the manifest, or every violation. */
   previewClaim(request: OspClaimPreviewRequest, options?: { signal?: AbortSignal }): Promise<OspClaimPreviewResponse>;
+  /** `GET /api/osp/definitions/summary`: where the definition of a Template or API entity is offered. */
+  getDefinition(entityRef: string, options?: { signal?: AbortSignal }): Promise<OspDefinitionJson>;
   /** `POST /api/osp/resources/delete`: a pull request removing the claim of a Resource entity. */
   deleteResource(entityRef: string): Promise<OspResourceDeleteResponse>;
 }

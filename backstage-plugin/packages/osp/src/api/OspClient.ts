@@ -3,6 +3,7 @@ import { ResponseError } from '@backstage/errors';
 import type {
   OspClaimPreviewRequest,
   OspClaimPreviewResponse,
+  OspDefinitionJson,
   OspResourceDeleteResponse,
   OspResourceStatusJson,
 } from '@osp/plugin-osp-common';
@@ -22,6 +23,16 @@ export class OspClient implements OspApi {
     const base = await this.deps.discoveryApi.getBaseUrl('osp');
     const res = await this.deps.fetchApi.fetch(
       `${base}/resources/status?entityRef=${encodeURIComponent(entityRef)}`,
+      { signal: options?.signal },
+    );
+    if (!res.ok) throw await ResponseError.fromResponse(res);
+    return res.json();
+  }
+
+  async getDefinition(entityRef: string, options?: { signal?: AbortSignal }): Promise<OspDefinitionJson> {
+    const base = await this.deps.discoveryApi.getBaseUrl('osp');
+    const res = await this.deps.fetchApi.fetch(
+      `${base}/definitions/summary?entityRef=${encodeURIComponent(entityRef)}`,
       { signal: options?.signal },
     );
     if (!res.ok) throw await ResponseError.fromResponse(res);

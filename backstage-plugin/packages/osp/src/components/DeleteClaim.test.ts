@@ -7,7 +7,7 @@ import type { OspApi } from '../api/OspApi';
 import { resourceEntity } from '../testing';
 import { DeleteClaim } from './DeleteClaim';
 
-const api: jest.Mocked<OspApi> = { getResourceStatus: jest.fn(), previewClaim: jest.fn(), deleteResource: jest.fn() };
+const api: jest.Mocked<OspApi> = { getResourceStatus: jest.fn(), getDefinition: jest.fn(), previewClaim: jest.fn(), deleteResource: jest.fn() };
 const ref = 'resource:default/jobs.queue.team-a.prod';
 const published: Entity = {
   ...resourceEntity,

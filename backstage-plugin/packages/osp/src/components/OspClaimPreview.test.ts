@@ -12,7 +12,7 @@ import {
   type OspClaimPreviewUiOptions,
 } from './OspClaimPreview';
 
-const api: jest.Mocked<OspApi> = { getResourceStatus: jest.fn(), previewClaim: jest.fn(), deleteResource: jest.fn() };
+const api: jest.Mocked<OspApi> = { getResourceStatus: jest.fn(), getDefinition: jest.fn(), previewClaim: jest.fn(), deleteResource: jest.fn() };
 jest.mock('../api/useOspApi', () => ({ useOspApi: () => api }));
 
 // Compile-time: the options fit the legacy createScaffolderFieldExtension.

@@ -8,7 +8,7 @@ import { node, resourceEntity, status } from '../testing';
 import { OspResourceStatusCard, OspResourceStatusView } from './ResourceStatusCard';
 import { isOspResource } from './isOspResource';
 
-const api: jest.Mocked<OspApi> = { getResourceStatus: jest.fn(), previewClaim: jest.fn(), deleteResource: jest.fn() };
+const api: jest.Mocked<OspApi> = { getResourceStatus: jest.fn(), getDefinition: jest.fn(), previewClaim: jest.fn(), deleteResource: jest.fn() };
 jest.mock('../api/useOspApi', () => ({ useOspApi: () => api }));
 // plugin-catalog-react ships ESM only, which this jest setup does not load.
 jest.mock('@backstage/plugin-catalog-react', () => ({ useEntity: () => ({ entity: resourceEntity }) }));

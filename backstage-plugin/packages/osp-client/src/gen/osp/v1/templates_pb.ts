@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file osp/v1/templates.proto.
  */
 export const file_osp_v1_templates: GenFile = /*@__PURE__*/
-  fileDesc("ChZvc3AvdjEvdGVtcGxhdGVzLnByb3RvEgZvc3AudjEiSAoYQ29udmVydERlZmluaXRpb25SZXF1ZXN0EiwKCmRlZmluaXRpb24YASABKAsyGC5vc3AudjEuRGVmaW5pdGlvblNvdXJjZSJ9ChlDb252ZXJ0RGVmaW5pdGlvblJlc3BvbnNlEiAKCHRlbXBsYXRlGAEgASgLMg4ub3NwLnYxLkVudGl0eRIbCgNhcGkYAiABKAsyDi5vc3AudjEuRW50aXR5EiEKCHdhcm5pbmdzGAMgAygLMg8ub3NwLnYxLldhcm5pbmciKQoWTGlzdERlZmluaXRpb25zUmVxdWVzdBIPCgdjbHVzdGVyGAEgASgJIo4BChFEZWZpbml0aW9uU3VtbWFyeRIMCgRuYW1lGAEgASgJEiQKBGtpbmQYAiABKA4yFi5vc3AudjEuRGVmaW5pdGlvbktpbmQSDQoFZ3JvdXAYAyABKAkSDwoHdmVyc2lvbhgEIAEoCRITCgt0YXJnZXRfa2luZBgFIAEoCRIQCghjbHVzdGVycxgGIAMoCSJJChdMaXN0RGVmaW5pdGlvbnNSZXNwb25zZRIuCgtkZWZpbml0aW9ucxgBIAMoCzIZLm9zcC52MS5EZWZpbml0aW9uU3VtbWFyeTK/AQoPVGVtcGxhdGVTZXJ2aWNlElgKEUNvbnZlcnREZWZpbml0aW9uEiAub3NwLnYxLkNvbnZlcnREZWZpbml0aW9uUmVxdWVzdBohLm9zcC52MS5Db252ZXJ0RGVmaW5pdGlvblJlc3BvbnNlElIKD0xpc3REZWZpbml0aW9ucxIeLm9zcC52MS5MaXN0RGVmaW5pdGlvbnNSZXF1ZXN0Gh8ub3NwLnYxLkxpc3REZWZpbml0aW9uc1Jlc3BvbnNlYgZwcm90bzM", [file_osp_v1_common]);
+  fileDesc("ChZvc3AvdjEvdGVtcGxhdGVzLnByb3RvEgZvc3AudjEiSAoYQ29udmVydERlZmluaXRpb25SZXF1ZXN0EiwKCmRlZmluaXRpb24YASABKAsyGC5vc3AudjEuRGVmaW5pdGlvblNvdXJjZSJ9ChlDb252ZXJ0RGVmaW5pdGlvblJlc3BvbnNlEiAKCHRlbXBsYXRlGAEgASgLMg4ub3NwLnYxLkVudGl0eRIbCgNhcGkYAiABKAsyDi5vc3AudjEuRW50aXR5EiEKCHdhcm5pbmdzGAMgAygLMg8ub3NwLnYxLldhcm5pbmciKQoWTGlzdERlZmluaXRpb25zUmVxdWVzdBIPCgdjbHVzdGVyGAEgASgJIrYBChFEZWZpbml0aW9uU3VtbWFyeRIMCgRuYW1lGAEgASgJEiQKBGtpbmQYAiABKA4yFi5vc3AudjEuRGVmaW5pdGlvbktpbmQSDQoFZ3JvdXAYAyABKAkSDwoHdmVyc2lvbhgEIAEoCRITCgt0YXJnZXRfa2luZBgFIAEoCRIQCghjbHVzdGVycxgGIAMoCRIQCgh2ZXJzaW9ucxgHIAMoCRIUCgxjb21wb3NpdGlvbnMYCCADKAkiSQoXTGlzdERlZmluaXRpb25zUmVzcG9uc2USLgoLZGVmaW5pdGlvbnMYASADKAsyGS5vc3AudjEuRGVmaW5pdGlvblN1bW1hcnkyvwEKD1RlbXBsYXRlU2VydmljZRJYChFDb252ZXJ0RGVmaW5pdGlvbhIgLm9zcC52MS5Db252ZXJ0RGVmaW5pdGlvblJlcXVlc3QaIS5vc3AudjEuQ29udmVydERlZmluaXRpb25SZXNwb25zZRJSCg9MaXN0RGVmaW5pdGlvbnMSHi5vc3AudjEuTGlzdERlZmluaXRpb25zUmVxdWVzdBofLm9zcC52MS5MaXN0RGVmaW5pdGlvbnNSZXNwb25zZWIGcHJvdG8z", [file_osp_v1_common]);
 
 /**
  * ConvertDefinitionRequest names the definition to convert.
@@ -138,6 +138,21 @@ export type DefinitionSummary = Message<"osp.v1.DefinitionSummary"> & {
    * @generated from field: repeated string clusters = 6;
    */
   clusters: string[];
+
+  /**
+   * Every served version, in the definition's order (`version` among them).
+   *
+   * @generated from field: repeated string versions = 7;
+   */
+  versions: string[];
+
+  /**
+   * Names of the Compositions that compose it in these clusters (XRDs only;
+   * empty when none is known), as the Template offers them.
+   *
+   * @generated from field: repeated string compositions = 8;
+   */
+  compositions: string[];
 };
 
 /**
