@@ -644,6 +644,8 @@ async fn start_osp(
             api.kubeconfig().display()
         ),
     )?;
+    // Built (or found) before the clock starts.
+    osp_tests::server::osp_bin()?;
     let t0 = Instant::now();
     let sidecar = OspServer::start(&["--config", &config.display().to_string()])?;
     let mut c = CatalogServiceClient::connect(format!("http://{}", sidecar.target())).await?;
