@@ -72,8 +72,11 @@ pub fn conditions(obj: &Value) -> Vec<Condition> {
         .unwrap_or_default()
 }
 
-/// Ready reasons that mean "still on its way" rather than failure.
-const PROGRESS_REASONS: [&str; 3] = ["Creating", "", "Unknown"];
+/// Ready reasons that mean "still on its way" rather than failure: an XR's
+/// `Creating`, and a claim's `Waiting` (Crossplane v2's claim controller
+/// writes `Ready=False/Waiting` "Claim is waiting for composite resource to
+/// become Ready" for as long as its XR is not Ready).
+const PROGRESS_REASONS: [&str; 4] = ["Creating", "Waiting", "", "Unknown"];
 
 /// The summary state of an object and the message that explains it.
 pub fn for_state(obj: &Value) -> (State, String) {
@@ -165,6 +168,17 @@ mod tests {
                     cond("Ready", "False", "Creating", "Unready resources: db"),
                 ]}}),
                 want: (State::Provisioning, "Unready resources: db"),
+            },
+            Case {
+                reason: "a claim waiting for its XR is provisioning (Crossplane v2.3.0's claim controller)",
+                obj: json!({"status": {"conditions": [
+                    cond("Synced", "True", "ReconcileSuccess", ""),
+                    cond("Ready", "False", "Waiting", "Claim is waiting for composite resource to become Ready"),
+                ]}}),
+                want: (
+                    State::Provisioning,
+                    "Claim is waiting for composite resource to become Ready",
+                ),
             },
             Case {
                 reason: "Synced and Ready is ready",

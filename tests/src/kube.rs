@@ -44,6 +44,10 @@ pub struct Info {
 pub struct Options {
     /// Files applied before READY (`--xrd`); each XRD must get Established.
     pub xrds: Vec<PathBuf>,
+    /// `--no-xrd-controller`: no stand-in for Crossplane's definition
+    /// controller, for a real Crossplane ([`crate::crossplane::Loop`]) to
+    /// establish XRDs (`--xrd` files are then applied without waiting).
+    pub no_xrd_controller: bool,
 }
 
 /// A running `osp-test-apiserver`; SIGTERM on drop.
@@ -98,6 +102,9 @@ impl ApiServer {
         for xrd in &options.xrds {
             cmd.arg("--xrd").arg(xrd);
         }
+        if options.no_xrd_controller {
+            cmd.arg("--no-xrd-controller");
+        }
         let started = Instant::now();
         let mut child = cmd
             .stdin(Stdio::null())
@@ -105,7 +112,7 @@ impl ApiServer {
             .stderr(log)
             .spawn()
             .with_context(|| format!("spawn `{}`", bin.path.display()))?;
-        let ready = wait_ready(&mut child, READY_TIMEOUT);
+        let ready = wait_ready(&mut child, READY_TIMEOUT, "osp-test-apiserver");
         let ready_in = started.elapsed();
         let url = match ready {
             Ok(url) => url,
@@ -295,8 +302,13 @@ pub async fn wait_xrd_established(
     }
 }
 
-/// Reads stdout until `READY <url>`, the process exits, or time runs out.
-fn wait_ready(child: &mut Child, timeout: Duration) -> anyhow::Result<String> {
+/// Reads stdout until its first line, `READY <rest>` (returns `<rest>`),
+/// the process exits, or time runs out; stdout is drained afterwards.
+pub(crate) fn wait_ready(
+    child: &mut Child,
+    timeout: Duration,
+    what: &str,
+) -> anyhow::Result<String> {
     let stdout = child.stdout.take().context("no stdout pipe")?;
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
@@ -309,14 +321,14 @@ fn wait_ready(child: &mut Child, timeout: Duration) -> anyhow::Result<String> {
     match rx.recv_timeout(timeout) {
         Ok(Some(Ok(line))) => match line.strip_prefix("READY ") {
             Some(url) => Ok(url.trim().to_string()),
-            None => bail!("expected `READY <url>` on stdout, got `{line}`"),
+            None => bail!("{what}: expected `READY …` on stdout, got `{line}`"),
         },
-        Ok(Some(Err(e))) => bail!("read stdout: {e}"),
+        Ok(Some(Err(e))) => bail!("{what}: read stdout: {e}"),
         Ok(None) | Err(mpsc::RecvTimeoutError::Disconnected) => {
             let status = child.wait()?;
-            bail!("osp-test-apiserver exited before READY ({status})")
+            bail!("{what} exited before READY ({status})")
         }
-        Err(mpsc::RecvTimeoutError::Timeout) => bail!("no READY within {timeout:?}"),
+        Err(mpsc::RecvTimeoutError::Timeout) => bail!("{what}: no READY within {timeout:?}"),
     }
 }
 
@@ -347,7 +359,9 @@ fn unique() -> u64 {
     N.fetch_add(1, Ordering::Relaxed)
 }
 
-fn tail(s: &str, max: usize) -> &str {
+/// The last `max` bytes of `s` (at a character boundary), for logs in
+/// failure messages.
+pub fn tail(s: &str, max: usize) -> &str {
     let mut start = s.len().saturating_sub(max);
     while !s.is_char_boundary(start) {
         start += 1;

@@ -1,5 +1,6 @@
 //! Support for end-to-end tests: the built `osp` binary on a free loopback
-//! port, the real grpcurl, and the shared corpus.
+//! port, the real grpcurl, the shared corpus, a real API server (`kube`) and
+//! the real Crossplane (`crossplane`).
 #![forbid(unsafe_code)]
 
 /// The shared fixture set of `tests/fixtures/` (see its README).
@@ -9,6 +10,7 @@ pub mod fixtures {
     /// `tests/fixtures/xrd-v2-namespaced.yaml`.
     pub const XRD_V2_NAMESPACED: &str = include_str!("../fixtures/xrd-v2-namespaced.yaml");
 }
+pub mod crossplane;
 pub mod kube;
 pub mod server;
 

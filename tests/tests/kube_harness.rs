@@ -307,7 +307,10 @@ async fn own_server_installs_xrd_files_before_ready_and_stops_on_sigterm() -> Re
     let xrd = corpus.join(
         "xrd/public/crossplane-contrib__crossplane-diff__test__e2e__manifests__beta__diff__main__v1-claim__setup__definition.yaml",
     );
-    let options = osp_tests::kube::Options { xrds: vec![xrd] };
+    let options = osp_tests::kube::Options {
+        xrds: vec![xrd],
+        ..Default::default()
+    };
     let Some(mut server) = ApiServer::start(&options)? else {
         return Ok(());
     };

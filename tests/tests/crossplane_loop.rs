@@ -1,0 +1,996 @@
+//! osp's catalog against the REAL Crossplane (issue #20): osp-test-apiserver
+//! without its stand-in XRD controller, osp-loop running Crossplane v2's core
+//! and function-patch-and-transform against it (`osp_tests::crossplane`),
+//! and `osp serve` watching that cluster.
+//!
+//! - the shared fixtures' v1 XRD (claim kind `DB`) and v2 XRD (namespaced
+//!   `XApp`) are Established by Crossplane's own definition controller, each
+//!   with a Pipeline Composition composing a ConfigMap;
+//! - a claim and a namespaced XR: their Resources are listed, go to `ready`,
+//!   and `GetResourceStatus` returns the composed tree as Crossplane built it
+//!   (claim → XR → ConfigMap, XR → ConfigMap; the objects found by
+//!   Crossplane's labels, not by the refs osp follows) with the conditions
+//!   Crossplane wrote;
+//! - an XR whose Composition has an invalid function input: `error`, with
+//!   Crossplane's own message;
+//! - the claim deleted: `deleting` (held by a finalizer of the test's own
+//!   while Crossplane deletes its XR), then gone, and its XR's Resource too.
+//!
+//! Times are printed as `figure: …` lines (`--nocapture`).
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail, ensure};
+use kube::ResourceExt;
+use kube::api::{
+    Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, ListParams, PostParams,
+};
+use osp::document::{Limits, from_yaml};
+use osp_sidecar::pb::catalog_service_client::CatalogServiceClient;
+use osp_sidecar::pb::{self, GetSnapshotRequest};
+use osp_tests::crossplane::Loop;
+use osp_tests::fixtures::{XRD_V1_CLAIMABLE, XRD_V2_NAMESPACED};
+use osp_tests::kube::{ApiServer, Options, tail};
+use osp_tests::server::OspServer;
+use serde_json::{Value, json};
+use tonic::transport::Channel;
+
+/// The cluster's name in osp's config.
+const CLUSTER: &str = "loop";
+/// How long anything may take to happen (Crossplane needs well under a
+/// second per hop on a quiet machine; this one is shared).
+const TIMEOUT: Duration = Duration::from_secs(120);
+/// How often the catalog and the API server are polled.
+const POLL: Duration = Duration::from_millis(50);
+/// A finalizer of the test's own that keeps a deleted claim visible.
+const HOLD: &str = "osp.test/hold";
+const NS: &str = "team-a";
+
+fn ar(api_version: &str, kind: &str, plural: &str) -> ApiResource {
+    let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
+    ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, kind), plural)
+}
+
+fn configmaps() -> ApiResource {
+    ar("v1", "ConfigMap", "configmaps")
+}
+
+/// A Pipeline Composition running function-patch-and-transform with
+/// `resources` as its input.
+fn composition(name: &str, api_version: &str, kind: &str, resources: Value) -> Value {
+    json!({
+        "apiVersion": "apiextensions.crossplane.io/v1", "kind": "Composition",
+        "metadata": {"name": name},
+        "spec": {
+            "compositeTypeRef": {"apiVersion": api_version, "kind": kind},
+            "mode": "Pipeline",
+            "pipeline": [{
+                "step": "patch-and-transform",
+                "functionRef": {"name": "function-patch-and-transform"},
+                "input": {"apiVersion": "pt.fn.crossplane.io/v1beta1", "kind": "Resources",
+                          "resources": resources}
+            }]
+        }
+    })
+}
+
+fn compositions() -> Vec<Value> {
+    vec![
+        // Legacy (cluster-scoped) XR: its ConfigMap goes to the claim's
+        // namespace. A ConfigMap has no Ready condition: readiness None.
+        composition(
+            "xdbs",
+            "example.org/v1",
+            "XDB",
+            json!([{
+                "name": "configmap",
+                "base": {"apiVersion": "v1", "kind": "ConfigMap",
+                         "metadata": {"namespace": "default"}, "data": {"storageGB": ""}},
+                "patches": [
+                    {"type": "FromCompositeFieldPath",
+                     "fromFieldPath": "metadata.labels[crossplane.io/claim-namespace]",
+                     "toFieldPath": "metadata.namespace"},
+                    {"type": "FromCompositeFieldPath", "fromFieldPath": "spec.parameters.storageGB",
+                     "toFieldPath": "data.storageGB",
+                     "transforms": [{"type": "convert", "convert": {"toType": "string"}}]}
+                ],
+                "readinessChecks": [{"type": "None"}]
+            }]),
+        ),
+        composition(
+            "xapps",
+            "example.org/v1",
+            "XApp",
+            json!([{
+                "name": "configmap",
+                "base": {"apiVersion": "v1", "kind": "ConfigMap", "data": {"app": ""}},
+                "patches": [{"type": "FromCompositeFieldPath", "fromFieldPath": "metadata.name",
+                             "toFieldPath": "data.app"}],
+                "readinessChecks": [{"type": "None"}]
+            }]),
+        ),
+        // function-patch-and-transform rejects its input.
+        composition(
+            "xapps-invalid-input",
+            "example.org/v1",
+            "XApp",
+            json!([{
+                "name": "configmap",
+                "base": {"apiVersion": "v1", "kind": "ConfigMap"},
+                "patches": [{"type": "NoSuchPatchType"}]
+            }]),
+        ),
+    ]
+}
+
+/// An object users create, and what Crossplane should make of it.
+struct Case {
+    what: &'static str,
+    resource: ApiResource,
+    doc: Value,
+    /// Kinds from the object down to the composed ConfigMap.
+    chain: &'static [&'static str],
+    /// A key of the composed ConfigMap and the value patched into it.
+    data: (&'static str, &'static str),
+}
+
+fn cases() -> Vec<Case> {
+    vec![
+        Case {
+            what: "v1 claim",
+            resource: ar("example.org/v1", "DB", "dbs"),
+            doc: json!({
+                "apiVersion": "example.org/v1", "kind": "DB",
+                "metadata": {"name": "orders", "namespace": NS},
+                "spec": {"parameters": {"storageGB": 10}, "compositionRef": {"name": "xdbs"}}
+            }),
+            chain: &["DB", "XDB", "ConfigMap"],
+            data: ("storageGB", "10"),
+        },
+        Case {
+            what: "v2 namespaced XR",
+            resource: ar("example.org/v1", "XApp", "xapps"),
+            doc: json!({
+                "apiVersion": "example.org/v1", "kind": "XApp",
+                "metadata": {"name": "hello", "namespace": NS},
+                "spec": {"crossplane": {"compositionRef": {"name": "xapps"}}}
+            }),
+            chain: &["XApp", "ConfigMap"],
+            data: ("app", "hello"),
+        },
+    ]
+}
+
+fn resource_ref(kind: &str, namespace: &str, name: &str) -> String {
+    format!(
+        "resource:default/{}",
+        osp::resource::name_of(CLUSTER, kind, namespace, name)
+    )
+}
+
+fn state_of(e: &Value) -> &str {
+    e["metadata"]["annotations"]["osp.dev/state"]
+        .as_str()
+        .unwrap_or_default()
+}
+
+/// `(type, status, reason, message, lastTransitionTime)` of each condition.
+type Cond = (String, String, String, String, String);
+
+fn live_conditions(obj: &Value) -> Vec<Cond> {
+    let s = |c: &Value, k: &str| c[k].as_str().unwrap_or_default().to_string();
+    let mut out: Vec<Cond> = obj["status"]["conditions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| {
+            (
+                s(c, "type"),
+                s(c, "status"),
+                s(c, "reason"),
+                s(c, "message"),
+                s(c, "lastTransitionTime"),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn node_conditions(n: &pb::ResourceNode) -> Vec<Cond> {
+    let mut out: Vec<Cond> = n
+        .conditions
+        .iter()
+        .map(|c| {
+            (
+                c.r#type.clone(),
+                c.status.clone(),
+                c.reason.clone(),
+                c.message.clone(),
+                c.last_transition_time.clone(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn condition<'a>(conds: &'a [Cond], kind: &str) -> Option<&'a Cond> {
+    conds.iter().find(|c| c.0 == kind)
+}
+
+/// The catalog's entities by ref (`None` while it has no snapshot yet).
+async fn entities(c: &mut CatalogServiceClient<Channel>) -> Option<BTreeMap<String, Value>> {
+    let r = c.get_snapshot(GetSnapshotRequest::default()).await.ok()?;
+    Some(
+        r.into_inner()
+            .entities
+            .into_iter()
+            .map(|e| {
+                let v = osp_sidecar::from_struct(&e.entity.unwrap_or_default());
+                (e.r#ref, v)
+            })
+            .collect(),
+    )
+}
+
+/// What the catalog showed of one Resource over time.
+#[derive(Debug, Default)]
+struct Trace {
+    /// First time it was listed.
+    listed: Option<Duration>,
+    /// Each state it was seen in (`gone` once no longer listed), with the
+    /// time it was first seen.
+    states: Vec<(String, Duration)>,
+    /// The message of each `error` seen.
+    errors: Vec<String>,
+}
+
+impl Trace {
+    fn see(&mut self, entity: Option<&Value>, at: Duration) {
+        let state = match entity {
+            Some(e) => {
+                self.listed.get_or_insert(at);
+                state_of(e).to_string()
+            }
+            None if self.listed.is_some() => "gone".to_string(),
+            None => return,
+        };
+        if self.states.last().is_none_or(|(s, _)| *s != state) {
+            if state == "error" {
+                let message =
+                    entity.map(|e| &e["metadata"]["annotations"]["osp.dev/status-message"]);
+                self.errors.push(format!(
+                    "{:.2} s: {}",
+                    at.as_secs_f64(),
+                    message.cloned().unwrap_or_default()
+                ));
+            }
+            self.states.push((state, at));
+        }
+    }
+
+    fn at(&self, state: &str) -> Option<Duration> {
+        self.states
+            .iter()
+            .find(|(s, _)| s == state)
+            .map(|(_, t)| *t)
+    }
+
+    fn path(&self) -> String {
+        self.states
+            .iter()
+            .map(|(s, t)| format!("{s} ({:.2} s)", t.as_secs_f64()))
+            .collect::<Vec<_>>()
+            .join(" → ")
+    }
+}
+
+/// Polls the catalog until `done` holds for the entity `r` (`None`: not
+/// listed); `trace` records what was seen, timed from `t0`.
+async fn until(
+    c: &mut CatalogServiceClient<Channel>,
+    r: &str,
+    t0: Instant,
+    trace: &mut Trace,
+    what: &str,
+    done: impl Fn(Option<&Value>) -> bool,
+) -> Result<Option<Value>> {
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        if let Some(all) = entities(c).await {
+            let e = all.get(r);
+            trace.see(e, t0.elapsed());
+            if done(e) {
+                return Ok(e.cloned());
+            }
+            if Instant::now() > deadline {
+                bail!("{what}: not seen for `{r}`; seen {}; {e:#?}", trace.path());
+            }
+        } else if Instant::now() > deadline {
+            bail!("{what}: the catalog never served a snapshot");
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+async fn create(kube: &kube::Client, resource: &ApiResource, doc: &Value) -> Result<()> {
+    let namespace = doc["metadata"]["namespace"].as_str();
+    let api: Api<DynamicObject> = match namespace {
+        Some(ns) => Api::namespaced_with(kube.clone(), ns, resource),
+        None => Api::all_with(kube.clone(), resource),
+    };
+    let obj: DynamicObject = serde_json::from_value(doc.clone())?;
+    // A kind whose CRD was just Established can answer 404 for a moment.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match api.create(&PostParams::default(), &obj).await {
+            Ok(_) => return Ok(()),
+            Err(kube::Error::Api(s)) if s.code == 404 && Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(e) => {
+                return Err(e)
+                    .with_context(|| format!("create {} {:?}", resource.kind, obj.name_any()));
+            }
+        }
+    }
+}
+
+/// Polls `api`'s object `name` until `done` holds for it.
+async fn wait_live(
+    api: &Api<DynamicObject>,
+    name: &str,
+    what: &str,
+    done: impl Fn(&Value) -> bool,
+) -> Result<Value> {
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        let last = api
+            .get_opt(name)
+            .await?
+            .map(serde_json::to_value)
+            .transpose()?;
+        if let Some(obj) = last.as_ref().filter(|o| done(o)) {
+            return Ok(obj.clone());
+        }
+        if Instant::now() > deadline {
+            bail!(
+                "{what}: `{name}` never got there: {:#}",
+                last.unwrap_or_default()["status"]
+            );
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+fn has_condition(obj: &Value, kind: &str, status: &str) -> bool {
+    obj["status"]["conditions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|c| c["type"] == kind && c["status"] == status)
+}
+
+/// One object of the live tree.
+#[derive(Debug, Clone)]
+struct Live {
+    api_version: String,
+    kind: String,
+    namespace: String,
+    name: String,
+    obj: Value,
+}
+
+impl Live {
+    fn of(obj: Value, api_version: &str, kind: &str) -> Self {
+        let s = |p: &str| {
+            obj.pointer(p)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
+        Self {
+            // Items of a list of a built-in kind come without them.
+            api_version: api_version.to_string(),
+            kind: kind.to_string(),
+            namespace: s("/metadata/namespace"),
+            name: s("/metadata/name"),
+            obj,
+        }
+    }
+}
+
+/// The only object of `resource` carrying `labels`, anywhere.
+async fn only(kube: &kube::Client, resource: &ApiResource, labels: &str) -> Result<Live> {
+    let api: Api<DynamicObject> = Api::all_with(kube.clone(), resource);
+    let items = api.list(&ListParams::default().labels(labels)).await?.items;
+    ensure!(
+        items.len() == 1,
+        "one {} labelled `{labels}` expected, found {:?}",
+        resource.kind,
+        items.iter().map(|o| o.name_any()).collect::<Vec<_>>()
+    );
+    let obj = serde_json::to_value(&items[0])?;
+    Ok(Live::of(obj, &resource.api_version, &resource.kind))
+}
+
+/// The tree as Crossplane built it, found through the labels Crossplane
+/// puts on what it creates (not through the refs osp follows): a claim's
+/// XR by `crossplane.io/claim-name`/`-namespace`, an XR's composed
+/// ConfigMap by `crossplane.io/composite`.
+async fn live_chain(kube: &kube::Client, case: &Case) -> Result<Vec<Live>> {
+    let api: Api<DynamicObject> = Api::namespaced_with(kube.clone(), NS, &case.resource);
+    let name = case.doc["metadata"]["name"].as_str().unwrap_or_default();
+    let root = serde_json::to_value(api.get(name).await?)?;
+    let mut chain = vec![Live::of(
+        root,
+        &case.resource.api_version,
+        &case.resource.kind,
+    )];
+    for kind in &case.chain[1..] {
+        let parent = chain.last().cloned().context("no parent")?;
+        let next = if *kind == "ConfigMap" {
+            only(
+                kube,
+                &configmaps(),
+                &format!("crossplane.io/composite={}", parent.name),
+            )
+            .await?
+        } else {
+            let xr = ar(
+                &parent.api_version,
+                kind,
+                &format!("{}s", kind.to_lowercase()),
+            );
+            only(
+                kube,
+                &xr,
+                &format!(
+                    "crossplane.io/claim-name={},crossplane.io/claim-namespace={}",
+                    parent.name, parent.namespace
+                ),
+            )
+            .await?
+        };
+        chain.push(next);
+    }
+    Ok(chain)
+}
+
+async fn resource_status(
+    c: &mut CatalogServiceClient<Channel>,
+    live: &Live,
+) -> Result<pb::GetResourceStatusResponse> {
+    Ok(c.get_resource_status(pb::GetResourceStatusRequest {
+        cluster: CLUSTER.into(),
+        api_version: live.api_version.clone(),
+        kind: live.kind.clone(),
+        namespace: live.namespace.clone(),
+        name: live.name.clone(),
+    })
+    .await?
+    .into_inner())
+}
+
+/// Differences between osp's tree and the live chain (empty: the same).
+fn tree_differences(root: &pb::ResourceNode, chain: &[Live]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut node = Some(root);
+    for (depth, live) in chain.iter().enumerate() {
+        let Some(n) = node else {
+            out.push(format!(
+                "depth {depth}: no node for {} `{}`",
+                live.kind, live.name
+            ));
+            break;
+        };
+        let got = (
+            n.api_version.as_str(),
+            n.kind.as_str(),
+            n.namespace.as_str(),
+            n.name.as_str(),
+        );
+        let want = (
+            live.api_version.as_str(),
+            live.kind.as_str(),
+            live.namespace.as_str(),
+            live.name.as_str(),
+        );
+        if got != want {
+            out.push(format!("depth {depth}: node {got:?}, live object {want:?}"));
+        }
+        let conditions = node_conditions(n);
+        if conditions != live_conditions(&live.obj) {
+            out.push(format!(
+                "depth {depth} ({}): conditions {conditions:?}, Crossplane wrote {:?}",
+                live.kind,
+                live_conditions(&live.obj)
+            ));
+        }
+        let want_children = usize::from(depth + 1 < chain.len());
+        if n.children.len() != want_children {
+            out.push(format!(
+                "depth {depth} ({}): {} children, want {want_children}",
+                live.kind,
+                n.children.len()
+            ));
+        }
+        node = n.children.first();
+    }
+    out
+}
+
+fn secs(d: Duration) -> String {
+    format!("{:.2} s", d.as_secs_f64())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_catalog_follows_real_crossplane() -> Result<()> {
+    if osp_tests::crossplane::binary()?.is_none() {
+        return Ok(());
+    }
+    let Some(api) = ApiServer::start(&Options {
+        no_xrd_controller: true,
+        ..Default::default()
+    })?
+    else {
+        return Ok(());
+    };
+    eprintln!(
+        "figure: osp-test-apiserver start → READY {}",
+        secs(api.ready_in)
+    );
+    let Some(xp) = Loop::start(&api.kubeconfig())? else {
+        return Ok(());
+    };
+    eprintln!(
+        "figure: osp-loop start → READY {} ({})",
+        secs(xp.ready_in),
+        xp.ready
+    );
+    let kube = api.client().await?;
+    definitions(&kube).await?;
+    let dir = std::env::temp_dir().join(format!("osp-crossplane-loop-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let (sidecar, mut c) = start_osp(&api, &dir).await?;
+    let result = async {
+        for case in cases() {
+            let entity = until_ready(&mut c, &kube, &case).await?;
+            check_tree(&mut c, &kube, &case, &entity).await?;
+        }
+        invalid_input(&mut c, &kube).await?;
+        delete_claim(&mut c, &kube).await
+    }
+    .await;
+    if result.is_err() {
+        eprintln!("osp serve's log:\n{}", tail(&sidecar.log(), 8000));
+        eprintln!("osp-loop's logs:\n{}", tail(&xp.logs(), 8000));
+    }
+    let _ = std::fs::remove_dir_all(dir);
+    result
+}
+
+/// The fixtures' XRDs, Established (the v1 one also Offered) by
+/// Crossplane, and their Compositions.
+async fn definitions(kube: &kube::Client) -> Result<()> {
+    let t0 = Instant::now();
+    let mut xrds = Vec::new();
+    for text in [XRD_V1_CLAIMABLE, XRD_V2_NAMESPACED] {
+        let doc = from_yaml(text, Limits::default())?;
+        let version = doc["apiVersion"].as_str().unwrap_or_default().to_string();
+        let resource = ar(
+            &version,
+            "CompositeResourceDefinition",
+            "compositeresourcedefinitions",
+        );
+        create(kube, &resource, &doc).await?;
+        let offered = doc["spec"].get("claimNames").is_some();
+        xrds.push((
+            doc["metadata"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+            resource,
+            offered,
+        ));
+    }
+    for (name, resource, offered) in &xrds {
+        let api: Api<DynamicObject> = Api::all_with(kube.clone(), resource);
+        let xrd = wait_live(&api, name, "XRD Established", |o| {
+            has_condition(o, "Established", "True")
+                && (!offered || has_condition(o, "Offered", "True"))
+        })
+        .await?;
+        let conds = live_conditions(&xrd);
+        eprintln!("XRD {name}: {conds:?}");
+        assert!(
+            condition(&conds, "Synced").is_none(),
+            "real Crossplane writes no Synced condition on XRDs (tests/loop/README.md)"
+        );
+    }
+    eprintln!(
+        "figure: 2 XRDs created → Established by Crossplane {}",
+        secs(t0.elapsed())
+    );
+    let composition_api: Api<DynamicObject> = Api::all_with(
+        kube.clone(),
+        &ar(
+            "apiextensions.crossplane.io/v1",
+            "Composition",
+            "compositions",
+        ),
+    );
+    for c in compositions() {
+        composition_api
+            .create(&PostParams::default(), &serde_json::from_value(c)?)
+            .await?;
+    }
+
+    Ok(())
+}
+
+/// `osp serve` with the server as cluster `loop`, once both Templates are
+/// listed.
+async fn start_osp(
+    api: &ApiServer,
+    dir: &std::path::Path,
+) -> Result<(OspServer, CatalogServiceClient<Channel>)> {
+    let config = dir.join("osp.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "clusters:\n- {{name: {CLUSTER}, kubeconfig: \"{}\", context: admin}}\ncatalog:\n  clusters: [{CLUSTER}]\n",
+            api.kubeconfig().display()
+        ),
+    )?;
+    // Built (or found) before the clock starts.
+    osp_tests::server::osp_bin()?;
+    let t0 = Instant::now();
+    let sidecar = OspServer::start(&["--config", &config.display().to_string()])?;
+    let mut c = CatalogServiceClient::connect(format!("http://{}", sidecar.target())).await?;
+    let templates = [
+        "template:default/xdbs.example.org",
+        "template:default/xapps.example.org",
+    ];
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        let all = entities(&mut c).await.unwrap_or_default();
+        if templates.iter().all(|t| all.contains_key(*t)) {
+            break;
+        }
+        ensure!(
+            Instant::now() < deadline,
+            "Templates not listed: {:?}\n{}",
+            all.keys().collect::<Vec<_>>(),
+            sidecar.log()
+        );
+        tokio::time::sleep(POLL).await;
+    }
+    eprintln!(
+        "figure: osp serve start → both Templates listed {}",
+        secs(t0.elapsed())
+    );
+
+    Ok((sidecar, c))
+}
+
+/// Creates the case's object and follows its Resource until `ready`.
+async fn until_ready(
+    c: &mut CatalogServiceClient<Channel>,
+    kube: &kube::Client,
+    case: &Case,
+) -> Result<Value> {
+    let name = case.doc["metadata"]["name"].as_str().unwrap_or_default();
+    let r = resource_ref(&case.resource.kind, NS, name);
+    let live_api: Api<DynamicObject> = Api::namespaced_with(kube.clone(), NS, &case.resource);
+    let t0 = Instant::now();
+    create(kube, &case.resource, &case.doc).await?;
+    let created = t0.elapsed();
+    let mut trace = Trace::default();
+    let mut crossplane_ready = None;
+    // The conditions Crossplane wrote, each set with the time it was seen.
+    let mut written: Vec<(Duration, Vec<String>)> = Vec::new();
+    let deadline = Instant::now() + TIMEOUT;
+    let entity = loop {
+        let live = live_api
+            .get_opt(name)
+            .await?
+            .map(serde_json::to_value)
+            .transpose()?;
+        if let Some(o) = &live {
+            if crossplane_ready.is_none() && has_condition(o, "Ready", "True") {
+                crossplane_ready = Some(t0.elapsed());
+            }
+            let conds: Vec<String> = live_conditions(o)
+                .into_iter()
+                .map(|c| format!("{}={}/{} {:?}", c.0, c.1, c.2, c.3))
+                .collect();
+            if written.last().is_none_or(|(_, w)| *w != conds) {
+                written.push((t0.elapsed(), conds));
+            }
+        }
+        let all = entities(c).await.unwrap_or_default();
+        let e = all.get(&r);
+        trace.see(e, t0.elapsed());
+        if let Some(e) = e.filter(|e| state_of(e) == "ready") {
+            break e.clone();
+        }
+        if Instant::now() > deadline {
+            let live = live_api
+                .get_opt(name)
+                .await?
+                .map(serde_json::to_value)
+                .transpose()?;
+            bail!(
+                "{}: `{r}` not ready; seen {}; live status {:#}",
+                case.what,
+                trace.path(),
+                live.unwrap_or_default()["status"]
+            );
+        }
+        tokio::time::sleep(POLL).await;
+    };
+    eprintln!(
+        "figure: {}: create (the call took {}) → Resource listed {}, → Ready=True by Crossplane {}, → state ready in osp {} ({})",
+        case.what,
+        secs(created),
+        trace.listed.map(secs).unwrap_or_default(),
+        crossplane_ready
+            .map(secs)
+            .unwrap_or_else(|| "(not seen first)".into()),
+        trace.at("ready").map(secs).unwrap_or_default(),
+        trace.path()
+    );
+    for (at, conds) in &written {
+        eprintln!("{}: {} Crossplane: {conds:?}", case.what, secs(*at));
+    }
+    assert!(
+        trace.errors.is_empty(),
+        "{}: healthy, yet shown as error on its way to ready: {:?}; Crossplane wrote {written:?}",
+        case.what,
+        trace.errors
+    );
+
+    Ok(entity)
+}
+
+/// `GetResourceStatus` of the case's object is the tree Crossplane built.
+async fn check_tree(
+    c: &mut CatalogServiceClient<Channel>,
+    kube: &kube::Client,
+    case: &Case,
+    entity: &Value,
+) -> Result<()> {
+    // The tree osp serves is the one Crossplane built.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let (chain, status) = loop {
+        let chain = live_chain(kube, case).await?;
+        let status = resource_status(c, &chain[0]).await?;
+        let root = status.root.clone().unwrap_or_default();
+        let diff = tree_differences(&root, &chain);
+        if diff.is_empty() {
+            break (chain, status);
+        }
+        ensure!(
+            Instant::now() < deadline,
+            "{}: GetResourceStatus differs from what Crossplane built:\n{}\ntree: {root:#?}",
+            case.what,
+            diff.join("\n")
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let kinds: Vec<&str> = chain.iter().map(|l| l.kind.as_str()).collect();
+    assert_eq!(kinds, case.chain, "{}", case.what);
+    let cm = chain.last().context("a ConfigMap")?;
+    assert_eq!(
+        cm.obj["data"][case.data.0], case.data.1,
+        "{}: the ConfigMap was patched from the {}",
+        case.what, case.chain[0]
+    );
+    let mut node = status.root.clone();
+    for live in &chain {
+        let n = node.take().context("node")?;
+        let conds = node_conditions(&n);
+        if live.kind == "ConfigMap" {
+            // osp watches claims and XRs only: a composed resource is
+            // named by its ref, not read.
+            assert_eq!(
+                n.state,
+                pb::ResourceState::Unspecified as i32,
+                "{}: the ConfigMap is not in osp's catalog",
+                case.what
+            );
+        } else {
+            assert_eq!(
+                n.state,
+                pb::ResourceState::Ready as i32,
+                "{}: {}",
+                case.what,
+                live.kind
+            );
+            let synced = condition(&conds, "Synced");
+            let ready = condition(&conds, "Ready");
+            assert_eq!(
+                synced.map(|c| (c.1.as_str(), c.2.as_str())),
+                Some(("True", "ReconcileSuccess")),
+                "{}: {}",
+                case.what,
+                live.kind
+            );
+            assert_eq!(
+                ready.map(|c| (c.1.as_str(), c.2.as_str())),
+                Some(("True", "Available")),
+                "{}: {}",
+                case.what,
+                live.kind
+            );
+        }
+        eprintln!(
+            "{}: node {} {}/{} state {:?} conditions {:?}",
+            case.what,
+            n.kind,
+            n.namespace,
+            n.name,
+            pb::ResourceState::try_from(n.state).unwrap_or_default(),
+            conds
+                .iter()
+                .map(|c| format!("{}={}/{}", c.0, c.1, c.2))
+                .collect::<Vec<_>>()
+        );
+        node = n.children.first().cloned();
+    }
+    if case.chain.len() == 3 {
+        // A claim's Resource depends on its XR's, which is listed too.
+        let xr = &chain[1];
+        let xr_ref = resource_ref(&xr.kind, "", &xr.name);
+        assert_eq!(
+            entity["spec"]["dependsOn"],
+            json!([xr_ref]),
+            "{}",
+            case.what
+        );
+        let all = entities(c).await.unwrap_or_default();
+        assert_eq!(
+            all.get(&xr_ref).map(state_of),
+            Some("ready"),
+            "{}: the XR's Resource",
+            case.what
+        );
+    }
+    Ok(())
+}
+
+/// A Composition whose function input is invalid: `error`, with
+/// Crossplane's message.
+async fn invalid_input(c: &mut CatalogServiceClient<Channel>, kube: &kube::Client) -> Result<()> {
+    let xapps = ar("example.org/v1", "XApp", "xapps");
+    let t0 = Instant::now();
+    create(
+        kube,
+        &xapps,
+        &json!({
+            "apiVersion": "example.org/v1", "kind": "XApp",
+            "metadata": {"name": "broken", "namespace": NS},
+            "spec": {"crossplane": {"compositionRef": {"name": "xapps-invalid-input"}}}
+        }),
+    )
+    .await?;
+    let broken = resource_ref("XApp", NS, "broken");
+    let mut trace = Trace::default();
+    let e = until(c, &broken, t0, &mut trace, "invalid input", |e| {
+        e.is_some_and(|e| state_of(e) == "error")
+    })
+    .await?
+    .context("listed")?;
+    eprintln!(
+        "figure: invalid function input: create → state error in osp {} ({})",
+        trace.at("error").map(secs).unwrap_or_default(),
+        trace.path()
+    );
+    let xapp_api: Api<DynamicObject> = Api::namespaced_with(kube.clone(), NS, &xapps);
+    let live = serde_json::to_value(xapp_api.get("broken").await?)?;
+    let conds = live_conditions(&live);
+    let synced = condition(&conds, "Synced").context("Crossplane's Synced")?;
+    assert_eq!(
+        (synced.1.as_str(), synced.2.as_str()),
+        ("False", "ReconcileError")
+    );
+    assert!(
+        synced.3.contains("invalid Function input"),
+        "Crossplane's message: {}",
+        synced.3
+    );
+    let message = e["metadata"]["annotations"]["osp.dev/status-message"]
+        .as_str()
+        .unwrap_or_default();
+    assert_eq!(
+        message, synced.3,
+        "the Resource carries Crossplane's own message"
+    );
+    let status = resource_status(c, &Live::of(live.clone(), "example.org/v1", "XApp")).await?;
+    assert_eq!(status.message, synced.3);
+    let root = status.root.context("root")?;
+    assert_eq!(root.state, pb::ResourceState::Error as i32);
+    assert_eq!(
+        node_conditions(&root),
+        conds,
+        "the conditions Crossplane wrote"
+    );
+    eprintln!("invalid input: Crossplane's message: {}", synced.3);
+
+    Ok(())
+}
+
+/// The claim deleted: `deleting` (held by the test's finalizer while
+/// Crossplane deletes its XR), then gone, its XR's Resource too.
+async fn delete_claim(c: &mut CatalogServiceClient<Channel>, kube: &kube::Client) -> Result<()> {
+    let dbs = ar("example.org/v1", "DB", "dbs");
+    let claims: Api<DynamicObject> = Api::namespaced_with(kube.clone(), NS, &dbs);
+    let claim = claims.get("orders").await?;
+    let xr_name = serde_json::to_value(&claim)?["spec"]["resourceRef"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let xr_ref = resource_ref("XDB", "", &xr_name);
+    hold(&claims, "orders", true).await?;
+    let claim_ref = resource_ref("DB", NS, "orders");
+    let t0 = Instant::now();
+    claims.delete("orders", &DeleteParams::default()).await?;
+    let mut trace = Trace::default();
+    until(c, &claim_ref, t0, &mut trace, "claim deleting", |e| {
+        e.is_some_and(|e| state_of(e) == "deleting")
+    })
+    .await?;
+    let mut xr_trace = Trace {
+        listed: Some(Duration::ZERO),
+        ..Default::default()
+    };
+    until(
+        c,
+        &xr_ref,
+        t0,
+        &mut xr_trace,
+        "XR deleted by Crossplane",
+        |e| e.is_none(),
+    )
+    .await?;
+    let live = wait_live(&claims, "orders", "Crossplane lets go of the claim", |o| {
+        o["metadata"]["finalizers"] == json!([HOLD])
+    })
+    .await?;
+    let released = t0.elapsed();
+    hold(&claims, "orders", false).await?;
+    until(c, &claim_ref, t0, &mut trace, "claim gone", |e| e.is_none()).await?;
+    eprintln!(
+        "figure: claim deleted → state deleting in osp {}, → its XR's Resource gone {}, → Crossplane's finalizer removed {}; test's finalizer removed → Resource gone {} ({})",
+        trace.at("deleting").map(secs).unwrap_or_default(),
+        xr_trace.at("gone").map(secs).unwrap_or_default(),
+        secs(released),
+        trace.at("gone").map(secs).unwrap_or_default(),
+        trace.path()
+    );
+    eprintln!("deleting claim's conditions: {:?}", live_conditions(&live));
+    Ok(())
+}
+
+/// Adds or removes the test's finalizer `HOLD` (get, change, replace;
+/// again on a conflict with Crossplane's own updates).
+async fn hold(api: &Api<DynamicObject>, name: &str, add: bool) -> Result<()> {
+    for _ in 0..50 {
+        let mut obj = api.get(name).await?;
+        let finalizers = obj.metadata.finalizers.get_or_insert_with(Vec::new);
+        finalizers.retain(|f| f != HOLD);
+        if add {
+            finalizers.push(HOLD.to_string());
+        }
+        match api.replace(name, &PostParams::default(), &obj).await {
+            Ok(_) => return Ok(()),
+            Err(kube::Error::Api(s)) if s.code == 409 => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    bail!("`{name}`: finalizer not changed after 50 conflicts")
+}
