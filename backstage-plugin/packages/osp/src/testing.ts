@@ -17,6 +17,7 @@ export const resourceEntity: Entity = {
       'osp.dev/edit-url': '/create/templates/default/postgresqlinstance?formData=%7B%7D',
       'argocd/app-name': 'claims-prod',
       'osp.dev/flux-kustomization': 'flux-system/claims',
+      'osp.dev/connection-secret': 'team-a/orders-db-conn',
     },
     links: [
       { url: 'https://backstage.example.com/create/templates/default/postgresqlinstance?formData=%7B%7D', title: 'Edit' },

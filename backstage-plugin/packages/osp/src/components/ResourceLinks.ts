@@ -12,7 +12,8 @@ interface Item {
 /**
  * Where to go from here, from what the catalog provider wrote on the
  * entity: the day-2 edit form (`osp.dev/edit-url`, an in-app path), the
- * entity's links (status URLs), and what applied it (Argo CD, Flux).
+ * entity's links (status URLs), what applied it (Argo CD, Flux) and the
+ * connection secret's name.
  */
 export function linksOf(entity: Entity): Item[] {
   const a = entity.metadata.annotations ?? {};
@@ -27,6 +28,10 @@ export function linksOf(entity: Entity): Item[] {
   if (a['argocd/app-name']) items.push({ title: 'Argo CD application', text: a['argocd/app-name'] });
   if (a['osp.dev/flux-kustomization']) {
     items.push({ title: 'Flux Kustomization', text: a['osp.dev/flux-kustomization'] });
+  }
+  // Named only: osp never reads a secret's values.
+  if (a['osp.dev/connection-secret']) {
+    items.push({ title: 'Connection secret', text: a['osp.dev/connection-secret'] });
   }
   return items;
 }

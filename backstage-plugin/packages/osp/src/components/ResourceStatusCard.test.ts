@@ -72,7 +72,7 @@ describe('OspResourceStatusView', () => {
     expect(screen.getAllByRole('treeitem')).toHaveLength(1);
   });
 
-  it('links to the edit form, the status URLs and names the GitOps objects', () => {
+  it('links to the edit form, the status URLs and names the GitOps objects and the connection secret', () => {
     render(h(OspResourceStatusView, { entity: resourceEntity, status }));
     const links = within(screen.getByRole('list', { name: 'Links' }));
     expect(links.getByText('Edit').getAttribute('href')).toBe('/create/templates/default/postgresqlinstance?formData=%7B%7D');
@@ -80,6 +80,7 @@ describe('OspResourceStatusView', () => {
     expect(links.getAllByRole('link')).toHaveLength(2);
     expect(links.getByText('Argo CD application: claims-prod')).toBeTruthy();
     expect(links.getByText('Flux Kustomization: flux-system/claims')).toBeTruthy();
+    expect(links.getByText('Connection secret: team-a/orders-db-conn')).toBeTruthy();
   });
 
   it('keeps the last status on screen next to an error', () => {
