@@ -5,7 +5,9 @@
 pub(crate) mod classify;
 pub(crate) mod identity;
 
-use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams};
+use kube::api::{
+    Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, Patch, PatchParams,
+};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -96,7 +98,7 @@ pub enum Error {
         message: String,
     },
     /// Cluster RBAC denied the (impersonated) request.
-    #[error("cluster `{cluster}` denied the apply: {message}")]
+    #[error("cluster `{cluster}` denied the request: {message}")]
     Forbidden { cluster: String, message: String },
     /// The cluster rejected the sidecar's own credentials.
     #[error("cluster `{cluster}` rejected the sidecar's credentials: {message}")]
@@ -160,6 +162,24 @@ pub(crate) struct Applied {
     pub object: DynamicObject,
     /// The cluster it went to.
     pub cluster: String,
+}
+
+/// The admitted API of a target's kind, on its cluster.
+struct Endpoint {
+    api: Api<DynamicObject>,
+    cluster: String,
+    name: String,
+}
+
+impl Endpoint {
+    fn context<'a>(&'a self, target: &'a Target<'a>) -> classify::Context<'a> {
+        classify::Context {
+            cluster: &self.cluster,
+            definition: target.definition,
+            name: &self.name,
+            namespace: target.manifest["metadata"]["namespace"].as_str(),
+        }
+    }
 }
 
 /// Applies manifests as the configuration allows.
@@ -231,8 +251,20 @@ impl Applier {
         Ok((cluster, identity))
     }
 
-    /// Server-side applies the manifest (field manager `osp`, no force).
-    pub(crate) async fn apply(&self, target: &Target<'_>) -> Result<Applied, Error> {
+    /// Whether an object in `cluster` and `namespace` (None: cluster-scoped)
+    /// would be admitted, from the configuration alone.
+    pub(crate) fn admits(&self, cluster: &str, namespace: Option<&str>) -> bool {
+        let c = &self.config;
+        c.enabled
+            && self.clusters.iter().any(|k| k.name == cluster)
+            && match namespace {
+                Some(ns) => c.namespaces.iter().any(|a| a == "*" || a == ns),
+                None => c.allow_cluster_scoped,
+            }
+    }
+
+    /// The API of the target's kind on its cluster, as the admitted caller.
+    async fn api_for<'t>(&self, target: &Target<'t>, verb: &str) -> Result<Endpoint, Error> {
         let (cluster, identity) = self.admit(target)?;
         let impersonate = identity.as_ref().map(|id| Impersonation {
             user: &id.user,
@@ -253,30 +285,50 @@ impl Applier {
             .as_str()
             .unwrap_or_default()
             .to_string();
-        let mut params = PatchParams::apply(FIELD_MANAGER);
-        params.dry_run = target.dry_run;
         tracing::info!(
             cluster = %cluster.name,
             kind = %names.kind,
             name = %name,
             dry_run = target.dry_run,
             user = identity.as_ref().map(|i| i.user.as_str()).unwrap_or(""),
-            "apply"
+            "{verb}"
         );
-        let ctx = classify::Context {
-            cluster: &cluster.name,
-            definition: d,
-            name: &name,
-            namespace: target.manifest["metadata"]["namespace"].as_str(),
-        };
-        let object = api
-            .patch(&name, &params, &Patch::Apply(target.manifest))
+        Ok(Endpoint {
+            api,
+            cluster: cluster.name.clone(),
+            name,
+        })
+    }
+
+    /// Server-side applies the manifest (field manager `osp`, no force).
+    pub(crate) async fn apply(&self, target: &Target<'_>) -> Result<Applied, Error> {
+        let e = self.api_for(target, "apply").await?;
+        let mut params = PatchParams::apply(FIELD_MANAGER);
+        params.dry_run = target.dry_run;
+        let object = e
+            .api
+            .patch(&e.name, &params, &Patch::Apply(target.manifest))
             .await
-            .map_err(|e| classify::for_kube(e, &ctx))?;
+            .map_err(|err| classify::for_kube(err, &e.context(target)))?;
         Ok(Applied {
             object,
-            cluster: cluster.name.clone(),
+            cluster: e.cluster,
         })
+    }
+
+    /// Deletes the object the target names (its manifest needs only
+    /// `metadata.name` and `namespace`). `Ok(false)` when it was gone.
+    pub(crate) async fn delete(&self, target: &Target<'_>) -> Result<(String, bool), Error> {
+        let e = self.api_for(target, "delete").await?;
+        let params = DeleteParams {
+            dry_run: target.dry_run,
+            ..DeleteParams::default()
+        };
+        match e.api.delete(&e.name, &params).await {
+            Ok(_) => Ok((e.cluster, true)),
+            Err(kube::Error::Api(s)) if s.code == 404 => Ok((e.cluster, false)),
+            Err(err) => Err(classify::for_kube(err, &e.context(target))),
+        }
     }
 }
 

@@ -170,9 +170,12 @@ fn services(
     let publish = PublishServer::new(publish::Publish::new(state.clone(), &config.publish))
         .max_decoding_message_size(max)
         .max_encoding_message_size(max);
-    let catalog = CatalogServer::new(catalog::Catalog::new(state.clone()))
-        .max_decoding_message_size(max)
-        .max_encoding_message_size(max);
+    let catalog = CatalogServer::new(
+        catalog::Catalog::new(state.clone())
+            .with_apply(&config.apply, config.apply_clusters.clone()),
+    )
+    .max_decoding_message_size(max)
+    .max_encoding_message_size(max);
     (templates, claims, publish, catalog)
 }
 

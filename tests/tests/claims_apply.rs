@@ -410,7 +410,7 @@ async fn apply_claims_to_the_api_server() -> Result<()> {
     expect_code(
         got,
         Code::PermissionDenied,
-        "denied the apply",
+        "denied the request",
         "alice in team-b",
     );
     let team_b: Api<DynamicObject> = Api::namespaced_with(admin.clone(), "team-b", &resource());
@@ -430,5 +430,48 @@ async fn apply_claims_to_the_api_server() -> Result<()> {
         "render.caller",
         "impersonation without caller",
     );
+    drop(c);
+
+    // Direct delete, admitted like apply and as the impersonated caller;
+    // the definition comes from what the sidecar serves.
+    let xrd_dir = TempDir::new()?;
+    xrd_dir.write("xrd.yaml", XRD)?;
+    let from_dir = xrd_dir.0.display().to_string();
+    let osp = OspServer::start(&["--config", &impersonating, "--from-dir", &from_dir])?;
+    let mut c = ClaimServiceClient::connect(format!("http://{}", osp.target())).await?;
+    let delete = |namespace: &str, name: &str, kind: &str| pb::DeleteClaimRequest {
+        cluster: "test".into(),
+        api_version: "apply.osp.test/v1alpha1".into(),
+        kind: kind.into(),
+        namespace: namespace.into(),
+        name: name.into(),
+        caller: Some(pb::Caller {
+            user_entity_ref: "user:default/alice".into(),
+            ..Default::default()
+        }),
+        dry_run: false,
+    };
+    let got = c
+        .delete_claim(delete("team-a", "by-alice", "ApplyDB"))
+        .await?
+        .into_inner();
+    assert!(got.deleted && got.cluster == "test", "{got:?}");
+    assert!(team_a.get_opt("by-alice").await?.is_none(), "deleted");
+    let again = c
+        .delete_claim(delete("team-a", "by-alice", "ApplyDB"))
+        .await?
+        .into_inner();
+    assert!(!again.deleted, "already gone: {again:?}");
+    let got = c.delete_claim(delete("team-b", "x", "ApplyDB")).await;
+    expect_code(
+        got,
+        Code::PermissionDenied,
+        "denied the request",
+        "alice deleting in team-b",
+    );
+    let got = c.delete_claim(delete("team-a", "x", "Nope")).await;
+    expect_code(got, Code::NotFound, "Nope", "a kind no definition offers");
+    let got = c.delete_claim(delete("team-a", "", "ApplyDB")).await;
+    expect_code(got, Code::InvalidArgument, "name", "no name");
     Ok(())
 }

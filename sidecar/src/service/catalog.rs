@@ -55,6 +55,8 @@ fn fitting(entries: &[(String, Entry)], max: usize, encoding: EntityEncoding) ->
 #[derive(Debug, Clone)]
 pub(crate) struct Catalog {
     state: State,
+    /// Direct apply's admission, for `direct_delete` (disabled by default).
+    applier: crate::apply::Applier,
 }
 
 fn unavailable(e: crate::catalog::Error) -> Error {
@@ -79,7 +81,20 @@ fn parse_page_token(token: &str) -> Result<(u64, usize), Error> {
 impl Catalog {
     /// A service over the shared state.
     pub(crate) fn new(state: State) -> Self {
-        Self { state }
+        Self {
+            state,
+            applier: crate::apply::Applier::default(),
+        }
+    }
+
+    /// Reports `direct_delete` as the `apply:` configuration admits.
+    pub(crate) fn with_apply(
+        mut self,
+        config: &crate::apply::ApplyConfig,
+        clusters: Vec<crate::clusters::Cluster>,
+    ) -> Self {
+        self.applier = crate::apply::Applier::new(config, clusters);
+        self
     }
 
     fn clusters(&self) -> Vec<pb::ClusterState> {
@@ -226,6 +241,10 @@ impl Catalog {
             message,
             status: obj.get("status").map(protobuf_struct::to_struct),
             yaml: osp::document::to_yaml(&osp::resource::for_display(&obj)),
+            direct_delete: self.applier.admits(
+                &cluster,
+                Some(req.namespace.as_str()).filter(|n| !n.is_empty()),
+            ),
         })
     }
 }

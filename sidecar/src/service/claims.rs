@@ -76,6 +76,65 @@ impl Claims {
         })
     }
 
+    async fn delete(&self, req: &pb::DeleteClaimRequest) -> Result<pb::DeleteClaimResponse, Error> {
+        if !self.applier.enabled() {
+            return Err(crate::apply::Error::Disabled.into());
+        }
+        for (field, v) in [
+            ("api_version", &req.api_version),
+            ("kind", &req.kind),
+            ("name", &req.name),
+        ] {
+            if v.is_empty() {
+                return Err(Error::invalid(field, "required"));
+            }
+        }
+        let known = self.offering(&req.cluster, &req.api_version, &req.kind)?;
+        let mut manifest = serde_json::json!({"metadata": {"name": req.name}});
+        if !req.namespace.is_empty() {
+            manifest["metadata"]["namespace"] = req.namespace.clone().into();
+        }
+        let (cluster, deleted) = self
+            .applier
+            .delete(&Target {
+                definition: &known.converted.definition,
+                manifest: &manifest,
+                cluster: &req.cluster,
+                caller: req.caller.as_ref(),
+                dry_run: req.dry_run,
+            })
+            .await?;
+        Ok(pb::DeleteClaimResponse {
+            cluster,
+            deleted,
+            dry_run: req.dry_run,
+        })
+    }
+
+    /// The definition whose users create `kind` of `api_version`'s group:
+    /// as `cluster` serves it when it is watched, else as any source does.
+    fn offering(
+        &self,
+        cluster: &str,
+        api_version: &str,
+        kind: &str,
+    ) -> Result<crate::store::Known, Error> {
+        let group = api_version.rsplit_once('/').map_or("", |(g, _)| g);
+        let offers = |k: &crate::store::Known| {
+            let d = &k.converted.definition;
+            d.group == group && d.target().kind == kind
+        };
+        let all = self.state.store.all();
+        let in_cluster = all.iter().find(|k| k.cluster == cluster && offers(k));
+        in_cluster
+            .or_else(|| all.iter().find(|k| offers(k)))
+            .cloned()
+            .ok_or_else(|| Error::NotFound {
+                what: "definition offering",
+                name: format!("{api_version} {kind}"),
+            })
+    }
+
     fn render(&self, req: &pb::RenderClaimRequest) -> Result<pb::RenderClaimResponse, Error> {
         let (converted, source) =
             templates::resolve_with_source(&self.state, req.definition.as_ref())?;
@@ -184,6 +243,13 @@ impl ClaimService for Claims {
         request: Request<pb::ApplyClaimRequest>,
     ) -> Result<Response<pb::ApplyClaimResponse>, Status> {
         Ok(Response::new(self.apply(request.get_ref()).await?))
+    }
+
+    async fn delete_claim(
+        &self,
+        request: Request<pb::DeleteClaimRequest>,
+    ) -> Result<Response<pb::DeleteClaimResponse>, Status> {
+        Ok(Response::new(self.delete(request.get_ref()).await?))
     }
 }
 
