@@ -203,6 +203,9 @@ before(async () => {
     sidecarConfig,
     [
       ...(cluster ? ['clusters:', `  - {name: e2e, kubeconfig: ${path.join(work, 'kubeconfig')}}`] : []),
+      // Direct apply on the test API server: its claims can be deleted
+      // from Backstage without a pull request.
+      ...(cluster ? ['apply:', '  enabled: true', '  clusters: [e2e]', "  namespaces: ['*']"] : []),
       'catalog:',
       ...(cluster ? ['  clusters: [e2e]'] : []),
       `  appBaseUrl: ${BASE}`,
@@ -504,6 +507,21 @@ test('a status change made in the real API server shows on the open Resource pag
   await card.locator('.osp-state', { hasText: /^error$/ }).first().waitFor({ timeout: 30_000 });
   figure('cluster_error_to_open_page_ms', Date.now() - failed);
   await card.getByText('cannot compose resources: quota exceeded').first().waitFor();
+  // Not published through osp, but direct apply admits it: Delete removes
+  // it from the cluster at once, and its Resource leaves the catalog.
+  await card.getByRole('button', { name: 'Delete…' }).click();
+  const dialog = page.getByRole('dialog');
+  await dialog.getByText(/deletes Queue jobs from cluster e2e now/).waitFor();
+  await shot(page, 'delete-direct-confirmation');
+  await dialog.getByRole('button', { name: 'Delete now' }).click();
+  await card.getByText('Deleted from cluster e2e').waitFor();
+  await assert.rejects(kube('GET', '/apis/e2e.example.org/v1alpha1/namespaces/team-q/queues/jobs'), /404/);
+  const deleted = Date.now();
+  await until('the Resource to leave the catalog', async () => {
+    const q = new URLSearchParams({ filter: 'kind=resource,metadata.annotations.backstage.io/managed-by-location=osp:osp' });
+    return !(await api(`/api/catalog/entities?${q}`)).some(e => e.metadata.name === resource.metadata.name);
+  }, 30_000, 100);
+  figure('direct_delete_to_catalog_gone_ms', Date.now() - deleted);
 });
 
 test('the API page of a definition says where it is offered: clusters, Compositions, versions', async t => {

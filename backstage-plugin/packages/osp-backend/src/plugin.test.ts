@@ -18,6 +18,7 @@ import {
   TemplateService,
   ResourceState,
   type CreatePullRequestRequest,
+  type DeleteClaimRequest,
   type GetResourceStatusRequest,
 } from '@osp/backstage-client';
 import { serveRoutes } from '@osp/backstage-client/src/testing';
@@ -76,6 +77,8 @@ describe('osp backend plugin', () => {
   let statusCalls: GetResourceStatusRequest[];
   let statusError: ConnectError | undefined;
   let publishCalls: CreatePullRequestRequest[] = [];
+  let directDelete = false;
+  let deleteCalls: DeleteClaimRequest[] = [];
 
   beforeAll(async () => {
     fake = await serveRoutes(router => {
@@ -85,6 +88,7 @@ describe('osp backend plugin', () => {
           if (statusError) throw statusError;
           return {
             message: 'Waiting for the database',
+            directDelete,
             status: { atProvider: { endpoint: 'db.internal' } },
             yaml: `kind: ${req.kind}\nmetadata:\n  name: ${req.name}\n`,
             root: {
@@ -138,6 +142,10 @@ describe('osp backend plugin', () => {
         },
       });
       router.service(ClaimService, {
+        async deleteClaim(req) {
+          deleteCalls.push(req);
+          return { cluster: req.cluster, deleted: true, dryRun: false };
+        },
         async renderClaim(req) {
           const values = JSON.parse(req.valuesJson || '{}');
           if (!(values.parameters?.size >= 1)) {
@@ -301,6 +309,31 @@ describe('osp backend plugin', () => {
       });
     });
 
+    it('deletes a Resource not published through osp from its cluster when direct apply admits it', async () => {
+      directDelete = true;
+      deleteCalls = [];
+      try {
+        const status = await request(backend.server).get(`/api/osp/resources/status?entityRef=${ref}`).set(auth);
+        expect(status.body.deleteBy).toBe('cluster');
+        const res = await request(backend.server).post('/api/osp/resources/delete').set(auth).send({ entityRef: ref });
+        expect(res.status).toBe(200);
+        expect(res.body).toEqual({ changeKind: 'deleted', url: '', branch: '', cluster: 'prod' });
+        expect(deleteCalls).toHaveLength(1);
+        expect(deleteCalls[0]).toMatchObject({
+          cluster: 'prod',
+          apiVersion: 'database.example.org/v1alpha1',
+          kind: 'PostgreSQLInstance',
+          namespace: 'team-a',
+          name: 'orders-db',
+          dryRun: false,
+        });
+        expect(deleteCalls[0].caller?.userEntityRef).toMatch(/^user:/);
+        expect(publishCalls).toEqual([]);
+      } finally {
+        directDelete = false;
+      }
+    });
+
     it('refuses to delete a Resource that records no repository, naming the field', async () => {
       const res = await request(backend.server).post('/api/osp/resources/delete').set(auth).send({ entityRef: ref });
       expect(res.status).toBe(400);
@@ -323,6 +356,7 @@ describe('osp backend plugin', () => {
         status: { atProvider: { endpoint: 'db.internal' } },
         yaml: 'kind: PostgreSQLInstance\nmetadata:\n  name: orders-db\n',
         allowed: { delete: true },
+        deleteBy: 'none',
         root: {
           apiVersion: 'database.example.org/v1alpha1',
           kind: 'PostgreSQLInstance',

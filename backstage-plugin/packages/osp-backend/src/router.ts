@@ -25,7 +25,7 @@ import {
   type OspResourceDeleteResponse,
 } from '@osp/plugin-osp-common';
 import { definitionJsonOf } from './definitionJson';
-import { claimSourceOf } from './claimSource';
+import { claimSourceOf, publishedSourceOf } from './claimSource';
 import { previewInputOf } from './previewInput';
 import { resourceTargetOf } from './resourceTarget';
 import { statusJsonOf } from './statusJson';
@@ -91,13 +91,13 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
 
   router.get('/resources/status', async (req, res) => {
     const credentials = await httpAuth.credentials(req, { allow: ['user', 'service'] });
-    const { ref, target } = await resourceOf(req.query.entityRef, credentials);
+    const { ref, entity, target } = await resourceOf(req.query.entityRef, credentials);
     await authorize(credentials, ospResourceReadPermission, ref);
     const [status, canDelete] = await Promise.all([
       client.catalog.getResourceStatus(target, { signal: signalOf(res) }),
       isAllowed(credentials, ospResourceDeletePermission, ref),
     ]);
-    res.json(statusJsonOf(ref, status, { delete: canDelete }));
+    res.json(statusJsonOf(ref, status, { delete: canDelete }, !!publishedSourceOf(entity)));
   });
 
   router.get('/definitions/summary', async (req, res) => {
@@ -115,6 +115,32 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
   router.post('/resources/delete', async (req, res) => {
     const credentials = await httpAuth.credentials(req, { allow: ['user'] });
     const { ref, entity, target } = await resourceOf((req.body ?? {}).entityRef, credentials);
+    if (!publishedSourceOf(entity)) {
+      // Not published through osp: deleted from its cluster when direct
+      // apply admits it (the sidecar says so in the status).
+      const status = await client.catalog.getResourceStatus(target, { signal: signalOf(res) });
+      if (!status.directDelete) claimSourceOf(entity, ref);
+      await authorize(credentials, ospResourceDeletePermission, ref);
+      const out = await client.claims.deleteClaim(
+        {
+          cluster: target.cluster,
+          apiVersion: target.apiVersion,
+          kind: target.kind,
+          namespace: target.namespace,
+          name: target.name,
+          caller: await callerOf(credentials, userInfo),
+        },
+        { signal: signalOf(res) },
+      );
+      const body: OspResourceDeleteResponse = {
+        changeKind: out.deleted ? 'deleted' : 'none',
+        url: '',
+        branch: '',
+        cluster: out.cluster,
+      };
+      res.json(body);
+      return;
+    }
     const source = claimSourceOf(entity, ref);
     await authorize(credentials, ospResourceDeletePermission, ref);
     const { host, repository } = repositoryOf(source.repoUrl);

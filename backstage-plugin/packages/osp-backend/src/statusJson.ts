@@ -11,6 +11,7 @@ export function statusJsonOf(
   entityRef: string,
   res: GetResourceStatusResponse,
   allowed: OspResourceStatusJson['allowed'],
+  published: boolean,
 ): OspResourceStatusJson {
   return {
     entityRef,
@@ -19,6 +20,7 @@ export function statusJsonOf(
     status: (res.status ?? {}) as JsonObject,
     yaml: res.yaml,
     allowed,
+    deleteBy: published ? 'pull-request' : res.directDelete ? 'cluster' : 'none',
   };
 }
 

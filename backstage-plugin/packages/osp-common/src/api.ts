@@ -38,6 +38,11 @@ export interface OspResourceStatusJson {
    * The routes check again; this only shapes the page.
    */
   allowed: { delete: boolean };
+  /**
+   * How Delete works for it: by `pull-request` (it was published through
+   * osp), from its `cluster` directly (direct apply admits it), or `none`.
+   */
+  deleteBy: 'pull-request' | 'cluster' | 'none';
 }
 
 /** One cluster that offers a definition. @public */
@@ -108,12 +113,17 @@ export interface OspResourceDeleteRequest {
   entityRef: string;
 }
 
-/** The answer of `POST /resources/delete`: the proposed change. @public */
+/** The answer of `POST /resources/delete`: the proposed change, or the deletion. @public */
 export interface OspResourceDeleteResponse {
-  /** `pull-request`, `local-branch`, or `none` (the file is already gone). */
-  changeKind: 'pull-request' | 'local-branch' | 'none';
+  /**
+   * `pull-request`, `local-branch`, `deleted` (direct apply: deleted from its
+   * cluster), or `none` (the file or the object is already gone).
+   */
+  changeKind: 'pull-request' | 'local-branch' | 'deleted' | 'none';
   /** Web URL of the pull (merge) request; empty for the other kinds. */
   url: string;
-  /** Branch holding the deletion. */
+  /** Branch holding the deletion; empty for a direct delete. */
   branch: string;
+  /** The cluster a direct delete went to; empty otherwise. */
+  cluster?: string;
 }

@@ -55,6 +55,7 @@ export const status: OspResourceStatusJson = {
   status: {},
   yaml: 'apiVersion: database.example.org/v1alpha1\nkind: PostgreSQLInstance\nmetadata:\n  name: orders-db\n',
   allowed: { delete: true },
+  deleteBy: 'pull-request',
   root: {
     ...node('orders-db', 'provisioning', [node('orders-db-xr', 'provisioning', [node('orders-db-rds', 'ready')])]),
     apiVersion: 'database.example.org/v1alpha1',

@@ -67,6 +67,18 @@ describe('DeleteClaim', () => {
     expect(button().disabled).toBe(false);
   });
 
+  it('deletes from the cluster when direct apply admits it, saying so before and after', async () => {
+    api.deleteResource.mockResolvedValue({ changeKind: 'deleted', url: '', branch: '', cluster: 'prod' });
+    render(h(DeleteClaim, { entity: resourceEntity, entityRef: ref, api, allowed: true, deleteBy: 'cluster' }));
+    fireEvent.click(screen.getByText('Delete…'));
+    expect(screen.getByRole('dialog').textContent).toMatch(/deletes PostgreSQLInstance orders-db from cluster prod now/);
+    await act(async () => {
+      fireEvent.click(screen.getByText('Delete now'));
+    });
+    expect(api.deleteResource).toHaveBeenCalledWith(ref);
+    expect((await screen.findByText(/^Deleted from cluster/)).textContent).toBe('Deleted from cluster prod');
+  });
+
   it('shows a refusal from the backend instead of failing silently', async () => {
     api.deleteResource.mockRejectedValue(new Error('not allowed: osp.resource.delete'));
     render(h(DeleteClaim, { entity: published, entityRef: ref, api, allowed: true }));

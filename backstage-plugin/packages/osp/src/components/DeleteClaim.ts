@@ -8,7 +8,7 @@ import DialogTitle from '@material-ui/core/DialogTitle';
 import Link from '@material-ui/core/Link';
 import Typography from '@material-ui/core/Typography';
 import type { Entity } from '@backstage/catalog-model';
-import type { OspResourceDeleteResponse } from '@osp/plugin-osp-common';
+import type { OspResourceDeleteResponse, OspResourceStatusJson } from '@osp/plugin-osp-common';
 import type { OspApi } from '../api/OspApi';
 
 type State =
@@ -26,12 +26,21 @@ type State =
  * is its answer from the status; the button waits for it, and a user who may
  * not delete sees why instead.
  */
-export function DeleteClaim(props: { entity: Entity; entityRef: string; api: OspApi; allowed?: boolean }) {
+export function DeleteClaim(props: {
+  entity: Entity;
+  entityRef: string;
+  api: OspApi;
+  allowed?: boolean;
+  /** How Delete works for it (from the status); by pull request when unknown and the entity records a repository. */
+  deleteBy?: OspResourceStatusJson['deleteBy'];
+}) {
   const { entity, entityRef, api, allowed } = props;
   const [state, setState] = useState<State>({ kind: 'idle' });
   const a = entity.metadata.annotations ?? {};
   const path = a['osp.dev/repo-path'];
-  if (!a['osp.dev/repo-url'] || !path) return null;
+  const deleteBy = props.deleteBy ?? (a['osp.dev/repo-url'] && path ? 'pull-request' : 'none');
+  if (deleteBy === 'none') return null;
+  const direct = deleteBy === 'cluster';
   const confirm = async () => {
     setState({ kind: 'sending' });
     try {
@@ -72,14 +81,16 @@ export function DeleteClaim(props: { entity: Entity; entityRef: string; api: Osp
         h(
           DialogContentText,
           null,
-          `This opens a pull request that removes ${path} from ${a['osp.dev/repo-url']}. Once it is merged, the claim and what it composed are deleted.`,
+          direct
+            ? `This deletes ${a['osp.dev/kind'] ?? 'the object'} ${a['osp.dev/name'] ?? name} from cluster ${a['osp.dev/cluster'] ?? ''} now; Crossplane then deletes what it composed.`
+            : `This opens a pull request that removes ${path} from ${a['osp.dev/repo-url']}. Once it is merged, the claim and what it composed are deleted.`,
         ),
       ),
       h(
         DialogActions,
         null,
         h(Button, { onClick: () => setState({ kind: 'idle' }) }, 'Cancel'),
-        h(Button, { color: 'secondary', variant: 'contained', onClick: confirm }, 'Open pull request'),
+        h(Button, { color: 'secondary', variant: 'contained', onClick: confirm }, direct ? 'Delete now' : 'Open pull request'),
       ),
     ),
     state.kind === 'done'
@@ -90,7 +101,11 @@ export function DeleteClaim(props: { entity: Entity; entityRef: string; api: Osp
             ? h(Link, { href: state.result.url, target: '_blank', rel: 'noopener' }, 'Deletion pull request')
             : state.result.changeKind === 'local-branch'
               ? `Deletion committed on branch ${state.result.branch}`
-              : 'Nothing to delete: the repository no longer holds the manifest.',
+              : state.result.changeKind === 'deleted'
+                ? `Deleted from cluster ${state.result.cluster}`
+                : direct
+                  ? 'Nothing to delete: the object is already gone.'
+                  : 'Nothing to delete: the repository no longer holds the manifest.',
         )
       : null,
     state.kind === 'failed'

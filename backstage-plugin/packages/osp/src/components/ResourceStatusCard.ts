@@ -41,10 +41,12 @@ export function OspResourceStatusCard(props: OspResourceStatusCardProps) {
     status: value,
     error,
     loading,
-    // Delete is offered for claims published through osp (they record where).
-    actions: entity.metadata.annotations?.['osp.dev/repo-path']
-      ? h(DeleteClaim, { entity, entityRef, api, allowed: value?.allowed.delete })
-      : undefined,
+    // Delete: by pull request for claims published through osp (they record
+    // where), else from the cluster when direct apply admits it.
+    actions:
+      entity.metadata.annotations?.['osp.dev/repo-path'] || value?.deleteBy === 'cluster'
+        ? h(DeleteClaim, { entity, entityRef, api, allowed: value?.allowed.delete, deleteBy: value?.deleteBy })
+        : undefined,
   });
 }
 

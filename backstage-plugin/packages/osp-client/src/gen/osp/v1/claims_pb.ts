@@ -13,7 +13,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file osp/v1/claims.proto.
  */
 export const file_osp_v1_claims: GenFile = /*@__PURE__*/
-  fileDesc("ChNvc3AvdjEvY2xhaW1zLnByb3RvEgZvc3AudjEizgIKElJlbmRlckNsYWltUmVxdWVzdBIsCgpkZWZpbml0aW9uGAEgASgLMhgub3NwLnYxLkRlZmluaXRpb25Tb3VyY2USDAoEbmFtZRgCIAEoCRIRCgluYW1lc3BhY2UYAyABKAkSJwoGdmFsdWVzGAQgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBITCgt2YWx1ZXNfanNvbhgFIAEoCRINCgVvd25lchgGIAEoCRIUCgx0ZW1wbGF0ZV9yZWYYByABKAkSLgoLY29tcG9zaXRpb24YCCABKAsyGS5vc3AudjEuQ29tcG9zaXRpb25DaG9pY2USHgoGY2FsbGVyGAkgASgLMg4ub3NwLnYxLkNhbGxlchIPCgdjbHVzdGVyGAogASgJEhAKCHJlcG9fdXJsGAsgASgJEhMKC3RhcmdldF9wYXRoGAwgASgJIpMCChFDb21wb3NpdGlvbkNob2ljZRIYChBjb21wb3NpdGlvbl9uYW1lGAEgASgJElAKFGNvbXBvc2l0aW9uX3NlbGVjdG9yGAIgAygLMjIub3NwLnYxLkNvbXBvc2l0aW9uQ2hvaWNlLkNvbXBvc2l0aW9uU2VsZWN0b3JFbnRyeRIVCg11cGRhdGVfcG9saWN5GAMgASgJEh4KFmNvbm5lY3Rpb25fc2VjcmV0X25hbWUYBCABKAkSHwoXY29tcG9zaXRlX2RlbGV0ZV9wb2xpY3kYBSABKAkaOgoYQ29tcG9zaXRpb25TZWxlY3RvckVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEizAEKE1JlbmRlckNsYWltUmVzcG9uc2USIgoIbWFuaWZlc3QYASABKAsyEC5vc3AudjEuTWFuaWZlc3QSDAoEcGF0aBgCIAEoCRITCgthcGlfdmVyc2lvbhgDIAEoCRIMCgRraW5kGAQgASgJEhAKCGlzX2NsYWltGAUgASgIEiEKCHdhcm5pbmdzGAYgAygLMg8ub3NwLnYxLldhcm5pbmcSFwoPaWRlbXBvdGVuY3lfa2V5GAcgASgJEhIKCmVudGl0eV9yZWYYCCABKAkiUAoRQXBwbHlDbGFpbVJlcXVlc3QSKgoGcmVuZGVyGAEgASgLMhoub3NwLnYxLlJlbmRlckNsYWltUmVxdWVzdBIPCgdkcnlfcnVuGAIgASgIImYKEkFwcGx5Q2xhaW1SZXNwb25zZRIhCgdhcHBsaWVkGAEgASgLMhAub3NwLnYxLk1hbmlmZXN0Eg8KB2NsdXN0ZXIYAiABKAkSDwoHZHJ5X3J1bhgDIAEoCBILCgN1aWQYBCABKAkymwEKDENsYWltU2VydmljZRJGCgtSZW5kZXJDbGFpbRIaLm9zcC52MS5SZW5kZXJDbGFpbVJlcXVlc3QaGy5vc3AudjEuUmVuZGVyQ2xhaW1SZXNwb25zZRJDCgpBcHBseUNsYWltEhkub3NwLnYxLkFwcGx5Q2xhaW1SZXF1ZXN0Ghoub3NwLnYxLkFwcGx5Q2xhaW1SZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_struct, file_osp_v1_common]);
+  fileDesc("ChNvc3AvdjEvY2xhaW1zLnByb3RvEgZvc3AudjEizgIKElJlbmRlckNsYWltUmVxdWVzdBIsCgpkZWZpbml0aW9uGAEgASgLMhgub3NwLnYxLkRlZmluaXRpb25Tb3VyY2USDAoEbmFtZRgCIAEoCRIRCgluYW1lc3BhY2UYAyABKAkSJwoGdmFsdWVzGAQgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBITCgt2YWx1ZXNfanNvbhgFIAEoCRINCgVvd25lchgGIAEoCRIUCgx0ZW1wbGF0ZV9yZWYYByABKAkSLgoLY29tcG9zaXRpb24YCCABKAsyGS5vc3AudjEuQ29tcG9zaXRpb25DaG9pY2USHgoGY2FsbGVyGAkgASgLMg4ub3NwLnYxLkNhbGxlchIPCgdjbHVzdGVyGAogASgJEhAKCHJlcG9fdXJsGAsgASgJEhMKC3RhcmdldF9wYXRoGAwgASgJIpMCChFDb21wb3NpdGlvbkNob2ljZRIYChBjb21wb3NpdGlvbl9uYW1lGAEgASgJElAKFGNvbXBvc2l0aW9uX3NlbGVjdG9yGAIgAygLMjIub3NwLnYxLkNvbXBvc2l0aW9uQ2hvaWNlLkNvbXBvc2l0aW9uU2VsZWN0b3JFbnRyeRIVCg11cGRhdGVfcG9saWN5GAMgASgJEh4KFmNvbm5lY3Rpb25fc2VjcmV0X25hbWUYBCABKAkSHwoXY29tcG9zaXRlX2RlbGV0ZV9wb2xpY3kYBSABKAkaOgoYQ29tcG9zaXRpb25TZWxlY3RvckVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEizAEKE1JlbmRlckNsYWltUmVzcG9uc2USIgoIbWFuaWZlc3QYASABKAsyEC5vc3AudjEuTWFuaWZlc3QSDAoEcGF0aBgCIAEoCRITCgthcGlfdmVyc2lvbhgDIAEoCRIMCgRraW5kGAQgASgJEhAKCGlzX2NsYWltGAUgASgIEiEKCHdhcm5pbmdzGAYgAygLMg8ub3NwLnYxLldhcm5pbmcSFwoPaWRlbXBvdGVuY3lfa2V5GAcgASgJEhIKCmVudGl0eV9yZWYYCCABKAkiUAoRQXBwbHlDbGFpbVJlcXVlc3QSKgoGcmVuZGVyGAEgASgLMhoub3NwLnYxLlJlbmRlckNsYWltUmVxdWVzdBIPCgdkcnlfcnVuGAIgASgIImYKEkFwcGx5Q2xhaW1SZXNwb25zZRIhCgdhcHBsaWVkGAEgASgLMhAub3NwLnYxLk1hbmlmZXN0Eg8KB2NsdXN0ZXIYAiABKAkSDwoHZHJ5X3J1bhgDIAEoCBILCgN1aWQYBCABKAkimgEKEkRlbGV0ZUNsYWltUmVxdWVzdBIPCgdjbHVzdGVyGAEgASgJEhMKC2FwaV92ZXJzaW9uGAIgASgJEgwKBGtpbmQYAyABKAkSEQoJbmFtZXNwYWNlGAQgASgJEgwKBG5hbWUYBSABKAkSHgoGY2FsbGVyGAYgASgLMg4ub3NwLnYxLkNhbGxlchIPCgdkcnlfcnVuGAcgASgIIkgKE0RlbGV0ZUNsYWltUmVzcG9uc2USDwoHY2x1c3RlchgBIAEoCRIPCgdkZWxldGVkGAIgASgIEg8KB2RyeV9ydW4YAyABKAgy4wEKDENsYWltU2VydmljZRJGCgtSZW5kZXJDbGFpbRIaLm9zcC52MS5SZW5kZXJDbGFpbVJlcXVlc3QaGy5vc3AudjEuUmVuZGVyQ2xhaW1SZXNwb25zZRJDCgpBcHBseUNsYWltEhkub3NwLnYxLkFwcGx5Q2xhaW1SZXF1ZXN0Ghoub3NwLnYxLkFwcGx5Q2xhaW1SZXNwb25zZRJGCgtEZWxldGVDbGFpbRIaLm9zcC52MS5EZWxldGVDbGFpbVJlcXVlc3QaGy5vc3AudjEuRGVsZXRlQ2xhaW1SZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_struct, file_osp_v1_common]);
 
 /**
  * RenderClaimRequest carries the form values of a Backstage template run.
@@ -325,6 +325,104 @@ export const ApplyClaimResponseSchema: GenMessage<ApplyClaimResponse> = /*@__PUR
   messageDesc(file_osp_v1_claims, 4);
 
 /**
+ * DeleteClaimRequest names the object to delete.
+ *
+ * @generated from message osp.v1.DeleteClaimRequest
+ */
+export type DeleteClaimRequest = Message<"osp.v1.DeleteClaimRequest"> & {
+  /**
+   * Cluster holding the object; may be empty when apply has one cluster.
+   *
+   * @generated from field: string cluster = 1;
+   */
+  cluster: string;
+
+  /**
+   * `apiVersion` of the claim or XR.
+   *
+   * @generated from field: string api_version = 2;
+   */
+  apiVersion: string;
+
+  /**
+   * `kind` of the claim or XR.
+   *
+   * @generated from field: string kind = 3;
+   */
+  kind: string;
+
+  /**
+   * Namespace; empty for cluster-scoped XRs.
+   *
+   * @generated from field: string namespace = 4;
+   */
+  namespace: string;
+
+  /**
+   * Name of the object.
+   *
+   * @generated from field: string name = 5;
+   */
+  name: string;
+
+  /**
+   * Who asks; impersonated when `apply.impersonate` is on.
+   *
+   * @generated from field: osp.v1.Caller caller = 6;
+   */
+  caller?: Caller | undefined;
+
+  /**
+   * Server-side dry-run: admission runs, nothing is deleted.
+   *
+   * @generated from field: bool dry_run = 7;
+   */
+  dryRun: boolean;
+};
+
+/**
+ * Describes the message osp.v1.DeleteClaimRequest.
+ * Use `create(DeleteClaimRequestSchema)` to create a new message.
+ */
+export const DeleteClaimRequestSchema: GenMessage<DeleteClaimRequest> = /*@__PURE__*/
+  messageDesc(file_osp_v1_claims, 5);
+
+/**
+ * DeleteClaimResponse reports the deletion.
+ *
+ * @generated from message osp.v1.DeleteClaimResponse
+ */
+export type DeleteClaimResponse = Message<"osp.v1.DeleteClaimResponse"> & {
+  /**
+   * The cluster it was deleted from.
+   *
+   * @generated from field: string cluster = 1;
+   */
+  cluster: string;
+
+  /**
+   * False when the object was already gone.
+   *
+   * @generated from field: bool deleted = 2;
+   */
+  deleted: boolean;
+
+  /**
+   * True when it was a dry-run.
+   *
+   * @generated from field: bool dry_run = 3;
+   */
+  dryRun: boolean;
+};
+
+/**
+ * Describes the message osp.v1.DeleteClaimResponse.
+ * Use `create(DeleteClaimResponseSchema)` to create a new message.
+ */
+export const DeleteClaimResponseSchema: GenMessage<DeleteClaimResponse> = /*@__PURE__*/
+  messageDesc(file_osp_v1_claims, 6);
+
+/**
  * ClaimService renders, validates and (where the operator enables it)
  * applies claims and composite resources (XRs).
  *
@@ -356,6 +454,20 @@ export const ClaimService: GenService<{
     methodKind: "unary";
     input: typeof ApplyClaimRequestSchema;
     output: typeof ApplyClaimResponseSchema;
+  },
+  /**
+   * Deletes a claim or XR from its cluster directly, admitted like
+   * ApplyClaim (`apply.enabled`, its clusters and namespaces, the caller
+   * impersonated when `apply.impersonate` is on). A claim published by pull
+   * request is deleted by pull request instead (CreatePullRequest with the
+   * file deleted), so Git stays the source of truth.
+   *
+   * @generated from rpc osp.v1.ClaimService.DeleteClaim
+   */
+  deleteClaim: {
+    methodKind: "unary";
+    input: typeof DeleteClaimRequestSchema;
+    output: typeof DeleteClaimResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_osp_v1_claims, 0);
