@@ -195,17 +195,7 @@ impl ApiServer {
 
     /// Sends SIGTERM and waits (up to 20 s) for the exit status.
     pub fn terminate(&mut self) -> anyhow::Result<std::process::ExitStatus> {
-        let pid = self.child.id().to_string();
-        Command::new("kill").args(["-TERM", &pid]).status()?;
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            if let Some(status) = self.child.try_wait()? {
-                return Ok(status);
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        self.child.kill()?;
-        bail!("osp-test-apiserver ignored SIGTERM")
+        crate::terminate(&mut self.child, "osp-test-apiserver")
     }
 }
 

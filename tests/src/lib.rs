@@ -82,3 +82,24 @@ pub fn grpcurl() -> PathBuf {
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("grpcurl"))
 }
+
+/// Sends SIGTERM to a child this crate started (`what` names it in the
+/// error) and waits up to 20 s for its exit status; SIGKILL after that.
+pub fn terminate(
+    child: &mut std::process::Child,
+    what: &str,
+) -> anyhow::Result<std::process::ExitStatus> {
+    let pid = child.id().to_string();
+    std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()?;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while std::time::Instant::now() < deadline {
+        if let Some(status) = child.try_wait()? {
+            return Ok(status);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill()?;
+    anyhow::bail!("{what} ignored SIGTERM")
+}

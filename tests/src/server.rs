@@ -99,17 +99,7 @@ impl OspServer {
 
     /// Sends SIGTERM and waits for exit.
     pub fn terminate(&mut self) -> anyhow::Result<std::process::ExitStatus> {
-        let pid = self.child.id().to_string();
-        Command::new("kill").args(["-TERM", &pid]).status()?;
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            if let Some(status) = self.child.try_wait()? {
-                return Ok(status);
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        self.child.kill()?;
-        bail!("osp serve ignored SIGTERM")
+        crate::terminate(&mut self.child, "osp serve")
     }
 }
 
