@@ -13,6 +13,7 @@ use tonic::transport::server::Router;
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 
+use crate::apply::Applier;
 use crate::config::Config;
 use crate::pb;
 use crate::service::{State, catalog, claims, publish, templates};
@@ -157,12 +158,14 @@ fn services(
     state: &State,
 ) -> (TemplateServer, ClaimServer, PublishServer, CatalogServer) {
     let max = config.transport.max_message_bytes;
+    // One admission for ApplyClaim/DeleteClaim and the status's direct_delete.
+    let applier = Applier::new(&config.apply, config.apply_clusters.clone());
     let templates = TemplateServer::new(templates::Templates::new(state.clone()))
         .max_decoding_message_size(max)
         .max_encoding_message_size(max);
     let claims = ClaimServer::new(
         claims::Claims::new(state.clone())
-            .with_apply(&config.apply, config.apply_clusters.clone())
+            .with_applier(applier.clone())
             .with_base(&config.publish.base),
     )
     .max_decoding_message_size(max)
@@ -170,12 +173,9 @@ fn services(
     let publish = PublishServer::new(publish::Publish::new(state.clone(), &config.publish))
         .max_decoding_message_size(max)
         .max_encoding_message_size(max);
-    let catalog = CatalogServer::new(
-        catalog::Catalog::new(state.clone())
-            .with_apply(&config.apply, config.apply_clusters.clone()),
-    )
-    .max_decoding_message_size(max)
-    .max_encoding_message_size(max);
+    let catalog = CatalogServer::new(catalog::Catalog::new(state.clone()).with_applier(applier))
+        .max_decoding_message_size(max)
+        .max_encoding_message_size(max);
     (templates, claims, publish, catalog)
 }
 

@@ -87,13 +87,9 @@ impl Catalog {
         }
     }
 
-    /// Reports `direct_delete` as the `apply:` configuration admits.
-    pub(crate) fn with_apply(
-        mut self,
-        config: &crate::apply::ApplyConfig,
-        clusters: Vec<crate::clusters::Cluster>,
-    ) -> Self {
-        self.applier = crate::apply::Applier::new(config, clusters);
+    /// Reports `direct_delete` as direct apply's admission says.
+    pub(crate) fn with_applier(mut self, applier: crate::apply::Applier) -> Self {
+        self.applier = applier;
         self
     }
 

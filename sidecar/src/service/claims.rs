@@ -3,7 +3,7 @@ use osp::claim::{ClaimInput, CompositionChoice};
 use tonic::{Request, Response, Status};
 
 use super::{State, protobuf_struct, templates};
-use crate::apply::{Applier, ApplyConfig, Target};
+use crate::apply::{Applier, Target};
 use crate::errors::Error;
 use crate::pb::{self, claim_service_server::ClaimService};
 
@@ -32,13 +32,9 @@ impl Claims {
         self
     }
 
-    /// Enables apply as the `apply:` configuration says.
-    pub(crate) fn with_apply(
-        mut self,
-        config: &ApplyConfig,
-        clusters: Vec<crate::clusters::Cluster>,
-    ) -> Self {
-        self.applier = Applier::new(config, clusters);
+    /// Enables apply (and delete) as the `apply:` configuration says.
+    pub(crate) fn with_applier(mut self, applier: Applier) -> Self {
+        self.applier = applier;
         self
     }
 
