@@ -19,22 +19,18 @@ import type { OspApi } from './OspApi';
 export class OspClient implements OspApi {
   constructor(private readonly deps: { discoveryApi: DiscoveryApi; fetchApi: FetchApi }) {}
 
-  async getResourceStatus(entityRef: string, options?: { signal?: AbortSignal }): Promise<OspResourceStatusJson> {
-    const base = await this.deps.discoveryApi.getBaseUrl('osp');
-    const res = await this.deps.fetchApi.fetch(
-      `${base}/resources/status?entityRef=${encodeURIComponent(entityRef)}`,
-      { signal: options?.signal },
-    );
-    if (!res.ok) throw await ResponseError.fromResponse(res);
-    return res.json();
+  getResourceStatus(entityRef: string, options?: { signal?: AbortSignal }): Promise<OspResourceStatusJson> {
+    return this.getByRef('/resources/status', entityRef, options?.signal);
   }
 
-  async getDefinition(entityRef: string, options?: { signal?: AbortSignal }): Promise<OspDefinitionJson> {
+  getDefinition(entityRef: string, options?: { signal?: AbortSignal }): Promise<OspDefinitionJson> {
+    return this.getByRef('/definitions/summary', entityRef, options?.signal);
+  }
+
+  /** `GET <route>?entityRef=…` of the backend plugin. */
+  private async getByRef<T>(route: string, entityRef: string, signal?: AbortSignal): Promise<T> {
     const base = await this.deps.discoveryApi.getBaseUrl('osp');
-    const res = await this.deps.fetchApi.fetch(
-      `${base}/definitions/summary?entityRef=${encodeURIComponent(entityRef)}`,
-      { signal: options?.signal },
-    );
+    const res = await this.deps.fetchApi.fetch(`${base}${route}?entityRef=${encodeURIComponent(entityRef)}`, { signal });
     if (!res.ok) throw await ResponseError.fromResponse(res);
     return res.json();
   }

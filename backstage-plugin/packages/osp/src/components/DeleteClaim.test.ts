@@ -28,8 +28,8 @@ afterEach(() => {
 });
 
 describe('DeleteClaim', () => {
-  it('is not offered for a claim that records no repository', () => {
-    render(h(DeleteClaim, { entity: resourceEntity, entityRef: ref, api }));
+  it('is not offered when the backend says the claim cannot be deleted from here', () => {
+    render(h(DeleteClaim, { entity: resourceEntity, entityRef: ref, api, deleteBy: 'none' }));
     expect(screen.queryByText('Delete…')).toBeNull();
   });
 
@@ -39,7 +39,7 @@ describe('DeleteClaim', () => {
       url: 'https://github.com/acme/gitops/pull/9',
       branch: 'osp/claim-prod-team-a-queue-jobs-delete-1',
     });
-    render(h(DeleteClaim, { entity: published, entityRef: ref, api, allowed: true }));
+    render(h(DeleteClaim, { entity: published, entityRef: ref, api, allowed: true, deleteBy: 'pull-request' }));
     fireEvent.click(screen.getByText('Delete…'));
     expect(screen.getByRole('dialog').textContent).toMatch(/removes clusters\/prod\/team-a\/queue\/jobs\.yaml/);
     expect(api.deleteResource).not.toHaveBeenCalled();
@@ -52,18 +52,18 @@ describe('DeleteClaim', () => {
   });
 
   it('waits for the policy, and tells a user who may not delete why the button is off', () => {
-    const { rerender } = render(h(DeleteClaim, { entity: published, entityRef: ref, api }));
+    const { rerender } = render(h(DeleteClaim, { entity: published, entityRef: ref, api, deleteBy: 'pull-request' }));
     const button = () => screen.getByText('Delete…').closest('button')!;
     expect(button().disabled).toBe(true);
     expect(screen.queryByText(/may not delete/)).toBeNull();
-    rerender(h(DeleteClaim, { entity: published, entityRef: ref, api, allowed: false }));
+    rerender(h(DeleteClaim, { entity: published, entityRef: ref, api, allowed: false, deleteBy: 'pull-request' }));
     expect(button().disabled).toBe(true);
     expect(screen.getByText(/may not delete/).textContent).toBe(
       'You may not delete this Resource (permission osp.resource.delete).',
     );
     fireEvent.click(button());
     expect(screen.queryByRole('dialog')).toBeNull();
-    rerender(h(DeleteClaim, { entity: published, entityRef: ref, api, allowed: true }));
+    rerender(h(DeleteClaim, { entity: published, entityRef: ref, api, allowed: true, deleteBy: 'pull-request' }));
     expect(button().disabled).toBe(false);
   });
 
@@ -81,7 +81,7 @@ describe('DeleteClaim', () => {
 
   it('shows a refusal from the backend instead of failing silently', async () => {
     api.deleteResource.mockRejectedValue(new Error('not allowed: osp.resource.delete'));
-    render(h(DeleteClaim, { entity: published, entityRef: ref, api, allowed: true }));
+    render(h(DeleteClaim, { entity: published, entityRef: ref, api, allowed: true, deleteBy: 'pull-request' }));
     fireEvent.click(screen.getByText('Delete…'));
     await act(async () => {
       fireEvent.click(screen.getByText('Open pull request'));

@@ -31,15 +31,14 @@ export function DeleteClaim(props: {
   entityRef: string;
   api: OspApi;
   allowed?: boolean;
-  /** How Delete works for it (from the status); by pull request when unknown and the entity records a repository. */
-  deleteBy?: OspResourceStatusJson['deleteBy'];
+  /** How Delete works for it, as the backend's status says. */
+  deleteBy: OspResourceStatusJson['deleteBy'];
 }) {
-  const { entity, entityRef, api, allowed } = props;
+  const { entity, entityRef, api, allowed, deleteBy } = props;
   const [state, setState] = useState<State>({ kind: 'idle' });
+  if (deleteBy === 'none') return null;
   const a = entity.metadata.annotations ?? {};
   const path = a['osp.dev/repo-path'];
-  const deleteBy = props.deleteBy ?? (a['osp.dev/repo-url'] && path ? 'pull-request' : 'none');
-  if (deleteBy === 'none') return null;
   const direct = deleteBy === 'cluster';
   const confirm = async () => {
     setState({ kind: 'sending' });

@@ -41,11 +41,11 @@ export function OspResourceStatusCard(props: OspResourceStatusCardProps) {
     status: value,
     error,
     loading,
-    // Delete: by pull request for claims published through osp (they record
-    // where), else from the cluster when direct apply admits it.
+    // Delete as the backend says: by pull request for claims published
+    // through osp, from the cluster when direct apply admits it, else not.
     actions:
-      entity.metadata.annotations?.['osp.dev/repo-path'] || value?.deleteBy === 'cluster'
-        ? h(DeleteClaim, { entity, entityRef, api, allowed: value?.allowed.delete, deleteBy: value?.deleteBy })
+      value && value.deleteBy !== 'none'
+        ? h(DeleteClaim, { entity, entityRef, api, allowed: value.allowed.delete, deleteBy: value.deleteBy })
         : undefined,
   });
 }
