@@ -755,6 +755,14 @@ async fn until_ready(
     Ok(entity)
 }
 
+/// True when every node osp watches (claims and XRs; composed resources are
+/// named only, state unspecified) is `ready`.
+fn watched_ready(node: &pb::ResourceNode) -> bool {
+    (node.state == pb::ResourceState::Unspecified as i32
+        || node.state == pb::ResourceState::Ready as i32)
+        && node.children.iter().all(watched_ready)
+}
+
 /// `GetResourceStatus` of the case's object is the tree Crossplane built.
 async fn check_tree(
     c: &mut CatalogServiceClient<Channel>,
@@ -769,7 +777,10 @@ async fn check_tree(
         let status = resource_status(c, &chain[0]).await?;
         let root = status.root.clone().unwrap_or_default();
         let diff = tree_differences(&root, &chain);
-        if diff.is_empty() {
+        // Crossplane may flip a claim back to Ready=False/Waiting for a
+        // moment after Ready=True (its XR re-reconciled): compare once the
+        // claim and XR read Ready again.
+        if diff.is_empty() && watched_ready(&root) {
             break (chain, status);
         }
         ensure!(
