@@ -43,18 +43,24 @@ type fluxOptions struct {
 	interval time.Duration // GitRepository poll interval
 }
 
-// startFlux returns the git URL (http://127.0.0.1:PORT/osp/gitops.git).
-func (s *supervisor) startFlux(ctx context.Context, lib string, o fluxOptions) (string, error) {
+// gitRepo is where the repo Flux applies lives.
+type gitRepo struct {
+	url string // http://127.0.0.1:PORT/osp/gitops.git
+	dir string // the bare repository the server serves, on disk
+}
+
+// startFlux returns the repo Flux applies (branch main).
+func (s *supervisor) startFlux(ctx context.Context, lib string, o fluxOptions) (gitRepo, error) {
 	fluxLib := filepath.Join(lib, "flux")
 	scBin := filepath.Join(fluxLib, "source-controller")
 	kcBin := filepath.Join(fluxLib, "kustomize-controller")
 	for _, f := range []string{scBin, kcBin, filepath.Join(fluxLib, "crds")} {
 		if _, err := os.Stat(f); err != nil {
-			return "", fmt.Errorf("--flux: %w (run OSP_LOOP_FLUX=1 tests/loop/build.sh)", err)
+			return gitRepo{}, fmt.Errorf("--flux: %w (run OSP_LOOP_FLUX=1 tests/loop/build.sh)", err)
 		}
 	}
 
-	var gitURL string
+	var gitURL, gitDir string
 	if err := s.step("git server", func() error {
 		fixture := o.fixture
 		if fixture == "" {
@@ -76,9 +82,10 @@ func (s *supervisor) startFlux(ctx context.Context, lib string, o fluxOptions) (
 			return err
 		}
 		gitURL = srv.HTTPAddress() + "/" + gitRepoPath
+		gitDir = filepath.Join(srv.Root(), gitRepoPath)
 		return nil
 	}); err != nil {
-		return "", err
+		return gitRepo{}, err
 	}
 
 	if err := s.step("Flux CRDs Established", func() error {
@@ -88,7 +95,7 @@ func (s *supervisor) startFlux(ctx context.Context, lib string, o fluxOptions) (
 		}
 		return s.ensureCRDs(ctx, filepath.Join(fluxLib, "crds"))
 	}); err != nil {
-		return "", err
+		return gitRepo{}, err
 	}
 
 	env := append(os.Environ(), "KUBECONFIG="+s.kubeconfig, "RUNTIME_NAMESPACE="+fluxNamespace)
@@ -109,12 +116,12 @@ func (s *supervisor) startFlux(ctx context.Context, lib string, o fluxOptions) (
 		args := append([]string{"--storage-path=" + storage, "--storage-addr=" + addr, "--storage-adv-addr=" + addr}, common...)
 		return s.startChild("source-controller", scBin, args, env)
 	}); err != nil {
-		return "", err
+		return gitRepo{}, err
 	}
 	if err := s.step("kustomize-controller", func() error {
 		return s.startChild("kustomize-controller", kcBin, common, env)
 	}); err != nil {
-		return "", err
+		return gitRepo{}, err
 	}
 
 	if err := s.step("GitRepository+Kustomization Ready", func() error {
@@ -162,7 +169,7 @@ func (s *supervisor) startFlux(ctx context.Context, lib string, o fluxOptions) (
 			}
 		}
 	}); err != nil {
-		return "", err
+		return gitRepo{}, err
 	}
-	return gitURL, nil
+	return gitRepo{url: gitURL, dir: gitDir}, nil
 }

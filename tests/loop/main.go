@@ -114,6 +114,7 @@ type info struct {
 	PID               int    `json:"pid"`
 	// --flux only
 	GitURL                 string `json:"git_url,omitempty"`
+	GitDir                 string `json:"git_dir,omitempty"` // the bare repo the git server serves (osp's local publish target can write to it)
 	FluxSourceVersion      string `json:"flux_source_controller_version,omitempty"`
 	FluxKustomizeVersion   string `json:"flux_kustomize_controller_version,omitempty"`
 	SourceControllerPID    int    `json:"source_controller_pid,omitempty"`
@@ -215,13 +216,13 @@ func run() int {
 			}
 		}
 		var wg sync.WaitGroup
-		var gitURL string
+		var git gitRepo
 		if *withFlux {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
 				var ferr error
-				gitURL, ferr = sup.startFlux(sctx, *lib, fluxOptions{fixture: *gitFixture, interval: *gitInterval})
+				git, ferr = sup.startFlux(sctx, *lib, fluxOptions{fixture: *gitFixture, interval: *gitInterval})
 				fail(ferr)
 			}()
 		}
@@ -232,7 +233,7 @@ func run() int {
 		scancel()
 		err = first
 		if err == nil && *withFlux {
-			inf.GitURL = gitURL
+			inf.GitURL, inf.GitDir = git.url, git.dir
 			inf.FluxSourceVersion, inf.FluxKustomizeVersion = fluxSourceVersion, fluxKustomizeVersion
 			inf.SourceControllerPID, inf.KustomizeControllerPID = sup.pid("source-controller"), sup.pid("kustomize-controller")
 		}

@@ -2,7 +2,11 @@
 //! runs Crossplane v2's core and function-patch-and-transform against the
 //! API server of a kubeconfig (`osp-test-apiserver --no-xrd-controller`,
 //! [`crate::kube::Options::no_xrd_controller`]). [`Loop::start`] waits for
-//! its `READY` line; SIGTERM on drop.
+//! its `READY` line; SIGTERM on drop. [`world`] sets up the cluster side,
+//! [`catalog`] follows osp's.
+pub mod catalog;
+pub mod world;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -16,6 +20,14 @@ use crate::kube::{tail, wait_ready};
 /// apiserver making Crossplane's 21 CRDs Established dominates and slows
 /// down a lot under load). Also passed as osp-loop's own `--timeout`.
 pub const READY_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// The cluster's name in osp's config.
+pub const CLUSTER: &str = "loop";
+/// How long anything may take to happen (Crossplane and Flux need well
+/// under a second per hop on a quiet machine; this one is shared).
+pub const TIMEOUT: Duration = Duration::from_secs(120);
+/// How often the catalog and the API server are polled.
+pub const POLL: Duration = Duration::from_millis(50);
 
 /// What osp-loop writes to `--info` (the fields we use).
 #[derive(Debug, Clone, serde::Deserialize)]
@@ -32,6 +44,22 @@ pub struct Info {
     pub crossplane_pid: u32,
     /// Process id of the function.
     pub function_pid: u32,
+    /// With Flux: `http://127.0.0.1:PORT/osp/gitops.git`, whose branch
+    /// `main` Flux applies.
+    #[serde(default)]
+    pub git_url: Option<String>,
+    /// With Flux: that bare repository on disk (osp's local publish target
+    /// can write to it; the server serves what is there).
+    #[serde(default)]
+    pub git_dir: Option<PathBuf>,
+}
+
+/// How to start osp-loop.
+#[derive(Debug, Clone, Default)]
+pub struct LoopOptions {
+    /// Also Flux and its git server (`--flux`; built by
+    /// `OSP_LOOP_FLUX=1 tests/loop/build.sh`).
+    pub flux: bool,
 }
 
 /// A running `osp-loop`; SIGTERM on drop (it stops its children).
@@ -79,9 +107,24 @@ impl Loop {
     /// `READY`: Crossplane running, the `Function` Installed and Healthy.
     /// `Ok(None)` when the binary is missing (see [`binary`]).
     pub fn start(kubeconfig: &Path) -> anyhow::Result<Option<Self>> {
+        Self::start_with(kubeconfig, &LoopOptions::default())
+    }
+
+    /// [`Loop::start`] with options; with Flux, `READY` also means its
+    /// Kustomization is Ready.
+    pub fn start_with(kubeconfig: &Path, options: &LoopOptions) -> anyhow::Result<Option<Self>> {
         let Some(bin) = binary()? else {
             return Ok(None);
         };
+        // osp-loop's default `--lib`, where build.sh puts Flux.
+        let flux = bin.with_file_name("../lib/osp-loop/flux/source-controller");
+        if options.flux && !flux.is_file() {
+            crate::missing(&format!(
+                "no Flux at `{}` (run OSP_LOOP_FLUX=1 tests/loop/build.sh)",
+                flux.display()
+            ));
+            return Ok(None);
+        }
         let dir = std::env::temp_dir().join(format!(
             "osp-loop-fixture-{}-{}",
             std::process::id(),
@@ -100,6 +143,7 @@ impl Loop {
             .arg(dir.join("logs"))
             .arg("--timeout")
             .arg(format!("{}s", READY_TIMEOUT.as_secs()))
+            .args(options.flux.then_some("--flux"))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(log)

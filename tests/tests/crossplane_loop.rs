@@ -17,111 +17,27 @@
 //!   while Crossplane deletes its XR), then gone, and its XR's Resource too.
 //!
 //! Times are printed as `figure: …` lines (`--nocapture`).
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
 use kube::ResourceExt;
-use kube::api::{
-    Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, ListParams, PostParams,
-};
-use osp::document::{Limits, from_yaml};
+use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, ListParams, PostParams};
+use osp_sidecar::pb;
 use osp_sidecar::pb::catalog_service_client::CatalogServiceClient;
-use osp_sidecar::pb::{self, GetSnapshotRequest};
-use osp_tests::crossplane::Loop;
-use osp_tests::fixtures::{XRD_V1_CLAIMABLE, XRD_V2_NAMESPACED};
+use osp_tests::crossplane::catalog::{
+    Trace, entities, resource_ref, secs, start_osp, state_of, until,
+};
+use osp_tests::crossplane::world::{
+    Cond, ar, condition, configmaps, create, definitions, has_condition, live_conditions, wait_live,
+};
+use osp_tests::crossplane::{CLUSTER, Loop, POLL, TIMEOUT};
 use osp_tests::kube::{ApiServer, Options, tail};
-use osp_tests::server::OspServer;
 use serde_json::{Value, json};
 use tonic::transport::Channel;
 
-/// The cluster's name in osp's config.
-const CLUSTER: &str = "loop";
-/// How long anything may take to happen (Crossplane needs well under a
-/// second per hop on a quiet machine; this one is shared).
-const TIMEOUT: Duration = Duration::from_secs(120);
-/// How often the catalog and the API server are polled.
-const POLL: Duration = Duration::from_millis(50);
 /// A finalizer of the test's own that keeps a deleted claim visible.
 const HOLD: &str = "osp.test/hold";
 const NS: &str = "team-a";
-
-fn ar(api_version: &str, kind: &str, plural: &str) -> ApiResource {
-    let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
-    ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, kind), plural)
-}
-
-fn configmaps() -> ApiResource {
-    ar("v1", "ConfigMap", "configmaps")
-}
-
-/// A Pipeline Composition running function-patch-and-transform with
-/// `resources` as its input.
-fn composition(name: &str, api_version: &str, kind: &str, resources: Value) -> Value {
-    json!({
-        "apiVersion": "apiextensions.crossplane.io/v1", "kind": "Composition",
-        "metadata": {"name": name},
-        "spec": {
-            "compositeTypeRef": {"apiVersion": api_version, "kind": kind},
-            "mode": "Pipeline",
-            "pipeline": [{
-                "step": "patch-and-transform",
-                "functionRef": {"name": "function-patch-and-transform"},
-                "input": {"apiVersion": "pt.fn.crossplane.io/v1beta1", "kind": "Resources",
-                          "resources": resources}
-            }]
-        }
-    })
-}
-
-fn compositions() -> Vec<Value> {
-    vec![
-        // Legacy (cluster-scoped) XR: its ConfigMap goes to the claim's
-        // namespace. A ConfigMap has no Ready condition: readiness None.
-        composition(
-            "xdbs",
-            "example.org/v1",
-            "XDB",
-            json!([{
-                "name": "configmap",
-                "base": {"apiVersion": "v1", "kind": "ConfigMap",
-                         "metadata": {"namespace": "default"}, "data": {"storageGB": ""}},
-                "patches": [
-                    {"type": "FromCompositeFieldPath",
-                     "fromFieldPath": "metadata.labels[crossplane.io/claim-namespace]",
-                     "toFieldPath": "metadata.namespace"},
-                    {"type": "FromCompositeFieldPath", "fromFieldPath": "spec.parameters.storageGB",
-                     "toFieldPath": "data.storageGB",
-                     "transforms": [{"type": "convert", "convert": {"toType": "string"}}]}
-                ],
-                "readinessChecks": [{"type": "None"}]
-            }]),
-        ),
-        composition(
-            "xapps",
-            "example.org/v1",
-            "XApp",
-            json!([{
-                "name": "configmap",
-                "base": {"apiVersion": "v1", "kind": "ConfigMap", "data": {"app": ""}},
-                "patches": [{"type": "FromCompositeFieldPath", "fromFieldPath": "metadata.name",
-                             "toFieldPath": "data.app"}],
-                "readinessChecks": [{"type": "None"}]
-            }]),
-        ),
-        // function-patch-and-transform rejects its input.
-        composition(
-            "xapps-invalid-input",
-            "example.org/v1",
-            "XApp",
-            json!([{
-                "name": "configmap",
-                "base": {"apiVersion": "v1", "kind": "ConfigMap"},
-                "patches": [{"type": "NoSuchPatchType"}]
-            }]),
-        ),
-    ]
-}
 
 /// An object users create, and what Crossplane should make of it.
 struct Case {
@@ -161,42 +77,6 @@ fn cases() -> Vec<Case> {
     ]
 }
 
-fn resource_ref(kind: &str, namespace: &str, name: &str) -> String {
-    format!(
-        "resource:default/{}",
-        osp::resource::name_of(CLUSTER, kind, namespace, name)
-    )
-}
-
-fn state_of(e: &Value) -> &str {
-    e["metadata"]["annotations"]["osp.dev/state"]
-        .as_str()
-        .unwrap_or_default()
-}
-
-/// `(type, status, reason, message, lastTransitionTime)` of each condition.
-type Cond = (String, String, String, String, String);
-
-fn live_conditions(obj: &Value) -> Vec<Cond> {
-    let s = |c: &Value, k: &str| c[k].as_str().unwrap_or_default().to_string();
-    let mut out: Vec<Cond> = obj["status"]["conditions"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|c| {
-            (
-                s(c, "type"),
-                s(c, "status"),
-                s(c, "reason"),
-                s(c, "message"),
-                s(c, "lastTransitionTime"),
-            )
-        })
-        .collect();
-    out.sort();
-    out
-}
-
 fn node_conditions(n: &pb::ResourceNode) -> Vec<Cond> {
     let mut out: Vec<Cond> = n
         .conditions
@@ -213,163 +93,6 @@ fn node_conditions(n: &pb::ResourceNode) -> Vec<Cond> {
         .collect();
     out.sort();
     out
-}
-
-fn condition<'a>(conds: &'a [Cond], kind: &str) -> Option<&'a Cond> {
-    conds.iter().find(|c| c.0 == kind)
-}
-
-/// The catalog's entities by ref (`None` while it has no snapshot yet).
-async fn entities(c: &mut CatalogServiceClient<Channel>) -> Option<BTreeMap<String, Value>> {
-    let r = c.get_snapshot(GetSnapshotRequest::default()).await.ok()?;
-    Some(
-        r.into_inner()
-            .entities
-            .into_iter()
-            .map(|e| {
-                let v = osp_sidecar::from_struct(&e.entity.unwrap_or_default());
-                (e.r#ref, v)
-            })
-            .collect(),
-    )
-}
-
-/// What the catalog showed of one Resource over time.
-#[derive(Debug, Default)]
-struct Trace {
-    /// First time it was listed.
-    listed: Option<Duration>,
-    /// Each state it was seen in (`gone` once no longer listed), with the
-    /// time it was first seen.
-    states: Vec<(String, Duration)>,
-    /// The message of each `error` seen.
-    errors: Vec<String>,
-}
-
-impl Trace {
-    fn see(&mut self, entity: Option<&Value>, at: Duration) {
-        let state = match entity {
-            Some(e) => {
-                self.listed.get_or_insert(at);
-                state_of(e).to_string()
-            }
-            None if self.listed.is_some() => "gone".to_string(),
-            None => return,
-        };
-        if self.states.last().is_none_or(|(s, _)| *s != state) {
-            if state == "error" {
-                let message =
-                    entity.map(|e| &e["metadata"]["annotations"]["osp.dev/status-message"]);
-                self.errors.push(format!(
-                    "{:.2} s: {}",
-                    at.as_secs_f64(),
-                    message.cloned().unwrap_or_default()
-                ));
-            }
-            self.states.push((state, at));
-        }
-    }
-
-    fn at(&self, state: &str) -> Option<Duration> {
-        self.states
-            .iter()
-            .find(|(s, _)| s == state)
-            .map(|(_, t)| *t)
-    }
-
-    fn path(&self) -> String {
-        self.states
-            .iter()
-            .map(|(s, t)| format!("{s} ({:.2} s)", t.as_secs_f64()))
-            .collect::<Vec<_>>()
-            .join(" → ")
-    }
-}
-
-/// Polls the catalog until `done` holds for the entity `r` (`None`: not
-/// listed); `trace` records what was seen, timed from `t0`.
-async fn until(
-    c: &mut CatalogServiceClient<Channel>,
-    r: &str,
-    t0: Instant,
-    trace: &mut Trace,
-    what: &str,
-    done: impl Fn(Option<&Value>) -> bool,
-) -> Result<Option<Value>> {
-    let deadline = Instant::now() + TIMEOUT;
-    loop {
-        if let Some(all) = entities(c).await {
-            let e = all.get(r);
-            trace.see(e, t0.elapsed());
-            if done(e) {
-                return Ok(e.cloned());
-            }
-            if Instant::now() > deadline {
-                bail!("{what}: not seen for `{r}`; seen {}; {e:#?}", trace.path());
-            }
-        } else if Instant::now() > deadline {
-            bail!("{what}: the catalog never served a snapshot");
-        }
-        tokio::time::sleep(POLL).await;
-    }
-}
-
-async fn create(kube: &kube::Client, resource: &ApiResource, doc: &Value) -> Result<()> {
-    let namespace = doc["metadata"]["namespace"].as_str();
-    let api: Api<DynamicObject> = match namespace {
-        Some(ns) => Api::namespaced_with(kube.clone(), ns, resource),
-        None => Api::all_with(kube.clone(), resource),
-    };
-    let obj: DynamicObject = serde_json::from_value(doc.clone())?;
-    // A kind whose CRD was just Established can answer 404 for a moment.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        match api.create(&PostParams::default(), &obj).await {
-            Ok(_) => return Ok(()),
-            Err(kube::Error::Api(s)) if s.code == 404 && Instant::now() < deadline => {
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-            Err(e) => {
-                return Err(e)
-                    .with_context(|| format!("create {} {:?}", resource.kind, obj.name_any()));
-            }
-        }
-    }
-}
-
-/// Polls `api`'s object `name` until `done` holds for it.
-async fn wait_live(
-    api: &Api<DynamicObject>,
-    name: &str,
-    what: &str,
-    done: impl Fn(&Value) -> bool,
-) -> Result<Value> {
-    let deadline = Instant::now() + TIMEOUT;
-    loop {
-        let last = api
-            .get_opt(name)
-            .await?
-            .map(serde_json::to_value)
-            .transpose()?;
-        if let Some(obj) = last.as_ref().filter(|o| done(o)) {
-            return Ok(obj.clone());
-        }
-        if Instant::now() > deadline {
-            bail!(
-                "{what}: `{name}` never got there: {:#}",
-                last.unwrap_or_default()["status"]
-            );
-        }
-        tokio::time::sleep(POLL).await;
-    }
-}
-
-fn has_condition(obj: &Value, kind: &str, status: &str) -> bool {
-    obj["status"]["conditions"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .any(|c| c["type"] == kind && c["status"] == status)
 }
 
 /// One object of the live tree.
@@ -521,10 +244,6 @@ fn tree_differences(root: &pb::ResourceNode, chain: &[Live]) -> Vec<String> {
     out
 }
 
-fn secs(d: Duration) -> String {
-    format!("{:.2} s", d.as_secs_f64())
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_catalog_follows_real_crossplane() -> Result<()> {
     if osp_tests::crossplane::binary()?.is_none() {
@@ -553,7 +272,7 @@ async fn the_catalog_follows_real_crossplane() -> Result<()> {
     definitions(&kube).await?;
     let dir = std::env::temp_dir().join(format!("osp-crossplane-loop-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
-    let (sidecar, mut c) = start_osp(&api, &dir).await?;
+    let (sidecar, mut c) = start_osp(&api, &dir, "").await?;
     let result = async {
         for case in cases() {
             let entity = until_ready(&mut c, &kube, &case).await?;
@@ -569,110 +288,6 @@ async fn the_catalog_follows_real_crossplane() -> Result<()> {
     }
     let _ = std::fs::remove_dir_all(dir);
     result
-}
-
-/// The fixtures' XRDs, Established (the v1 one also Offered) by
-/// Crossplane, and their Compositions.
-async fn definitions(kube: &kube::Client) -> Result<()> {
-    let t0 = Instant::now();
-    let mut xrds = Vec::new();
-    for text in [XRD_V1_CLAIMABLE, XRD_V2_NAMESPACED] {
-        let doc = from_yaml(text, Limits::default())?;
-        let version = doc["apiVersion"].as_str().unwrap_or_default().to_string();
-        let resource = ar(
-            &version,
-            "CompositeResourceDefinition",
-            "compositeresourcedefinitions",
-        );
-        create(kube, &resource, &doc).await?;
-        let offered = doc["spec"].get("claimNames").is_some();
-        xrds.push((
-            doc["metadata"]["name"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string(),
-            resource,
-            offered,
-        ));
-    }
-    for (name, resource, offered) in &xrds {
-        let api: Api<DynamicObject> = Api::all_with(kube.clone(), resource);
-        let xrd = wait_live(&api, name, "XRD Established", |o| {
-            has_condition(o, "Established", "True")
-                && (!offered || has_condition(o, "Offered", "True"))
-        })
-        .await?;
-        let conds = live_conditions(&xrd);
-        eprintln!("XRD {name}: {conds:?}");
-        assert!(
-            condition(&conds, "Synced").is_none(),
-            "real Crossplane writes no Synced condition on XRDs (tests/loop/README.md)"
-        );
-    }
-    eprintln!(
-        "figure: 2 XRDs created → Established by Crossplane {}",
-        secs(t0.elapsed())
-    );
-    let composition_api: Api<DynamicObject> = Api::all_with(
-        kube.clone(),
-        &ar(
-            "apiextensions.crossplane.io/v1",
-            "Composition",
-            "compositions",
-        ),
-    );
-    for c in compositions() {
-        composition_api
-            .create(&PostParams::default(), &serde_json::from_value(c)?)
-            .await?;
-    }
-
-    Ok(())
-}
-
-/// `osp serve` with the server as cluster `loop`, once both Templates are
-/// listed.
-async fn start_osp(
-    api: &ApiServer,
-    dir: &std::path::Path,
-) -> Result<(OspServer, CatalogServiceClient<Channel>)> {
-    let config = dir.join("osp.yaml");
-    std::fs::write(
-        &config,
-        format!(
-            "clusters:\n- {{name: {CLUSTER}, kubeconfig: \"{}\", context: admin}}\ncatalog:\n  clusters: [{CLUSTER}]\n",
-            api.kubeconfig().display()
-        ),
-    )?;
-    // Built (or found) before the clock starts.
-    osp_tests::server::osp_bin()?;
-    let t0 = Instant::now();
-    let sidecar = OspServer::start(&["--config", &config.display().to_string()])?;
-    let mut c = CatalogServiceClient::connect(format!("http://{}", sidecar.target())).await?;
-    let templates = [
-        "template:default/xdbs.example.org",
-        "template:default/xapps.example.org",
-    ];
-    let deadline = Instant::now() + TIMEOUT;
-    loop {
-        let all = entities(&mut c).await.unwrap_or_default();
-        if templates.iter().all(|t| all.contains_key(*t)) {
-            break;
-        }
-        ensure!(
-            Instant::now() < deadline,
-            "Templates not listed: {:?}\n{}",
-            all.keys().collect::<Vec<_>>(),
-            sidecar.log()
-        );
-        tokio::time::sleep(POLL).await;
-    }
-    eprintln!(
-        "figure: osp serve start → both Templates listed {}",
-        secs(t0.elapsed())
-    );
-
-    Ok((sidecar, c))
 }
 
 /// Creates the case's object and follows its Resource until `ready`.
