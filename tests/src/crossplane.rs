@@ -3,8 +3,9 @@
 //! API server of a kubeconfig (`osp-test-apiserver --no-xrd-controller`,
 //! [`crate::kube::Options::no_xrd_controller`]). [`Loop::start`] waits for
 //! its `READY` line; SIGTERM on drop. [`world`] sets up the cluster side,
-//! [`catalog`] follows osp's.
+//! [`catalog`] follows osp's, [`tree`] compares the two.
 pub mod catalog;
+pub mod tree;
 pub mod world;
 
 use std::path::{Path, PathBuf};

@@ -19,18 +19,18 @@
 //! Times are printed as `figure: …` lines (`--nocapture`).
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail, ensure};
-use kube::ResourceExt;
-use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, ListParams, PostParams};
+use anyhow::{Context, Result, bail};
+use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, PostParams};
 use osp_sidecar::pb;
 use osp_sidecar::pb::catalog_service_client::CatalogServiceClient;
 use osp_tests::crossplane::catalog::{
     Trace, entities, resource_ref, secs, start_osp, state_of, until,
 };
+use osp_tests::crossplane::tree::{Live, node_conditions, resource_status, same_tree};
 use osp_tests::crossplane::world::{
-    Cond, ar, condition, configmaps, create, definitions, has_condition, live_conditions, wait_live,
+    ar, condition, create, definitions, has_condition, live_conditions, wait_live,
 };
-use osp_tests::crossplane::{CLUSTER, Loop, POLL, TIMEOUT};
+use osp_tests::crossplane::{Loop, POLL, TIMEOUT};
 use osp_tests::kube::{ApiServer, Options, tail};
 use serde_json::{Value, json};
 use tonic::transport::Channel;
@@ -75,173 +75,6 @@ fn cases() -> Vec<Case> {
             data: ("app", "hello"),
         },
     ]
-}
-
-fn node_conditions(n: &pb::ResourceNode) -> Vec<Cond> {
-    let mut out: Vec<Cond> = n
-        .conditions
-        .iter()
-        .map(|c| {
-            (
-                c.r#type.clone(),
-                c.status.clone(),
-                c.reason.clone(),
-                c.message.clone(),
-                c.last_transition_time.clone(),
-            )
-        })
-        .collect();
-    out.sort();
-    out
-}
-
-/// One object of the live tree.
-#[derive(Debug, Clone)]
-struct Live {
-    api_version: String,
-    kind: String,
-    namespace: String,
-    name: String,
-    obj: Value,
-}
-
-impl Live {
-    fn of(obj: Value, api_version: &str, kind: &str) -> Self {
-        let s = |p: &str| {
-            obj.pointer(p)
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string()
-        };
-        Self {
-            // Items of a list of a built-in kind come without them.
-            api_version: api_version.to_string(),
-            kind: kind.to_string(),
-            namespace: s("/metadata/namespace"),
-            name: s("/metadata/name"),
-            obj,
-        }
-    }
-}
-
-/// The only object of `resource` carrying `labels`, anywhere.
-async fn only(kube: &kube::Client, resource: &ApiResource, labels: &str) -> Result<Live> {
-    let api: Api<DynamicObject> = Api::all_with(kube.clone(), resource);
-    let items = api.list(&ListParams::default().labels(labels)).await?.items;
-    ensure!(
-        items.len() == 1,
-        "one {} labelled `{labels}` expected, found {:?}",
-        resource.kind,
-        items.iter().map(|o| o.name_any()).collect::<Vec<_>>()
-    );
-    let obj = serde_json::to_value(&items[0])?;
-    Ok(Live::of(obj, &resource.api_version, &resource.kind))
-}
-
-/// The tree as Crossplane built it, found through the labels Crossplane
-/// puts on what it creates (not through the refs osp follows): a claim's
-/// XR by `crossplane.io/claim-name`/`-namespace`, an XR's composed
-/// ConfigMap by `crossplane.io/composite`.
-async fn live_chain(kube: &kube::Client, case: &Case) -> Result<Vec<Live>> {
-    let api: Api<DynamicObject> = Api::namespaced_with(kube.clone(), NS, &case.resource);
-    let name = case.doc["metadata"]["name"].as_str().unwrap_or_default();
-    let root = serde_json::to_value(api.get(name).await?)?;
-    let mut chain = vec![Live::of(
-        root,
-        &case.resource.api_version,
-        &case.resource.kind,
-    )];
-    for kind in &case.chain[1..] {
-        let parent = chain.last().cloned().context("no parent")?;
-        let next = if *kind == "ConfigMap" {
-            only(
-                kube,
-                &configmaps(),
-                &format!("crossplane.io/composite={}", parent.name),
-            )
-            .await?
-        } else {
-            let xr = ar(
-                &parent.api_version,
-                kind,
-                &format!("{}s", kind.to_lowercase()),
-            );
-            only(
-                kube,
-                &xr,
-                &format!(
-                    "crossplane.io/claim-name={},crossplane.io/claim-namespace={}",
-                    parent.name, parent.namespace
-                ),
-            )
-            .await?
-        };
-        chain.push(next);
-    }
-    Ok(chain)
-}
-
-async fn resource_status(
-    c: &mut CatalogServiceClient<Channel>,
-    live: &Live,
-) -> Result<pb::GetResourceStatusResponse> {
-    Ok(c.get_resource_status(pb::GetResourceStatusRequest {
-        cluster: CLUSTER.into(),
-        api_version: live.api_version.clone(),
-        kind: live.kind.clone(),
-        namespace: live.namespace.clone(),
-        name: live.name.clone(),
-    })
-    .await?
-    .into_inner())
-}
-
-/// Differences between osp's tree and the live chain (empty: the same).
-fn tree_differences(root: &pb::ResourceNode, chain: &[Live]) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut node = Some(root);
-    for (depth, live) in chain.iter().enumerate() {
-        let Some(n) = node else {
-            out.push(format!(
-                "depth {depth}: no node for {} `{}`",
-                live.kind, live.name
-            ));
-            break;
-        };
-        let got = (
-            n.api_version.as_str(),
-            n.kind.as_str(),
-            n.namespace.as_str(),
-            n.name.as_str(),
-        );
-        let want = (
-            live.api_version.as_str(),
-            live.kind.as_str(),
-            live.namespace.as_str(),
-            live.name.as_str(),
-        );
-        if got != want {
-            out.push(format!("depth {depth}: node {got:?}, live object {want:?}"));
-        }
-        let conditions = node_conditions(n);
-        if conditions != live_conditions(&live.obj) {
-            out.push(format!(
-                "depth {depth} ({}): conditions {conditions:?}, Crossplane wrote {:?}",
-                live.kind,
-                live_conditions(&live.obj)
-            ));
-        }
-        let want_children = usize::from(depth + 1 < chain.len());
-        if n.children.len() != want_children {
-            out.push(format!(
-                "depth {depth} ({}): {} children, want {want_children}",
-                live.kind,
-                n.children.len()
-            ));
-        }
-        node = n.children.first();
-    }
-    out
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -370,14 +203,6 @@ async fn until_ready(
     Ok(entity)
 }
 
-/// True when every node osp watches (claims and XRs; composed resources are
-/// named only, state unspecified) is `ready`.
-fn watched_ready(node: &pb::ResourceNode) -> bool {
-    (node.state == pb::ResourceState::Unspecified as i32
-        || node.state == pb::ResourceState::Ready as i32)
-        && node.children.iter().all(watched_ready)
-}
-
 /// `GetResourceStatus` of the case's object is the tree Crossplane built.
 async fn check_tree(
     c: &mut CatalogServiceClient<Channel>,
@@ -385,27 +210,8 @@ async fn check_tree(
     case: &Case,
     entity: &Value,
 ) -> Result<()> {
-    // The tree osp serves is the one Crossplane built.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let (chain, status) = loop {
-        let chain = live_chain(kube, case).await?;
-        let status = resource_status(c, &chain[0]).await?;
-        let root = status.root.clone().unwrap_or_default();
-        let diff = tree_differences(&root, &chain);
-        // Crossplane may flip a claim back to Ready=False/Waiting for a
-        // moment after Ready=True (its XR re-reconciled): compare once the
-        // claim and XR read Ready again.
-        if diff.is_empty() && watched_ready(&root) {
-            break (chain, status);
-        }
-        ensure!(
-            Instant::now() < deadline,
-            "{}: GetResourceStatus differs from what Crossplane built:\n{}\ntree: {root:#?}",
-            case.what,
-            diff.join("\n")
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let name = case.doc["metadata"]["name"].as_str().unwrap_or_default();
+    let (chain, status) = same_tree(c, kube, &case.resource, NS, name, case.chain).await?;
     let kinds: Vec<&str> = chain.iter().map(|l| l.kind.as_str()).collect();
     assert_eq!(kinds, case.chain, "{}", case.what);
     let cm = chain.last().context("a ConfigMap")?;

@@ -24,6 +24,7 @@ use osp_sidecar::pb::catalog_service_client::CatalogServiceClient;
 use osp_sidecar::pb::claim_service_client::ClaimServiceClient;
 use osp_sidecar::pb::publish_service_client::PublishServiceClient;
 use osp_tests::crossplane::catalog::{Trace, resource_ref, secs, start_osp, state_of, until};
+use osp_tests::crossplane::tree::same_tree;
 use osp_tests::crossplane::world::{ar, configmaps, definitions, has_condition};
 use osp_tests::crossplane::{Loop, LoopOptions, POLL, TIMEOUT};
 use osp_tests::kube::{ApiServer, Options, tail};
@@ -48,6 +49,8 @@ struct Case {
     composition: &'static str,
     /// Keep the folder's kustomization.yaml listing the file.
     kustomization: bool,
+    /// Kinds from the object down to the composed ConfigMap.
+    chain: &'static [&'static str],
     /// `Ok((key, value))` of the composed ConfigMap, or `Err(message)`:
     /// part of the error osp must show.
     outcome: std::result::Result<(&'static str, &'static str), &'static str>,
@@ -63,6 +66,7 @@ fn cases() -> Vec<Case> {
             values: json!({"parameters": {"storageGB": 10}}),
             composition: "xdbs",
             kustomization: true,
+            chain: &["DB", "XDB", "ConfigMap"],
             outcome: Ok(("storageGB", "10")),
         },
         Case {
@@ -73,6 +77,7 @@ fn cases() -> Vec<Case> {
             values: json!({}),
             composition: "xapps",
             kustomization: false,
+            chain: &["XApp", "ConfigMap"],
             outcome: Ok(("app", "hello")),
         },
         Case {
@@ -83,6 +88,7 @@ fn cases() -> Vec<Case> {
             values: json!({}),
             composition: "xapps-invalid-input",
             kustomization: false,
+            chain: &["XApp"],
             outcome: Err("NoSuchPatchType"),
         },
     ]
@@ -351,7 +357,25 @@ async fn request(p: &mut Portal, case: &Case) -> Result<()> {
         case.what
     );
     match case.outcome {
-        Ok((key, value)) => composed(p, case, key, value).await,
+        Ok((key, value)) => {
+            // osp's tree is the one Crossplane built, with its conditions.
+            let (chain, _) = same_tree(
+                &mut p.catalog,
+                &p.kube,
+                &case.resource,
+                NS,
+                case.name,
+                case.chain,
+            )
+            .await?;
+            let cm = &chain.last().context("a ConfigMap")?.obj;
+            ensure!(
+                cm["data"][key] == value,
+                "{}: the composed ConfigMap holds `{key}: {value}`: {cm:#}",
+                case.what
+            );
+            Ok(())
+        }
         Err(part) => {
             let message = annotations["osp.dev/status-message"]
                 .as_str()
