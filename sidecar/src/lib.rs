@@ -7,6 +7,8 @@
 #![warn(unreachable_pub)]
 
 pub(crate) mod apply;
+#[doc(hidden)]
+pub mod bench;
 pub(crate) mod catalog;
 pub(crate) mod cli;
 pub(crate) mod clusters;
@@ -30,7 +32,8 @@ pub(crate) mod violation;
 
 // The outside surface: the binary's entry, the server and its
 // configuration (end-to-end tests run it in process), and the clients the
-// integration tests and benches drive (`github`, `gitlocal`, `pb`).
+// integration tests and benches drive (`github`, `gitlocal`, `pb`), and the
+// catalog driver `benches/rebuild.rs` times (`bench`, hidden from the docs).
 pub use cli::main;
 pub use config::{Config, FileConfig, LogFormat, ServeArgs};
 pub use server::serve;
