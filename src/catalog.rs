@@ -1,6 +1,7 @@
 //! The catalog the sidecar serves: the entity set built from cached
-//! definitions and objects ([`for_catalog`]), and the revisioned change log
-//! that turns successive sets into snapshots and deltas ([`Log`]).
+//! definitions and objects ([`for_catalog`] at once, [`Set`] change by
+//! change), and the revisioned change log that turns successive sets into
+//! snapshots and deltas ([`Log`]).
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -11,8 +12,10 @@ use crate::convert::Converted;
 use crate::entity;
 
 mod log;
+mod set;
 
 pub use log::{Delta, Entry, Log, MAX_TOMBSTONES, Snapshot, epoch_of};
+pub use set::Set;
 
 /// Annotation listing the clusters a definition exists in.
 pub const CLUSTERS_ANNOTATION: &str = "osp.dev/clusters";
@@ -159,29 +162,35 @@ pub fn for_catalog(inputs: Vec<Input>) -> BTreeMap<String, Arc<Value>> {
         contested.extend(group);
     }
     for i in contested {
-        let name = i.entity["metadata"]["name"].as_str().unwrap_or_default();
-        let hash = format!("{:08x}", entity::fnv1a(i.key.as_bytes()) as u32);
-        let mut n = 0u32;
-        loop {
-            let suffix = if n == 0 {
-                hash.clone()
-            } else {
-                format!("{hash}-{n}")
-            };
-            let keep = entity::MAX_NAME_LEN - suffix.len() - 1;
-            let base: String = name.chars().take(keep).collect();
-            let base = base.trim_end_matches(|c: char| !c.is_ascii_alphanumeric());
-            let mut e = (*i.entity).clone();
-            e["metadata"]["name"] = json!(format!("{base}-{suffix}"));
-            let r = entity::ref_of(&e);
-            if let std::collections::btree_map::Entry::Vacant(slot) = out.entry(r) {
-                slot.insert(Arc::new(e));
-                break;
-            }
-            n += 1;
-        }
+        let (r, e) = renamed(&i.key, &i.entity, |r| out.contains_key(r));
+        out.insert(r, Arc::new(e));
     }
     out
+}
+
+/// A contested entity renamed `<name>-<8 hex digits of FNV-1a of its key>`
+/// (`-1`, `-2`… more while `taken`), shortened to stay valid; and its ref.
+fn renamed(key: &str, contested: &Value, taken: impl Fn(&str) -> bool) -> (String, Value) {
+    let name = contested["metadata"]["name"].as_str().unwrap_or_default();
+    let hash = format!("{:08x}", entity::fnv1a(key.as_bytes()) as u32);
+    let mut n = 0u32;
+    loop {
+        let suffix = if n == 0 {
+            hash.clone()
+        } else {
+            format!("{hash}-{n}")
+        };
+        let keep = entity::MAX_NAME_LEN - suffix.len() - 1;
+        let base: String = name.chars().take(keep).collect();
+        let base = base.trim_end_matches(|c: char| !c.is_ascii_alphanumeric());
+        let mut e = contested.clone();
+        e["metadata"]["name"] = json!(format!("{base}-{suffix}"));
+        let r = entity::ref_of(&e);
+        if !taken(&r) {
+            return (r, e);
+        }
+        n += 1;
+    }
 }
 
 #[cfg(test)]

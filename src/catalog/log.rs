@@ -112,42 +112,32 @@ impl Log {
     /// Makes `next` the entity set; the revision advances by one when
     /// anything was added, changed or removed. Returns whether it did.
     pub fn replace(&mut self, next: BTreeMap<String, Arc<Value>>) -> bool {
-        let revision = self.revision() + 1;
-        let mut changed = false;
-        let removed: Vec<String> = self
+        let removed: Vec<(String, Option<Arc<Value>>)> = self
             .entries
             .keys()
             .filter(|r| !next.contains_key(*r))
-            .cloned()
+            .map(|r| (r.clone(), None))
             .collect();
-        for r in removed {
-            self.entries.remove(&r);
-            self.bury(r, revision);
-            changed = true;
-        }
-        for (r, entity) in next {
-            let same = self
-                .entries
-                .get(&r)
-                .is_some_and(|e| Arc::ptr_eq(&e.entity, &entity) || *e.entity == *entity);
-            if same {
-                continue;
-            }
-            if let Some(at) = self.tombstones.remove(&r) {
-                self.by_removal.remove(&(at, r.clone()));
-            }
-            let json: Arc<str> = entity.to_string().into();
-            let etag = format!("{:016x}", entity::fnv1a(json.as_bytes()));
-            self.entries.insert(
-                r,
-                Entry {
-                    entity,
-                    json,
-                    etag,
-                    changed: revision,
-                },
-            );
-            changed = true;
+        let upserted = next.into_iter().map(|(r, e)| (r, Some(e)));
+        self.apply(removed.into_iter().chain(upserted))
+    }
+
+    /// Applies what changed: each ref with its entity now, `None` when it
+    /// is gone. Refs not named keep their entries, so the cost follows the
+    /// changes, not the set; a named entity equal to the one held is no
+    /// change. The revision advances by one when anything was added,
+    /// changed or removed. Returns whether it did.
+    pub fn apply(
+        &mut self,
+        changes: impl IntoIterator<Item = (String, Option<Arc<Value>>)>,
+    ) -> bool {
+        let revision = self.revision() + 1;
+        let mut changed = false;
+        for (r, entity) in changes {
+            changed |= match entity {
+                Some(e) => self.upsert(r, e, revision),
+                None => self.remove(r, revision),
+            };
         }
         if changed {
             self.counter = self.counter.wrapping_add(1);
@@ -159,6 +149,39 @@ impl Log {
             }
         }
         changed
+    }
+
+    fn upsert(&mut self, r: String, entity: Arc<Value>, revision: u64) -> bool {
+        let same = self
+            .entries
+            .get(&r)
+            .is_some_and(|e| Arc::ptr_eq(&e.entity, &entity) || *e.entity == *entity);
+        if same {
+            return false;
+        }
+        if let Some(at) = self.tombstones.remove(&r) {
+            self.by_removal.remove(&(at, r.clone()));
+        }
+        let json: Arc<str> = entity.to_string().into();
+        let etag = format!("{:016x}", entity::fnv1a(json.as_bytes()));
+        self.entries.insert(
+            r,
+            Entry {
+                entity,
+                json,
+                etag,
+                changed: revision,
+            },
+        );
+        true
+    }
+
+    fn remove(&mut self, r: String, revision: u64) -> bool {
+        if self.entries.remove(&r).is_none() {
+            return false;
+        }
+        self.bury(r, revision);
+        true
     }
 
     fn bury(&mut self, r: String, revision: u64) {
@@ -262,6 +285,30 @@ mod tests {
             etag,
             "etag follows content"
         );
+    }
+
+    #[test]
+    fn applying_changes_touches_only_the_named_refs() {
+        let mut log = Log::new(2);
+        log.replace(set(&[("a", 1), ("b", 1)]));
+        let b = log.get("b").cloned();
+        assert!(
+            !log.apply([("c".to_string(), None)]),
+            "removing what is not there is no change"
+        );
+        assert!(log.apply([("a".to_string(), Some(Arc::new(json!({"v": 2}))))]));
+        assert_eq!(log.get("b").cloned(), b, "an unnamed ref keeps its entry");
+        let d = log.delta(log.revision() - 1);
+        assert_eq!(
+            refs(&d),
+            (vec!["a"], vec![]),
+            "the change alone is upserted"
+        );
+        assert!(
+            log.apply([("a".to_string(), None)]),
+            "a removal is a change"
+        );
+        assert_eq!(refs(&log.delta(log.revision() - 1)), (vec![], vec!["a"]));
     }
 
     #[test]
