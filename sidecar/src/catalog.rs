@@ -8,7 +8,7 @@
 //! one did.
 mod build;
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -135,11 +135,43 @@ pub(crate) enum Error {
     AwaitSync { waiting: Vec<String> },
 }
 
+/// One held object: cluster, source (one watch), object key.
+pub(crate) type ObjectId = (String, String, String);
+
 #[derive(Debug, Default)]
 pub(crate) struct Data {
     // Cluster → source (one watch) → object key → object.
     pub(crate) objects: BTreeMap<String, BTreeMap<String, BTreeMap<String, Arc<Value>>>>,
     pub(crate) states: BTreeMap<String, ClusterState>,
+    // What the next build re-does.
+    pub(crate) changed: Changed,
+}
+
+/// The objects changed since the last build, or everything (at first, and
+/// after the settings changed).
+#[derive(Debug)]
+pub(crate) struct Changed {
+    pub(crate) all: bool,
+    pub(crate) objects: BTreeSet<ObjectId>,
+}
+
+impl Default for Changed {
+    fn default() -> Self {
+        Self {
+            all: true,
+            objects: BTreeSet::new(),
+        }
+    }
+}
+
+impl Changed {
+    fn object(&mut self, cluster: &str, source: &str, key: String) {
+        // Everything is re-done anyway: no need to remember which.
+        if !self.all {
+            self.objects
+                .insert((cluster.to_string(), source.to_string(), key));
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -214,6 +246,7 @@ impl Catalog {
         self.inner.store.set_order(settings.clusters.clone());
         {
             let mut data = lock(&self.inner.data);
+            data.changed.all = true;
             for c in &settings.clusters {
                 data.states
                     .entry(c.clone())
@@ -245,8 +278,12 @@ impl Catalog {
         O::Item: Into<Arc<Value>>,
     {
         let mut data = lock(&self.inner.data);
-        let held = data
-            .objects
+        let Data {
+            objects: held,
+            changed,
+            ..
+        } = &mut *data;
+        let held = held
             .entry(cluster.to_string())
             .or_default()
             .entry(source.to_string())
@@ -259,45 +296,61 @@ impl Catalog {
                 let key = build::key_of(&o);
                 let o = match old.remove(&key) {
                     Some(same) if Arc::ptr_eq(&same, &o) || *same == *o => same,
-                    _ => o,
+                    _ => {
+                        changed.object(cluster, source, key.clone());
+                        o
+                    }
                 };
                 (key, o)
             })
             .collect();
+        for gone in old.into_keys() {
+            changed.object(cluster, source, gone);
+        }
         drop(data);
         self.changed();
     }
 
     /// Adds or replaces one object.
     pub(crate) fn upsert_object(&self, cluster: &str, source: &str, object: Value) {
-        lock(&self.inner.data)
-            .objects
+        let key = build::key_of(&object);
+        let mut data = lock(&self.inner.data);
+        data.changed.object(cluster, source, key.clone());
+        data.objects
             .entry(cluster.to_string())
             .or_default()
             .entry(source.to_string())
             .or_default()
-            .insert(build::key_of(&object), Arc::new(object));
+            .insert(key, Arc::new(object));
+        drop(data);
         self.changed();
     }
 
     /// Removes one object.
     pub(crate) fn remove_object(&self, cluster: &str, source: &str, object: &Value) {
-        if let Some(m) = lock(&self.inner.data)
+        let key = build::key_of(object);
+        let mut data = lock(&self.inner.data);
+        if let Some(m) = data
             .objects
             .get_mut(cluster)
             .and_then(|c| c.get_mut(source))
         {
-            m.remove(&build::key_of(object));
+            m.remove(&key);
         }
+        data.changed.object(cluster, source, key);
+        drop(data);
         self.changed();
     }
 
     /// Forgets everything `source` of `cluster` reported (its definition
     /// went away).
     pub(crate) fn drop_source(&self, cluster: &str, source: &str) {
-        if let Some(c) = lock(&self.inner.data).objects.get_mut(cluster) {
-            c.remove(source);
+        let mut data = lock(&self.inner.data);
+        let gone = data.objects.get_mut(cluster).and_then(|c| c.remove(source));
+        for key in gone.into_iter().flat_map(BTreeMap::into_keys) {
+            data.changed.object(cluster, source, key);
         }
+        drop(data);
         self.changed();
     }
 
@@ -430,12 +483,12 @@ impl Catalog {
         self.inner.log.read().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Rebuilds the entity set now; returns whether the revision advanced.
+    /// Brings the entity set up to date now, re-doing only what changed
+    /// since the last build; returns whether the revision advanced.
     pub(crate) fn rebuild(&self) -> bool {
         let settings = self.settings();
-        let defs = self.inner.store.by_cluster();
-        let (set, ready) = {
-            let data = lock(&self.inner.data);
+        let (changes, ready) = {
+            let mut data = lock(&self.inner.data);
             let ready = self.readiness(&data, &settings);
             if ready.is_err() && self.ready().is_err() {
                 // Nothing is served before the first sync; building a set
@@ -449,12 +502,18 @@ impl Catalog {
                 return false;
             }
             let mut cache = lock(&self.inner.cache);
-            let set = build::entities(&defs, &data, &settings, &mut cache);
-            (set, ready)
+            let none = Changed {
+                all: false,
+                objects: BTreeSet::new(),
+            };
+            let objects = std::mem::replace(&mut data.changed, none);
+            let definitions = self.inner.store.take_changes(objects.all);
+            let changes = build::update(definitions, objects, &data, &settings, &mut cache);
+            (changes, ready)
         };
         let changed = {
             let mut log = self.inner.log.write().unwrap_or_else(|e| e.into_inner());
-            let changed = log.replace(set);
+            let changed = log.apply(changes);
             if changed {
                 self.inner.revision.send_replace(log.revision());
             }

@@ -1,7 +1,7 @@
 //! The definitions the sidecar knows, per cluster, looked up by name in
 //! cluster order. Filled from a directory of YAML files (`--from-dir`) and,
 //! with discovery, from clusters.
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 
@@ -27,6 +27,27 @@ struct Inner {
     clusters: BTreeMap<String, BTreeMap<String, Known>>,
     // Lookup order; clusters not listed come after, by name.
     order: Vec<String>,
+    // What changed since the catalog last took the changes.
+    changed: Changed,
+}
+
+#[derive(Debug, Default)]
+struct Changed {
+    // The order changed: every name may have another first copy.
+    all: bool,
+    names: BTreeSet<String>,
+}
+
+/// The definitions that changed since the last [`Store::take_changes`],
+/// each with its copies now (cluster order; none: it is gone).
+#[derive(Debug, Default)]
+pub(crate) struct Changes {
+    /// Every definition is listed (asked for, or the order changed); names
+    /// gone from every cluster are then not.
+    pub all: bool,
+    /// Definition name → its copies and their clusters, first cluster
+    /// first.
+    pub definitions: Vec<(String, Vec<(String, Known)>)>,
 }
 
 /// Thread-safe definitions by cluster and name.
@@ -38,7 +59,36 @@ pub(crate) struct Store {
 impl Store {
     /// Sets the cluster lookup order (configuration order).
     pub(crate) fn set_order(&self, order: Vec<String>) {
-        self.write().order = order;
+        let mut inner = self.write();
+        inner.order = order;
+        inner.changed.all = true;
+    }
+
+    /// What changed since the last call (everything when `all`), taken
+    /// with the copies now under one lock, so no change is missed.
+    pub(crate) fn take_changes(&self, all: bool) -> Changes {
+        let mut inner = self.write();
+        let changed = std::mem::take(&mut inner.changed);
+        let all = all || changed.all;
+        let names = if all {
+            inner
+                .clusters
+                .values()
+                .flat_map(|d| d.keys().cloned())
+                .collect()
+        } else {
+            changed.names
+        };
+        let definitions = names
+            .into_iter()
+            .map(|name| {
+                let copies = ordered(&inner)
+                    .filter_map(|(c, defs)| Some((c.to_string(), defs.get(&name)?.clone())))
+                    .collect();
+                (name, copies)
+            })
+            .collect();
+        Changes { all, definitions }
     }
 
     /// Looks a definition up by name, in the first cluster that has it.
@@ -61,14 +111,6 @@ impl Store {
             .collect()
     }
 
-    /// The definitions of each cluster, in cluster order.
-    pub(crate) fn by_cluster(&self) -> Vec<(String, BTreeMap<String, Known>)> {
-        let inner = self.read();
-        ordered(&inner)
-            .map(|(c, defs)| (c.to_string(), defs.clone()))
-            .collect()
-    }
-
     /// Replaces everything that came from `cluster` with `items`. When two
     /// items share a definition name the first wins (for a directory: the
     /// first file in path order, then the first document), with a warning
@@ -83,7 +125,15 @@ impl Store {
                 "definition defined twice; the first source in path order wins"
             );
         }
-        self.write().clusters.insert(cluster.to_string(), defs);
+        let mut inner = self.write();
+        let old = inner.clusters.insert(cluster.to_string(), defs);
+        let Inner {
+            clusters, changed, ..
+        } = &mut *inner;
+        changed.names.extend(replaced(
+            old.as_ref(),
+            clusters.get(cluster).unwrap_or(&BTreeMap::new()),
+        ));
         shadowed
     }
 
@@ -139,6 +189,19 @@ fn first_of_each(items: Vec<Known>) -> (BTreeMap<String, Known>, Vec<Shadowed>) 
     (defs, shadowed)
 }
 
+/// Names added, removed or replaced by another conversion between `old`
+/// and `new`: a pointer comparison per name, nothing converted again.
+fn replaced(old: Option<&BTreeMap<String, Known>>, new: &BTreeMap<String, Known>) -> Vec<String> {
+    let empty = BTreeMap::new();
+    let old = old.unwrap_or(&empty);
+    let gone = old.keys().filter(|n| !new.contains_key(*n));
+    let differ = new.iter().filter(|(n, k)| {
+        old.get(*n)
+            .is_none_or(|o| !Arc::ptr_eq(&o.converted, &k.converted))
+    });
+    gone.chain(differ.map(|(n, _)| n)).cloned().collect()
+}
+
 fn ordered(inner: &Inner) -> impl Iterator<Item = (&str, &BTreeMap<String, Known>)> {
     let listed = inner
         .order
@@ -166,6 +229,45 @@ mod tests {
     }
 
     const XRD: &str = crate::fixtures::XRD_V2_NAMESPACED;
+
+    #[test]
+    fn changes_name_only_what_was_replaced() {
+        let store = Store::default();
+        let a = known("a", XRD);
+        let other = known("a", &crate::fixtures::xrd_v1().yaml());
+        store.replace_cluster("a", vec![a.clone(), other.clone()]);
+        let names = |c: Changes| -> Vec<(String, usize)> {
+            c.definitions
+                .into_iter()
+                .map(|(n, copies)| (n, copies.len()))
+                .collect()
+        };
+        assert_eq!(names(store.take_changes(false)).len(), 2, "both are new");
+        store.replace_cluster("a", vec![a.clone(), other.clone()]);
+        assert!(
+            store.take_changes(false).definitions.is_empty(),
+            "the same conversions again are no change"
+        );
+        store.replace_cluster("a", vec![known("a", XRD), other.clone()]);
+        assert_eq!(
+            names(store.take_changes(false)),
+            [("xapps.example.org".to_string(), 1)],
+            "a new conversion of one definition names it alone"
+        );
+        store.replace_cluster("a", vec![other]);
+        assert_eq!(
+            names(store.take_changes(false)),
+            [("xapps.example.org".to_string(), 0)],
+            "a removed one is named without copies"
+        );
+        let all = store.take_changes(true);
+        assert!(all.all);
+        assert_eq!(
+            names(all),
+            [("xdbs.example.org".to_string(), 1)],
+            "all: every name held"
+        );
+    }
 
     #[test]
     fn looks_up_in_cluster_order() {

@@ -1,24 +1,35 @@
-//! One build of the entity set, reusing the entities of unchanged
-//! definitions and objects from the previous build (so a change to one
-//! claim among thousands costs one entity).
+//! One build of the entity set, from what changed since the last one: a
+//! changed definition re-does its Template and API and the Resources of
+//! the kinds it offers, a changed object its own Resource, a changed
+//! Namespace the Resources in it; every other entity, and its JSON and etag
+//! in the log, is left as it was. So a change to one claim among thousands
+//! costs one entity, not a walk over the catalog.
+mod index;
+mod offered;
+
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
-use osp::catalog::{Input, for_catalog, for_definition};
+use osp::catalog::{Set, for_definition};
 use osp::convert::Converted;
 use osp::definition::kinds::GroupKind;
 use osp::resource::{Context, for_resource};
 use serde_json::Value;
 
-use super::{Data, Settings};
-use crate::store::Known;
+use super::{Changed, Data, ObjectId, Settings};
+use crate::store::{Changes, Known};
 
-/// Entities kept from the previous build.
+/// What the last builds made, kept for the next one.
 #[derive(Debug, Default)]
 pub(super) struct Cache {
+    set: Set,
     definitions: HashMap<String, CachedDefinition>,
     resources: HashMap<(String, String), CachedResource>,
-    composites: BTreeSet<GroupKind>,
+    offered: offered::Offered,
+    index: index::Index,
+    /// Conversions of entities built, for the tests.
+    #[cfg(test)]
+    built: usize,
 }
 
 #[derive(Debug)]
@@ -43,6 +54,14 @@ struct CachedResource {
 struct Defaults {
     owner: String,
     system: Option<String>,
+}
+
+#[cfg(test)]
+impl Cache {
+    /// Entities built (Templates and APIs of a definition count once).
+    pub(super) fn built(&self) -> usize {
+        self.built
+    }
 }
 
 /// Identity of an object independent of the API version it was read at.
@@ -73,91 +92,189 @@ pub(crate) fn differing(copies: &[&Known]) -> Vec<String> {
         .collect()
 }
 
-/// Templates and APIs: one per definition name, from the first cluster
-/// (configuration order) that has it, listing every cluster that does.
-fn definition_inputs(
-    defs: &[(String, BTreeMap<String, Known>)],
-    settings: &Settings,
-    cache: &mut Cache,
-    inputs: &mut Vec<Input>,
-) {
-    let mut by_name: BTreeMap<&str, (Vec<&Known>, Vec<String>)> = BTreeMap::new();
-    for (cluster, known) in defs {
-        for (name, k) in known {
-            let (copies, clusters) = by_name.entry(name).or_default();
-            copies.push(k);
-            clusters.push(cluster.clone());
-        }
-    }
-    let mut definitions = HashMap::new();
-    for (name, (copies, clusters)) in by_name {
-        let known = copies[0];
-        let differing = differing(&copies);
-        let warned = cache.definitions.get(name).map(|c| &c.differing);
-        if !differing.is_empty() && warned != Some(&differing) {
-            tracing::warn!(
-                definition = %name,
-                kept = %known.source(),
-                differing = %differing.join(", "),
-                "definition differs between sources; the Template and API follow the first source in configuration order"
-            );
-        }
-        let entities = match cache.definitions.remove(name) {
-            Some(c) if Arc::ptr_eq(&c.converted, &known.converted) && c.clusters == clusters => {
-                c.entities
-            }
-            _ => for_definition(&known.converted, &clusters, &settings.listing)
-                .into_iter()
-                .map(Arc::new)
-                .collect(),
-        };
-        for e in &entities {
-            inputs.push(Input {
-                key: format!("definition/{name}"),
-                entity: e.clone(),
-            });
-        }
-        definitions.insert(
-            name.to_string(),
-            CachedDefinition {
-                converted: known.converted.clone(),
-                clusters,
-                entities,
-                differing,
-            },
-        );
-    }
-    cache.definitions = definitions;
-}
-
-/// The entity set of every definition and object.
-pub(super) fn entities(
-    defs: &[(String, BTreeMap<String, Known>)],
+/// Applies what changed since the last build; returns each entity ref that
+/// may have changed with its entity now (`None`: removed), for
+/// [`osp::catalog::Log::apply`].
+pub(super) fn update(
+    definitions: Changes,
+    objects: Changed,
     data: &Data,
     settings: &Settings,
     cache: &mut Cache,
-) -> BTreeMap<String, Arc<Value>> {
-    let mut inputs = Vec::new();
-
-    definition_inputs(defs, settings, cache, &mut inputs);
-
-    let composites = composite_kinds(defs);
-    if composites != cache.composites {
+) -> Vec<(String, Option<Arc<Value>>)> {
+    let all = definitions.all || objects.all;
+    let mut dirty = objects.objects;
+    let mut names = definitions.definitions;
+    if definitions.all {
+        // Names no cluster holds any more are not listed: forget them too.
+        let listed: BTreeSet<String> = names.iter().map(|(n, _)| n.clone()).collect();
+        let gone = cache.definitions.keys().filter(|n| !listed.contains(*n));
+        names.extend(gone.map(|n| (n.clone(), Vec::new())).collect::<Vec<_>>());
+    }
+    for (name, copies) in &names {
+        for (cluster, kind) in definition(name, copies, settings, cache) {
+            dirty.extend(cache.index.of_kind(&cluster, &kind));
+        }
+    }
+    if cache.offered.take_composites_changed() {
         // dependsOn depends on which kinds are XRs: rebuild every Resource.
         cache.resources.clear();
-        cache.composites = composites;
+        dirty.extend(every_object(data, cache));
+    } else if all {
+        dirty.extend(every_object(data, cache));
     }
-
-    resource_inputs(defs, data, settings, cache, &mut inputs);
-    for_catalog(inputs)
+    let namespaces: Vec<(String, String)> = dirty
+        .iter()
+        .filter(|(_, source, _)| source == super::NAMESPACES)
+        .filter_map(|(c, _, key)| Some((c.clone(), key.rsplit('/').next()?.to_string())))
+        .collect();
+    for (cluster, ns) in namespaces {
+        dirty.extend(cache.index.in_namespace(&cluster, &ns));
+    }
+    for id in &dirty {
+        resource(id, data, settings, cache);
+    }
+    cache.set.changes()
 }
 
-/// Every XR kind the definitions offer.
-fn composite_kinds(defs: &[(String, BTreeMap<String, Known>)]) -> BTreeSet<GroupKind> {
-    defs.iter()
-        .flat_map(|(_, d)| d.values())
-        .filter_map(|k| k.converted.definition.composite())
-        .collect()
+/// Every object held now or filed before.
+fn every_object(data: &Data, cache: &Cache) -> Vec<ObjectId> {
+    let held = data.objects.iter().flat_map(|(c, sources)| {
+        sources.iter().flat_map(move |(s, objects)| {
+            objects
+                .keys()
+                .map(move |k| (c.clone(), s.clone(), k.clone()))
+        })
+    });
+    held.chain(cache.index.ids().cloned()).collect()
+}
+
+/// Re-does the Template and API of definition `name` (one per name, from
+/// the first cluster in configuration order that has it, listing every
+/// cluster that does) when its conversion or clusters changed, and files
+/// its kinds; returns the (cluster, kind)s whose offering changed.
+fn definition(
+    name: &str,
+    copies: &[(String, Known)],
+    settings: &Settings,
+    cache: &mut Cache,
+) -> Vec<(String, GroupKind)> {
+    let mut touched = Vec::new();
+    let mut clusters: Vec<String> = cache.offered.clusters_with(name);
+    clusters.extend(copies.iter().map(|(c, _)| c.clone()));
+    clusters.sort();
+    clusters.dedup();
+    for c in clusters {
+        let now = copies
+            .iter()
+            .find(|(k, _)| *k == c)
+            .map(|(_, k)| &k.converted);
+        let kinds = cache.offered.set(&c, name, now);
+        touched.extend(kinds.into_iter().map(|k| (c.clone(), k)));
+    }
+    let key = format!("definition/{name}");
+    let Some((_, known)) = copies.first() else {
+        cache.definitions.remove(name);
+        cache.set.remove(&key);
+        return touched;
+    };
+    let clusters: Vec<String> = copies.iter().map(|(c, _)| c.clone()).collect();
+    let all: Vec<&Known> = copies.iter().map(|(_, k)| k).collect();
+    let differing = differing(&all);
+    let warned = cache.definitions.get(name).map(|c| &c.differing);
+    if !differing.is_empty() && warned != Some(&differing) {
+        tracing::warn!(
+            definition = %name,
+            kept = %known.source(),
+            differing = %differing.join(", "),
+            "definition differs between sources; the Template and API follow the first source in configuration order"
+        );
+    }
+    let entities = match cache.definitions.remove(name) {
+        Some(c) if Arc::ptr_eq(&c.converted, &known.converted) && c.clusters == clusters => {
+            c.entities
+        }
+        _ => {
+            #[cfg(test)]
+            {
+                cache.built += 1;
+            }
+            let made = for_definition(&known.converted, &clusters, &settings.listing);
+            let made: Vec<Arc<Value>> = made.into_iter().map(Arc::new).collect();
+            cache.set.put(&key, made.clone());
+            made
+        }
+    };
+    cache.definitions.insert(
+        name.to_string(),
+        CachedDefinition {
+            converted: known.converted.clone(),
+            clusters,
+            entities,
+            differing,
+        },
+    );
+    touched
+}
+
+/// Re-does the Resource of object `id`: one when a definition of its
+/// cluster offers its kind, reused when nothing it is made from changed.
+/// Keys are unique within a cluster (watch sources are per kind), so the
+/// set knows it as `object/<cluster>/<key>`.
+fn resource(id: &ObjectId, data: &Data, settings: &Settings, cache: &mut Cache) {
+    let (cluster, source, key) = id;
+    let sources = data.objects.get(cluster);
+    let obj = sources.and_then(|s| s.get(source)).and_then(|m| m.get(key));
+    cache.index.file(id, obj.map(AsRef::as_ref));
+    let set_key = format!("object/{cluster}/{key}");
+    let rid = (cluster.clone(), key.clone());
+    let cached = cache.resources.remove(&rid);
+    let converted = obj.and_then(|o| {
+        let kind = GroupKind::of_object(o);
+        cache.offered.offering(cluster, &kind).cloned()
+    });
+    let (Some(obj), Some(converted)) = (obj, converted) else {
+        cache.set.remove(&set_key);
+        return;
+    };
+    let namespaces = sources.and_then(|s| s.get(super::NAMESPACES));
+    let offered = Offered {
+        cluster,
+        key,
+        obj,
+        defaults: defaults_of(settings, &converted, namespace_of(obj, namespaces)),
+        converted: &converted,
+    };
+    let reused = cached.as_ref().is_some_and(|c| {
+        Arc::ptr_eq(&c.object, obj)
+            && Arc::ptr_eq(&c.converted, &converted)
+            && c.defaults == offered.defaults
+    });
+    let entity = match cached {
+        Some(c) if reused => Some(c.entity),
+        _ => {
+            #[cfg(test)]
+            {
+                cache.built += 1;
+            }
+            let entity = resource_entity(&offered, settings, &cache.offered.composites);
+            if let Some(e) = &entity {
+                cache.set.put(&set_key, vec![e.clone()]);
+            } else {
+                cache.set.remove(&set_key);
+            }
+            entity
+        }
+    };
+    if let Some(entity) = entity {
+        let c = CachedResource {
+            object: obj.clone(),
+            converted: converted.clone(),
+            defaults: offered.defaults,
+            entity,
+        };
+        cache.resources.insert(rid, c);
+    }
 }
 
 /// An object a definition of its cluster offers, and the owner and system
@@ -168,69 +285,6 @@ struct Offered<'a> {
     obj: &'a Arc<Value>,
     converted: &'a Arc<Converted>,
     defaults: Defaults,
-}
-
-/// Resources: one per object whose kind a definition of its cluster offers,
-/// reused from the previous build when nothing it is made from changed.
-fn resource_inputs(
-    defs: &[(String, BTreeMap<String, Known>)],
-    data: &Data,
-    settings: &Settings,
-    cache: &mut Cache,
-    inputs: &mut Vec<Input>,
-) {
-    let mut resources = HashMap::new();
-    for (cluster, sources) in &data.objects {
-        let Some((_, known)) = defs.iter().find(|(c, _)| c == cluster) else {
-            continue;
-        };
-        let index = kind_index(known);
-        let namespaces = sources.get(super::NAMESPACES);
-        for (key, obj) in sources.values().flatten() {
-            let Some(k) = index.get(&GroupKind::of_object(obj)) else {
-                continue;
-            };
-            let offered = Offered {
-                cluster,
-                key,
-                obj,
-                converted: &k.converted,
-                defaults: defaults_of(settings, &k.converted, namespace_of(obj, namespaces)),
-            };
-            let id = (cluster.clone(), key.clone());
-            let Some(entity) = resource_entity(&id, &offered, settings, cache) else {
-                continue;
-            };
-            inputs.push(Input {
-                key: format!("object/{cluster}/{key}"),
-                entity: entity.clone(),
-            });
-            resources.insert(
-                id,
-                CachedResource {
-                    object: obj.clone(),
-                    converted: offered.converted.clone(),
-                    defaults: offered.defaults,
-                    entity,
-                },
-            );
-        }
-    }
-    cache.resources = resources;
-}
-
-/// The definitions of one cluster by each kind they offer.
-fn kind_index(known: &BTreeMap<String, Known>) -> HashMap<GroupKind, &Known> {
-    known
-        .values()
-        .flat_map(|k| {
-            k.converted
-                .definition
-                .group_kinds()
-                .into_iter()
-                .map(move |g| (g, k))
-        })
-        .collect()
 }
 
 /// Owner and system of an object that names none itself: its Namespace's
@@ -265,44 +319,30 @@ fn namespace_of<'a>(
         .map(AsRef::as_ref)
 }
 
-/// The object's Resource entity: the cached one when object, definition and
-/// defaults are the same, else built anew; `None` (warned) when it cannot be.
+/// The object's Resource entity; `None` (warned) when it cannot be built.
 fn resource_entity(
-    id: &(String, String),
     offered: &Offered<'_>,
     settings: &Settings,
-    cache: &mut Cache,
+    composites: &BTreeSet<GroupKind>,
 ) -> Option<Arc<Value>> {
-    let (cluster, key, obj, converted) =
-        (offered.cluster, offered.key, offered.obj, offered.converted);
-    match cache.resources.remove(id) {
-        Some(c)
-            if Arc::ptr_eq(&c.object, obj)
-                && Arc::ptr_eq(&c.converted, converted)
-                && c.defaults == offered.defaults =>
-        {
-            Some(c.entity)
-        }
-        _ => {
-            let ctx = Context {
-                cluster,
-                definition: &converted.definition,
-                template_name: converted.template["metadata"]["name"]
-                    .as_str()
-                    .unwrap_or_default(),
-                app_base_url: &settings.app_base_url,
-                default_owner: &offered.defaults.owner,
-                default_system: offered.defaults.system.as_deref(),
-                passthrough: &settings.passthrough,
-                composites: &cache.composites,
-            };
-            match for_resource(obj, &ctx) {
-                Ok(e) => Some(Arc::new(e)),
-                Err(e) => {
-                    tracing::warn!(%cluster, object = %key, error = %e, "resource skipped");
-                    None
-                }
-            }
+    let (cluster, key, converted) = (offered.cluster, offered.key, offered.converted);
+    let ctx = Context {
+        cluster,
+        definition: &converted.definition,
+        template_name: converted.template["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default(),
+        app_base_url: &settings.app_base_url,
+        default_owner: &offered.defaults.owner,
+        default_system: offered.defaults.system.as_deref(),
+        passthrough: &settings.passthrough,
+        composites,
+    };
+    match for_resource(offered.obj, &ctx) {
+        Ok(e) => Some(Arc::new(e)),
+        Err(e) => {
+            tracing::warn!(%cluster, object = %key, error = %e, "resource skipped");
+            None
         }
     }
 }

@@ -248,3 +248,140 @@ fn same_name_from_two_clusters_follows_the_first_and_names_the_differences() {
         );
     }
 }
+
+/// XRD `xdb{i}s.example.org` (claim kind `Db{i}`), titled `title`.
+fn numbered(i: usize, title: &str) -> Known {
+    let doc = json!({
+        "apiVersion": "apiextensions.crossplane.io/v1",
+        "kind": "CompositeResourceDefinition",
+        "metadata": {"name": format!("xdb{i}s.example.org"),
+                     "annotations": {"backstage.io/title": title}},
+        "spec": {"group": "example.org",
+                 "names": {"kind": format!("XDb{i}"), "plural": format!("xdb{i}s")},
+                 "claimNames": {"kind": format!("Db{i}"), "plural": format!("db{i}s")},
+                 "versions": [{"name": "v1", "served": true, "referenceable": true,
+                               "schema": {"openAPIV3Schema": {"type": "object"}}}]}
+    });
+    Known {
+        cluster: "a".into(),
+        file: None,
+        converted: Arc::new(osp::convert::for_entities(&doc).expect("converts")),
+    }
+}
+
+fn numbered_claim(i: usize, name: &str) -> Value {
+    json!({"apiVersion": "example.org/v1", "kind": format!("Db{i}"),
+           "metadata": {"name": name, "namespace": "team-a"}, "spec": {}})
+}
+
+/// Every entity of the snapshot and its JSON text.
+fn texts(c: &Catalog) -> Vec<(String, String)> {
+    let s = c.snapshot().expect("ready");
+    s.entities
+        .iter()
+        .map(|(r, e)| (r.clone(), e.json.to_string()))
+        .collect()
+}
+
+/// The same definitions and objects built at once by a fresh catalog.
+fn from_scratch(known: Vec<Known>, objects: &[(String, Vec<Value>)]) -> Vec<(String, String)> {
+    let c = catalog(&["a"], Duration::from_secs(3600));
+    c.store().replace_cluster("a", known);
+    for (source, objs) in objects {
+        c.replace_objects("a", source, objs.clone());
+    }
+    c.set_state("a", SourceReport::SYNCED);
+    c.rebuild();
+    texts(&c)
+}
+
+fn built(c: &Catalog) -> usize {
+    lock(&c.inner.cache).built()
+}
+
+#[test]
+fn a_change_rebuilds_only_what_it_touches() {
+    let c = catalog(&["a"], Duration::from_secs(3600));
+    let mut known: Vec<Known> = (0..3).map(|i| numbered(i, "Db")).collect();
+    let mut objects: Vec<(String, Vec<Value>)> = (0..3)
+        .map(|i| {
+            let claims = (0..4)
+                .map(|n| numbered_claim(i, &format!("c{i}-{n}")))
+                .collect();
+            (format!("example.org/Db{i}"), claims)
+        })
+        .collect();
+    c.store().replace_cluster("a", known.clone());
+    for (source, objs) in &objects {
+        c.replace_objects("a", source, objs.clone());
+    }
+    c.set_state("a", SourceReport::SYNCED);
+    c.rebuild();
+    assert_eq!(built(&c), 3 + 12, "the first build makes every entity");
+    let before = c.snapshot().expect("ready");
+
+    let mut changed = numbered_claim(1, "c1-2");
+    changed["metadata"]["annotations"] = json!({"osp.dev/owner": "group:default/x"});
+    c.upsert_object("a", "example.org/Db1", changed.clone());
+    objects[1].1[2] = changed;
+    c.rebuild();
+    assert_eq!(built(&c), 16, "one claim changed: one Resource made");
+    let after = c.snapshot().expect("ready");
+    let reused = before
+        .entities
+        .iter()
+        .zip(&after.entities)
+        .filter(|((_, b), (_, a))| {
+            Arc::ptr_eq(&b.entity, &a.entity) && Arc::ptr_eq(&b.json, &a.json)
+        })
+        .count();
+    assert_eq!(
+        reused,
+        before.entities.len() - 1,
+        "every other entity and its JSON kept"
+    );
+    assert_eq!(
+        texts(&c),
+        from_scratch(known.clone(), &objects),
+        "as if built at once"
+    );
+
+    known[0] = numbered(0, "Renamed");
+    c.store().replace_cluster("a", known.clone());
+    c.rebuild();
+    assert_eq!(
+        built(&c),
+        16 + 1 + 4,
+        "one definition changed: it and its 4 claims"
+    );
+    let template = c
+        .snapshot()
+        .expect("ready")
+        .entities
+        .iter()
+        .find(|(r, _)| r == "template:default/xdb0s.example.org")
+        .map(|(_, e)| e.entity["metadata"]["title"].clone());
+    assert_eq!(template, Some(json!("Renamed")), "the Template follows it");
+    assert_eq!(
+        texts(&c),
+        from_scratch(known.clone(), &objects),
+        "as if built at once"
+    );
+
+    known.remove(2);
+    c.store().replace_cluster("a", known.clone());
+    c.rebuild();
+    assert_eq!(built(&c), 21, "a removal builds nothing");
+    let refs = refs(&c);
+    assert!(
+        !refs
+            .iter()
+            .any(|r| r.contains("xdb2s") || r.contains(".db2.")),
+        "its Template, API and Resources are gone: {refs:?}"
+    );
+    assert_eq!(
+        texts(&c),
+        from_scratch(known, &objects),
+        "as if built at once"
+    );
+}
