@@ -113,7 +113,10 @@ impl Rebuild {
             .store()
             .replace_cluster(CLUSTER, self.known.clone());
         self.catalog.changed();
-        assert!(self.catalog.rebuild(), "a definition change is a new revision");
+        assert!(
+            self.catalog.rebuild(),
+            "a definition change is a new revision"
+        );
     }
 
     /// One claim changed (its owner), as an instance watcher reports it,
