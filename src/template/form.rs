@@ -334,44 +334,41 @@ fn is_plain_type(b: &Value) -> bool {
         .is_some_and(|o| o.len() == 1 && o.contains_key("type"))
 }
 
-/// `storageGB` → `Storage GB`, `instance_type` → `Instance Type`.
+/// `storageGB` → `Storage GB`, `instance_type` → `Instance Type`: words
+/// split at `_ - . space` and at case changes (`vpcCIDRBlock` → `Vpc CIDR
+/// Block`), each capitalised. One pass into one string: it runs for every
+/// field of every form (issue 18).
 pub fn title_of(name: &str) -> String {
-    let chars: Vec<char> = name.chars().collect();
-    let mut words: Vec<String> = Vec::new();
-    let mut cur = String::new();
-    for (i, &c) in chars.iter().enumerate() {
+    let mut out = String::with_capacity(name.len() + 4);
+    let mut prev: Option<char> = None;
+    // Whether the current word has letters yet (the next one starts a word).
+    let mut in_word = false;
+    let mut chars = name.chars().peekable();
+    while let Some(c) = chars.next() {
         if matches!(c, '_' | '-' | '.' | ' ') {
-            if !cur.is_empty() {
-                words.push(std::mem::take(&mut cur));
-            }
+            in_word = false;
+            prev = Some(c);
             continue;
         }
-        let prev = i.checked_sub(1).map(|j| chars[j]);
-        let next = chars.get(i + 1).copied();
+        let next = chars.peek().copied();
         let boundary = c.is_uppercase()
             && prev.is_some_and(|p| {
                 p.is_lowercase()
                     || p.is_ascii_digit()
                     || (p.is_uppercase() && next.is_some_and(char::is_lowercase))
             });
-        if boundary && !cur.is_empty() {
-            words.push(std::mem::take(&mut cur));
+        if in_word && !boundary {
+            out.push(c);
+        } else {
+            if !out.is_empty() {
+                out.push(' ');
+            }
+            out.extend(c.to_uppercase());
+            in_word = true;
         }
-        cur.push(c);
+        prev = Some(c);
     }
-    if !cur.is_empty() {
-        words.push(cur);
-    }
-    words
-        .iter()
-        .map(|w| {
-            let mut cs = w.chars();
-            cs.next()
-                .map(|f| f.to_uppercase().chain(cs).collect::<String>())
-                .unwrap_or_default()
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
+    out
 }
 
 /// A pattern as a browser (ajv, `u` flag) accepts it, or `None` when it

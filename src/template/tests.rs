@@ -528,6 +528,11 @@ fn defaults(schema: &Value, path: &str, out: &mut Vec<(String, Value)>) {
 
 proptest! {
     #[test]
+    fn titles_match_the_word_list_spelling(name in "[a-zA-Z0-9_. -]{0,24}|\\PC{0,12}") {
+        prop_assert_eq!(title_of(&name), title_by_words(&name));
+    }
+
+    #[test]
     fn random_schemas_never_panic(s in any::<u8>().prop_flat_map(|_| arb_schema()), junk in "\\PC{0,20}") {
         let _ = form_schema(&s);
         let _ = form_schema(&json!({"type": junk, "properties": {"a": s.clone()}, "items": [s]}));
@@ -662,4 +667,45 @@ properties:
             );
         }
     }
+}
+
+/// The first, word-list spelling of [`title_of`]: the oracle it must
+/// match.
+fn title_by_words(name: &str) -> String {
+    let chars: Vec<char> = name.chars().collect();
+    let mut words: Vec<String> = Vec::new();
+    let mut cur = String::new();
+    for (i, &c) in chars.iter().enumerate() {
+        if matches!(c, '_' | '-' | '.' | ' ') {
+            if !cur.is_empty() {
+                words.push(std::mem::take(&mut cur));
+            }
+            continue;
+        }
+        let prev = i.checked_sub(1).map(|j| chars[j]);
+        let next = chars.get(i + 1).copied();
+        let boundary = c.is_uppercase()
+            && prev.is_some_and(|p| {
+                p.is_lowercase()
+                    || p.is_ascii_digit()
+                    || (p.is_uppercase() && next.is_some_and(char::is_lowercase))
+            });
+        if boundary && !cur.is_empty() {
+            words.push(std::mem::take(&mut cur));
+        }
+        cur.push(c);
+    }
+    if !cur.is_empty() {
+        words.push(cur);
+    }
+    words
+        .iter()
+        .map(|w| {
+            let mut cs = w.chars();
+            cs.next()
+                .map(|f| f.to_uppercase().chain(cs).collect::<String>())
+                .unwrap_or_default()
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
