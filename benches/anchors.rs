@@ -25,6 +25,11 @@ use osp::convert;
 use osp::document::{self, Limits};
 use serde_json::{Value, json};
 
+/// The allocator the `osp` binary ships with (`sidecar/src/main.rs`), so
+/// the bench measures what users run.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[path = "support/walk.rs"]
 mod walk;
 use walk::files;
