@@ -44,6 +44,12 @@ impl Fixture {
         self
     }
 
+    /// Another claim kind: plural `plural`, kind `kind`.
+    pub(crate) fn claimed(mut self, plural: &str, kind: &str) -> Self {
+        self.0["spec"]["claimNames"] = serde_json::json!({"kind": kind, "plural": plural});
+        self
+    }
+
     /// With one more annotation.
     pub(crate) fn annotated(mut self, key: &str, value: &str) -> Self {
         self.0["metadata"]["annotations"][key] = value.into();
@@ -58,6 +64,15 @@ impl Fixture {
     /// The definition as the core reads it.
     pub(crate) fn definition(&self) -> osp::definition::Definition {
         osp::definition::for_document(&self.0).expect("fixture is a definition")
+    }
+
+    /// The definition as the store holds it, from `cluster`.
+    pub(crate) fn known(&self, cluster: &str) -> crate::store::Known {
+        crate::store::Known {
+            cluster: cluster.into(),
+            file: None,
+            converted: self.converted(),
+        }
     }
 
     /// The converted entities.

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 
 use crate::kube::binary::cache_dir;
-use crate::kube::{tail, wait_ready};
+use crate::kube::{ApiServer, Options, tail, wait_ready};
 
 /// How long start-up may take (8.5–13 s on a quiet 2-core machine; the
 /// apiserver making Crossplane's 21 CRDs Established dominates and slows
@@ -75,6 +75,20 @@ pub struct Loop {
     pub ready: String,
     /// Time from spawn to `READY`.
     pub ready_in: Duration,
+}
+
+/// The API server real Crossplane runs against: without the `xcrd`
+/// stand-in, so Crossplane's own definition controller establishes XRDs.
+/// `None` (a skip) where osp-loop or the API server is not built here;
+/// under CI their absence is an error.
+pub fn api_server() -> anyhow::Result<Option<ApiServer>> {
+    if binary()?.is_none() {
+        return Ok(None);
+    }
+    ApiServer::start(&Options {
+        no_xrd_controller: true,
+        ..Default::default()
+    })
 }
 
 /// The osp-loop binary: `OSP_LOOP` (must exist), else

@@ -31,7 +31,7 @@ use osp_tests::crossplane::world::{
     ar, condition, create, definitions, has_condition, live_conditions, wait_live,
 };
 use osp_tests::crossplane::{Loop, POLL, TIMEOUT};
-use osp_tests::kube::{ApiServer, Options, tail};
+use osp_tests::kube::tail;
 use serde_json::{Value, json};
 use tonic::transport::Channel;
 
@@ -79,14 +79,7 @@ fn cases() -> Vec<Case> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_catalog_follows_real_crossplane() -> Result<()> {
-    if osp_tests::crossplane::binary()?.is_none() {
-        return Ok(());
-    }
-    let Some(api) = ApiServer::start(&Options {
-        no_xrd_controller: true,
-        ..Default::default()
-    })?
-    else {
+    let Some(api) = osp_tests::crossplane::api_server()? else {
         return Ok(());
     };
     eprintln!(

@@ -27,7 +27,7 @@ use osp_tests::crossplane::catalog::{Trace, resource_ref, secs, start_osp, state
 use osp_tests::crossplane::tree::same_tree;
 use osp_tests::crossplane::world::{ar, configmaps, definitions, has_condition};
 use osp_tests::crossplane::{Loop, LoopOptions, POLL, TIMEOUT};
-use osp_tests::kube::{ApiServer, Options, tail};
+use osp_tests::kube::tail;
 use serde_json::{Value, json};
 use tonic::transport::Channel;
 
@@ -106,14 +106,7 @@ struct Portal {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_goes_through_git_and_flux_to_ready_and_back() -> Result<()> {
-    if osp_tests::crossplane::binary()?.is_none() {
-        return Ok(());
-    }
-    let Some(api) = ApiServer::start(&Options {
-        no_xrd_controller: true,
-        ..Default::default()
-    })?
-    else {
+    let Some(api) = osp_tests::crossplane::api_server()? else {
         return Ok(());
     };
     let Some(xp) = Loop::start_with(&api.kubeconfig(), &LoopOptions { flux: true })? else {
@@ -202,19 +195,18 @@ async fn propose(p: &mut Portal, case: &Case, values: &Value) -> Result<Proposed
     let pr = p
         .publish
         .create_pull_request(pb::CreatePullRequestRequest {
-            repository: REPO.into(),
-            base_branch: "main".into(),
-            files: vec![pb::FileChange {
-                path: rendered.path.clone(),
-                content: yaml,
-                delete: false,
-            }],
-            title: format!("{}: {}", case.what, case.name),
-            idempotency_key: rendered.idempotency_key.clone(),
-            update_kustomization: case.kustomization,
             template_ref: format!("template:default/{}", case.definition),
             entity_refs: vec![rendered.entity_ref.clone()],
-            ..Default::default()
+            ..pull_request(
+                case,
+                pb::FileChange {
+                    path: rendered.path.clone(),
+                    content: yaml,
+                    delete: false,
+                },
+                format!("{}: {}", case.what, case.name),
+                rendered.idempotency_key.clone(),
+            )
         })
         .await?
         .into_inner();
@@ -475,19 +467,16 @@ async fn delete(p: &mut Portal, case: &Case) -> Result<()> {
         .map(|name| resource_ref(xr["kind"].as_str().unwrap_or_default(), "", name));
     let pr = p
         .publish
-        .create_pull_request(pb::CreatePullRequestRequest {
-            repository: REPO.into(),
-            base_branch: "main".into(),
-            files: vec![pb::FileChange {
+        .create_pull_request(pull_request(
+            case,
+            pb::FileChange {
                 path: s("osp.dev/repo-path"),
                 delete: true,
                 ..Default::default()
-            }],
-            title: format!("Delete {}", case.name),
-            idempotency_key: format!("delete/{}", s("osp.dev/idempotency-key")),
-            update_kustomization: case.kustomization,
-            ..Default::default()
-        })
+            },
+            format!("Delete {}", case.name),
+            format!("delete/{}", s("osp.dev/idempotency-key")),
+        ))
         .await?
         .into_inner();
     let proposed = t0.elapsed();
@@ -532,5 +521,24 @@ where
             bail!("not within {}", secs(timeout));
         }
         tokio::time::sleep(POLL).await;
+    }
+}
+
+/// A pull request of one file change into the repository's `main`, as the
+/// scaffolder action and the Resource's delete action send it.
+fn pull_request(
+    case: &Case,
+    file: pb::FileChange,
+    title: String,
+    idempotency_key: String,
+) -> pb::CreatePullRequestRequest {
+    pb::CreatePullRequestRequest {
+        repository: REPO.into(),
+        base_branch: "main".into(),
+        files: vec![file],
+        title,
+        idempotency_key,
+        update_kustomization: case.kustomization,
+        ..Default::default()
     }
 }

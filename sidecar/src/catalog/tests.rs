@@ -251,22 +251,11 @@ fn same_name_from_two_clusters_follows_the_first_and_names_the_differences() {
 
 /// XRD `xdb{i}s.example.org` (claim kind `Db{i}`), titled `title`.
 fn numbered(i: usize, title: &str) -> Known {
-    let doc = json!({
-        "apiVersion": "apiextensions.crossplane.io/v1",
-        "kind": "CompositeResourceDefinition",
-        "metadata": {"name": format!("xdb{i}s.example.org"),
-                     "annotations": {"backstage.io/title": title}},
-        "spec": {"group": "example.org",
-                 "names": {"kind": format!("XDb{i}"), "plural": format!("xdb{i}s")},
-                 "claimNames": {"kind": format!("Db{i}"), "plural": format!("db{i}s")},
-                 "versions": [{"name": "v1", "served": true, "referenceable": true,
-                               "schema": {"openAPIV3Schema": {"type": "object"}}}]}
-    });
-    Known {
-        cluster: "a".into(),
-        file: None,
-        converted: Arc::new(osp::convert::for_entities(&doc).expect("converts")),
-    }
+    crate::fixtures::xrd_v1()
+        .named(&format!("xdb{i}s"), &format!("XDb{i}"))
+        .claimed(&format!("db{i}s"), &format!("Db{i}"))
+        .annotated("backstage.io/title", title)
+        .known("a")
 }
 
 fn numbered_claim(i: usize, name: &str) -> Value {

@@ -56,18 +56,13 @@ pub struct Live {
 
 impl Live {
     pub fn of(obj: Value, api_version: &str, kind: &str) -> Self {
-        let s = |p: &str| {
-            obj.pointer(p)
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string()
-        };
+        let id = osp::resource::ObjectRef::of(&obj);
         Self {
             // Items of a list of a built-in kind come without them.
             api_version: api_version.to_string(),
             kind: kind.to_string(),
-            namespace: s("/metadata/namespace"),
-            name: s("/metadata/name"),
+            namespace: id.namespace,
+            name: id.name,
             obj,
         }
     }
