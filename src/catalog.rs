@@ -9,7 +9,6 @@ use serde_json::{Value, json};
 
 use crate::annotations::CatalogMode;
 use crate::convert::Converted;
-use crate::entity;
 
 mod log;
 mod set;
@@ -147,55 +146,23 @@ fn with_cluster_choice(template: &mut Value, clusters: &[String]) {
 /// each other gets `<name>-<8 hex digits of FNV-1a of its key>` (shortened
 /// to stay valid), so a name never depends on arrival order.
 pub fn for_catalog(inputs: Vec<Input>) -> BTreeMap<String, Arc<Value>> {
-    let mut by_ref: BTreeMap<String, Vec<Input>> = BTreeMap::new();
+    // One resolution, the one the sidecar keeps between builds: each key's
+    // entities put at once, in input order.
+    let mut by_key: BTreeMap<String, Vec<Arc<Value>>> = BTreeMap::new();
     for i in inputs {
-        by_ref.entry(entity::ref_of(&i.entity)).or_default().push(i);
+        by_key.entry(i.key).or_default().push(i.entity);
     }
-    let mut out = BTreeMap::new();
-    let mut contested = Vec::new();
-    for (r, mut group) in by_ref {
-        group.sort_by(|a, b| a.key.cmp(&b.key));
-        let mut group = group.into_iter();
-        if let Some(first) = group.next() {
-            out.insert(r, first.entity);
-        }
-        contested.extend(group);
+    let mut set = Set::default();
+    for (key, entities) in by_key {
+        set.put(&key, entities);
     }
-    for i in contested {
-        let (r, e) = renamed(&i.key, &i.entity, |r| out.contains_key(r));
-        out.insert(r, Arc::new(e));
-    }
-    out
-}
-
-/// A contested entity renamed `<name>-<8 hex digits of FNV-1a of its key>`
-/// (`-1`, `-2`… more while `taken`), shortened to stay valid; and its ref.
-fn renamed(key: &str, contested: &Value, taken: impl Fn(&str) -> bool) -> (String, Value) {
-    let name = contested["metadata"]["name"].as_str().unwrap_or_default();
-    let hash = format!("{:08x}", entity::fnv1a(key.as_bytes()) as u32);
-    let mut n = 0u32;
-    loop {
-        let suffix = if n == 0 {
-            hash.clone()
-        } else {
-            format!("{hash}-{n}")
-        };
-        let keep = entity::MAX_NAME_LEN - suffix.len() - 1;
-        let base: String = name.chars().take(keep).collect();
-        let base = base.trim_end_matches(|c: char| !c.is_ascii_alphanumeric());
-        let mut e = contested.clone();
-        e["metadata"]["name"] = json!(format!("{base}-{suffix}"));
-        let r = entity::ref_of(&e);
-        if !taken(&r) {
-            return (r, e);
-        }
-        n += 1;
-    }
+    set.resolved()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::entity;
 
     fn resource(name: &str) -> Arc<Value> {
         Arc::new(json!({"kind": "Resource", "metadata": {"name": name}}))

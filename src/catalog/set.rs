@@ -1,11 +1,12 @@
 //! The entity set kept between builds, so one change costs what it
 //! touches: each source's entities grouped by ref. [`Set::changes`] names
 //! the refs that changed since it was last asked, resolving contested refs
-//! exactly as [`super::for_catalog`] does for a whole set.
+//! the one way [`super::for_catalog`] resolves a whole set (it puts each
+//! key's entities into a fresh set).
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::entity;
 
@@ -125,13 +126,38 @@ impl Set {
                 continue;
             };
             for (key, e) in group.iter().skip(1) {
-                let (r, e) = super::renamed(key, e, |r| {
+                let (r, e) = renamed(key, e, |r| {
                     self.groups.contains_key(r) || out.contains_key(r)
                 });
                 out.insert(r, Arc::new(e));
             }
         }
         out
+    }
+}
+
+/// A contested entity renamed `<name>-<8 hex digits of FNV-1a of its key>`
+/// (`-1`, `-2`… more while `taken`), shortened to stay valid; and its ref.
+fn renamed(key: &str, contested: &Value, taken: impl Fn(&str) -> bool) -> (String, Value) {
+    let name = contested["metadata"]["name"].as_str().unwrap_or_default();
+    let hash = format!("{:08x}", entity::fnv1a(key.as_bytes()) as u32);
+    let mut n = 0u32;
+    loop {
+        let suffix = if n == 0 {
+            hash.clone()
+        } else {
+            format!("{hash}-{n}")
+        };
+        let keep = entity::MAX_NAME_LEN - suffix.len() - 1;
+        let base: String = name.chars().take(keep).collect();
+        let base = base.trim_end_matches(|c: char| !c.is_ascii_alphanumeric());
+        let mut e = contested.clone();
+        e["metadata"]["name"] = json!(format!("{base}-{suffix}"));
+        let r = entity::ref_of(&e);
+        if !taken(&r) {
+            return (r, e);
+        }
+        n += 1;
     }
 }
 
