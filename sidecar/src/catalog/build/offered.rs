@@ -50,10 +50,8 @@ impl Offered {
         {
             return Vec::new();
         }
-        let composite =
-            |c: &Option<Arc<Converted>>| c.as_ref().and_then(|c| c.definition.composite());
-        let now_owned = now.cloned();
-        if composite(&before) != composite(&now_owned) {
+        let composite = |c: Option<&Arc<Converted>>| c.and_then(|c| c.definition.composite());
+        if composite(before.as_ref()) != composite(now) {
             // Counted only when the XR kind itself changes: a count going
             // 1 → 0 → 1 would look like a change and rebuild every Resource.
             if let Some(b) = &before {
