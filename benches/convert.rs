@@ -1,7 +1,7 @@
 //! Conversion speed over the whole corpus (release build): every XRD, RGD
 //! and Promise that converts is timed on its own; prints the per-document
 //! median and p99 and the total of one pass, then lets criterion measure a
-//! whole pass. Run: `cargo bench --bench convert` (set `OSP_CORPUS` to
+//! whole pass and a parse of every file. Run: `cargo bench --bench convert` (set `OSP_CORPUS` to
 //! point elsewhere).
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
@@ -37,10 +37,18 @@ fn main() {
     for sub in ["xrd", "rgd", "promise"] {
         files(&root.join(sub), &mut paths);
     }
-    let named: Vec<(String, Value)> = paths
+    let texts: Vec<(String, String)> = paths
         .iter()
         .filter_map(|p| Some((p.display().to_string(), std::fs::read_to_string(p).ok()?)))
-        .filter_map(|(p, t)| Some((p, document::from_yaml_stream(&t, Limits::default()).ok()?)))
+        .collect();
+    let named: Vec<(String, Value)> = texts
+        .iter()
+        .filter_map(|(p, t)| {
+            Some((
+                p.clone(),
+                document::from_yaml_stream(t, Limits::default()).ok()?,
+            ))
+        })
         .flat_map(|(p, ds)| ds.into_iter().map(move |d| (p.clone(), d)))
         .filter(|(_, d)| convert::for_entities(d).is_ok())
         .collect();
@@ -83,6 +91,14 @@ fn main() {
         b.iter(|| {
             for d in &docs {
                 black_box(convert::for_entities(black_box(d)).is_ok());
+            }
+        })
+    });
+    // Parsing is the largest step of `osp convert` (docs/benchmarks.md).
+    c.bench_function("parse whole corpus", |b| {
+        b.iter(|| {
+            for (_, t) in &texts {
+                black_box(document::from_yaml_stream(black_box(t), Limits::default()).is_ok());
             }
         })
     });

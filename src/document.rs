@@ -96,12 +96,13 @@ pub fn from_json(input: &str, limits: Limits) -> Result<Value, Error> {
 /// Checks an already built value (e.g. decoded from protobuf) against the
 /// depth and node limits.
 pub fn check(value: &Value, limits: Limits) -> Result<(), Error> {
-    if depth(value) > limits.max_depth {
+    let (depth, nodes) = shape(value);
+    if depth > limits.max_depth {
         return Err(Error::TooDeep {
             limit: limits.max_depth,
         });
     }
-    if nodes(value) > limits.max_nodes {
+    if nodes > limits.max_nodes {
         return Err(Error::TooManyNodes {
             limit: limits.max_nodes,
         });
@@ -181,20 +182,19 @@ fn breach(e: &serde_saphyr::Error, limits: Limits) -> Option<Error> {
     })
 }
 
-/// Values in `v`, itself included.
-fn nodes(v: &Value) -> usize {
-    match v {
-        Value::Array(a) => 1 + a.iter().map(nodes).sum::<usize>(),
-        Value::Object(o) => 1 + o.values().map(nodes).sum::<usize>(),
-        _ => 1,
+/// Nesting depth of `v` and the values in it, itself included: one walk,
+/// as every parsed document goes through it (issue 18).
+fn shape(v: &Value) -> (usize, usize) {
+    fn of<'a>(children: impl Iterator<Item = &'a Value>) -> (usize, usize) {
+        children.fold((1, 1), |(depth, nodes), c| {
+            let (d, n) = shape(c);
+            (depth.max(d + 1), nodes + n)
+        })
     }
-}
-
-fn depth(v: &Value) -> usize {
     match v {
-        Value::Array(a) => 1 + a.iter().map(depth).max().unwrap_or(0),
-        Value::Object(o) => 1 + o.values().map(depth).max().unwrap_or(0),
-        _ => 0,
+        Value::Array(a) => of(a.iter()),
+        Value::Object(o) => of(o.values()),
+        _ => (0, 1),
     }
 }
 

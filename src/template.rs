@@ -46,8 +46,16 @@ pub fn for_template(
     opts: &Options,
 ) -> Result<Generated, Error> {
     let mut warnings = Vec::new();
-    let spec = layout::without_reserved(def, spec_schema(def)?, &mut warnings);
-    let form = spec_form(def, custom, &spec, &mut warnings)?;
+    let empty;
+    let spec = match spec_schema(def)? {
+        Some(s) => s,
+        None => {
+            empty = json!({"type": "object"});
+            &empty
+        }
+    };
+    layout::warn_reserved(def, spec, &mut warnings);
+    let form = spec_form(def, custom, spec, &mut warnings)?;
     let (main, parts, adv) =
         layout::split(form.schema, &custom.pages, &form.advanced, &mut warnings);
     let others: Vec<&layout::Part> = parts.iter().chain(adv.as_ref()).collect();
@@ -73,11 +81,11 @@ pub fn for_template(
     Ok(Generated { template, warnings })
 }
 
-/// The definition's `spec` schema; an empty object schema when it has none.
-fn spec_schema(def: &Definition) -> Result<Value, Error> {
+/// The definition's `spec` schema, borrowed; `None` when it has none.
+fn spec_schema(def: &Definition) -> Result<Option<&Value>, Error> {
     match def.schema.pointer("/properties/spec") {
-        None => Ok(json!({"type": "object"})),
-        Some(s) if s.is_object() => Ok(s.clone()),
+        None => Ok(None),
+        Some(s) if s.is_object() => Ok(Some(s)),
         Some(_) => Err(Error::Invalid {
             path: "spec".into(),
             message: "the `spec` schema must be an object schema".into(),
@@ -98,7 +106,7 @@ fn spec_form(
     spec: &Value,
     warnings: &mut Vec<Warning>,
 ) -> Result<SpecForm, Error> {
-    let mut mapper = form::Mapper::new(custom);
+    let mut mapper = form::Mapper::new(custom).reserved(def.reserved_fields());
     let mut mapped = mapper.node(spec, None, "spec")?;
     warnings.append(&mut mapper.warnings);
     if let Value::Object(m) = mapped {

@@ -47,6 +47,8 @@ const TYPES: [&str; 6] = ["object", "array", "string", "integer", "number", "boo
 #[derive(Debug)]
 pub(crate) struct Mapper<'a> {
     custom: &'a Customisation,
+    /// Fields left out of `spec`'s own properties: Crossplane sets them.
+    reserved: &'static [&'static str],
     pub(crate) warnings: Vec<Warning>,
     pub(crate) advanced: Vec<String>,
 }
@@ -55,8 +57,17 @@ impl<'a> Mapper<'a> {
     pub(crate) fn new(custom: &'a Customisation) -> Self {
         Self {
             custom,
+            reserved: &[],
             warnings: Vec::new(),
             advanced: Vec::new(),
+        }
+    }
+
+    /// Leaves `names` out of the top-level `spec` properties.
+    pub(crate) fn reserved(self, names: &'static [&'static str]) -> Self {
+        Self {
+            reserved: names,
+            ..self
         }
     }
 
@@ -264,7 +275,11 @@ impl<'a> Mapper<'a> {
                 .is_some_and(|r| r.iter().any(|n| n == k))
         };
         let mut kept: Vec<(Option<f64>, usize, String, Value)> = Vec::new();
+        let top = path == "spec";
         for (i, (k, v)) in props.iter().enumerate() {
+            if top && self.reserved.contains(&k.as_str()) {
+                continue;
+            }
             let child = join(path, k);
             let flag = |key: &str| v.get(key).and_then(Value::as_bool) == Some(true);
             let hidden = flag("x-ui-hidden") || self.custom.hidden.contains(&child);

@@ -9,26 +9,24 @@ use super::form::prune_required;
 use crate::definition::Definition;
 use crate::warning::Warning;
 
-/// Removes reserved fields from the top of a `spec` schema.
-pub(crate) fn without_reserved(
-    def: &Definition,
-    mut spec: Value,
-    warnings: &mut Vec<Warning>,
-) -> Value {
-    if let Some(Value::Object(props)) = spec.get_mut("properties") {
-        for name in def.reserved_fields() {
-            if props.shift_remove(*name).is_some() {
-                warnings.push(Warning {
-                    path: format!("spec.{name}"),
-                    message: format!(
-                        "`{name}` is set by Crossplane for a `{}`; not shown as a user field",
-                        def.target().kind
-                    ),
-                });
-            }
+/// Warns about each reserved field at the top of a `spec` schema: the form
+/// mapper leaves them out (`Mapper::reserved`), so the schema is never
+/// copied to drop them (issue 18).
+pub(crate) fn warn_reserved(def: &Definition, spec: &Value, warnings: &mut Vec<Warning>) {
+    let Some(Value::Object(props)) = spec.get("properties") else {
+        return;
+    };
+    for name in def.reserved_fields() {
+        if props.contains_key(*name) {
+            warnings.push(Warning {
+                path: format!("spec.{name}"),
+                message: format!(
+                    "`{name}` is set by Crossplane for a `{}`; not shown as a user field",
+                    def.target().kind
+                ),
+            });
         }
     }
-    spec
 }
 
 /// One page's parameter: its name (`spec_network`) and object schema.
