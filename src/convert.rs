@@ -52,7 +52,17 @@ pub fn for_entities(doc: &Value) -> Result<Converted, Error> {
 /// Like [`for_entities`], with the operator's options (known compositions,
 /// direct apply, fixed repository, default owner).
 pub fn for_entities_with(doc: &Value, opts: &Options) -> Result<Converted, Error> {
-    let definition = definition::for_document(doc)?;
+    from_definition(definition::for_document(doc)?, opts)
+}
+
+/// Like [`for_entities_with`], consuming the document: its schema moves
+/// into the definition instead of being copied. For callers that parsed
+/// the document only to convert it (`osp convert`).
+pub fn from_document(doc: Value, opts: &Options) -> Result<Converted, Error> {
+    from_definition(definition::from_document(doc)?, opts)
+}
+
+fn from_definition(definition: Definition, opts: &Options) -> Result<Converted, Error> {
     // Read once: the Template and the API share the customisation, and its
     // warnings are reported once.
     let (custom, mut warnings) = annotations::for_customisation(&definition);

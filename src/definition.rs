@@ -13,9 +13,6 @@ mod rgd;
 mod xrd;
 
 pub use machinery::{DELETE_POLICIES, UPDATE_POLICIES};
-pub use promise::for_promise;
-pub use rgd::for_rgd;
-pub use xrd::for_xrd;
 
 /// What published the API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -186,8 +183,20 @@ fn unsupported(api_version: &str, kind: &str) -> String {
     }
 }
 
-/// Reads any supported definition document.
+/// Reads any supported definition document; its schema is copied.
 pub fn for_document(doc: &Value) -> Result<Definition, Error> {
+    read(doc).map(|found| found.copied(doc))
+}
+
+/// Like [`for_document`], consuming the document: its schema is moved into
+/// the definition instead of copied (issue 18: the copy was about a tenth of
+/// a conversion).
+pub fn from_document(mut doc: Value) -> Result<Definition, Error> {
+    let found = read(&doc)?;
+    Ok(found.moved(&mut doc))
+}
+
+fn read(doc: &Value) -> Result<Found, Error> {
     match kinds::source_kind(doc).map(|k| k.role) {
         Some(kinds::Role::Definition(read)) => read(doc),
         _ => Err(Error::UnsupportedKind {
@@ -197,13 +206,58 @@ pub fn for_document(doc: &Value) -> Result<Definition, Error> {
     }
 }
 
+/// What a reader found in a document: the definition, with its schema
+/// still in the document (XRDs, Promises), for the caller to copy or move
+/// out, or already built (RGDs).
+#[derive(Debug)]
+pub struct Found {
+    definition: Definition,
+    /// JSON pointer to the schema in the document; `None` when built.
+    schema_at: Option<String>,
+}
+
+impl Found {
+    pub(crate) fn built(definition: Definition) -> Self {
+        Self {
+            definition,
+            schema_at: None,
+        }
+    }
+
+    pub(crate) fn at(definition: Definition, pointer: String) -> Self {
+        Self {
+            definition,
+            schema_at: Some(pointer),
+        }
+    }
+
+    /// The definition, its schema copied from `doc`.
+    pub fn copied(self, doc: &Value) -> Definition {
+        self.place(|p| doc.pointer(p).cloned())
+    }
+
+    /// The definition, its schema moved out of `doc`.
+    pub fn moved(self, doc: &mut Value) -> Definition {
+        self.place(|p| doc.pointer_mut(p).map(Value::take))
+    }
+
+    fn place(mut self, schema: impl FnOnce(&str) -> Option<Value>) -> Definition {
+        if let Some(p) = &self.schema_at {
+            // Absent: an empty object schema (checked by `offered_version`).
+            self.definition.schema = schema(p).unwrap_or_else(|| Value::Object(Default::default()));
+        }
+        self.definition
+    }
+}
+
 /// The version a definition is generated from.
 pub(crate) struct OfferedVersion<'a> {
     pub(crate) name: &'a str,
     /// Names of every served version, in order.
     pub(crate) served: Vec<String>,
     pub(crate) deprecated: bool,
-    pub(crate) schema: Value,
+    /// JSON pointer to its schema, for [`Found::at`].
+    pub(crate) schema_at: String,
 }
 
 /// Picks the served version marked `preferred` (`referenceable` for XRDs,
@@ -234,11 +288,8 @@ pub(crate) fn offered_version<'a>(
         .ok_or_else(|| Error::Missing {
             path: format!("{path}[{index}].name"),
         })?;
-    let schema = version
-        .pointer("/schema/openAPIV3Schema")
-        .cloned()
-        .unwrap_or_else(|| Value::Object(Default::default()));
-    if !schema.is_object() {
+    let schema = version.pointer("/schema/openAPIV3Schema");
+    if schema.is_some_and(|s| !s.is_object()) {
         return Err(Error::Invalid {
             path: format!("{path}[{index}].schema.openAPIV3Schema"),
             message: "must be an object schema".into(),
@@ -253,7 +304,7 @@ pub(crate) fn offered_version<'a>(
         name,
         served,
         deprecated: flag(version, "deprecated"),
-        schema,
+        schema_at: format!("/{}/{index}/schema/openAPIV3Schema", path.replace('.', "/")),
     })
 }
 

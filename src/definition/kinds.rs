@@ -6,7 +6,7 @@ use std::fmt;
 
 use serde_json::Value;
 
-use super::{Definition, Error, for_promise, for_rgd, for_xrd};
+use super::{Error, Found, promise::read_promise, rgd::read_rgd, xrd::read_xrd};
 
 /// A Kubernetes API group and kind, e.g. `CompositeResourceDefinition` in
 /// `apiextensions.crossplane.io`.
@@ -58,7 +58,7 @@ impl fmt::Display for GroupKind {
 #[derive(Debug, Clone, Copy)]
 pub enum Role {
     /// It defines an API: converted to a Template and an API.
-    Definition(fn(&Value) -> Result<Definition, Error>),
+    Definition(fn(&Value) -> Result<Found, Error>),
     /// A Crossplane Composition: offered as a choice in its XRD's Template.
     Composition,
 }
@@ -88,7 +88,7 @@ pub const KINDS: [SourceKind; 4] = [
         group: "apiextensions.crossplane.io",
         kind: "CompositeResourceDefinition",
         versions: &["v2", "v1"],
-        role: Role::Definition(for_xrd),
+        role: Role::Definition(read_xrd),
         ready_condition: Some("Established"),
     },
     SourceKind {
@@ -104,7 +104,7 @@ pub const KINDS: [SourceKind; 4] = [
         group: "kro.run",
         kind: "ResourceGraphDefinition",
         versions: &["v1alpha1"],
-        role: Role::Definition(for_rgd),
+        role: Role::Definition(read_rgd),
         ready_condition: None,
     },
     SourceKind {
@@ -112,7 +112,7 @@ pub const KINDS: [SourceKind; 4] = [
         group: "platform.kratix.io",
         kind: "Promise",
         versions: &["v1alpha1"],
-        role: Role::Definition(for_promise),
+        role: Role::Definition(read_promise),
         ready_condition: None,
     },
 ];

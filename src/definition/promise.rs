@@ -2,11 +2,11 @@
 //! is what users request. A Promise without one offers nothing to request.
 use serde_json::Value;
 
-use super::{Definition, Error, Names, Scope, Source, offered_version, str_at, string_map};
+use super::{Definition, Error, Found, Names, Scope, Source, offered_version, str_at, string_map};
 
 /// Reads a Promise through its embedded CRD. The version offered is the
 /// storage version when served, else the first served one.
-pub fn for_promise(doc: &Value) -> Result<Definition, Error> {
+pub(crate) fn read_promise(doc: &Value) -> Result<Found, Error> {
     let meta = doc.get("metadata");
     let name = meta
         .and_then(|m| str_at(m, "name"))
@@ -27,7 +27,7 @@ pub fn for_promise(doc: &Value) -> Result<Definition, Error> {
     let names = names_of(spec)?;
     let scope = scope_of(spec)?;
     let offered = offered_version(spec, "spec.api.spec.versions", "storage")?;
-    Ok(Definition {
+    let definition = Definition {
         source: Source::Promise,
         name: name.to_string(),
         group: group.to_string(),
@@ -37,13 +37,14 @@ pub fn for_promise(doc: &Value) -> Result<Definition, Error> {
         names,
         claim_names: None,
         scope,
-        schema: offered.schema,
+        schema: Value::Null,
         annotations: string_map(meta.and_then(|m| m.get("annotations"))),
         labels: string_map(meta.and_then(|m| m.get("labels"))),
         default_composition: None,
         default_update_policy: None,
         connection_secret_keys: Vec::new(),
-    })
+    };
+    Ok(Found::at(definition, offered.schema_at))
 }
 
 /// The CRD's `names`; both `kind` and `plural` are required.
@@ -86,6 +87,11 @@ fn missing(path: &str) -> Error {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// The reader with its schema copied, as `for_document` does.
+    fn for_promise(doc: &Value) -> Result<Definition, Error> {
+        read_promise(doc).map(|found| found.copied(doc))
+    }
 
     #[test]
     fn reads_the_embedded_crd() {

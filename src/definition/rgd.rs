@@ -3,13 +3,13 @@
 //! later step treats RGD instances like any other custom resource.
 use serde_json::{Map, Value, json};
 
-use super::{Definition, Error, Names, Scope, Source, str_at, string_map};
+use super::{Definition, Error, Found, Names, Scope, Source, str_at, string_map};
 
 /// KRO's default API group for instances.
 pub const DEFAULT_GROUP: &str = "kro.run";
 
 /// Reads an RGD. Instances are always namespaced.
-pub fn for_rgd(doc: &Value) -> Result<Definition, Error> {
+pub(crate) fn read_rgd(doc: &Value) -> Result<Found, Error> {
     let meta = doc.get("metadata");
     let name = meta
         .and_then(|m| str_at(m, "name"))
@@ -37,7 +37,7 @@ pub fn for_rgd(doc: &Value) -> Result<Definition, Error> {
         None | Some(Value::Null) => json!({"type": "object"}),
         Some(v) => parser.object(v, "spec.schema.spec", &mut Vec::new())?,
     };
-    Ok(Definition {
+    Ok(Found::built(Definition {
         source: Source::Rgd,
         name: name.to_string(),
         group: group.to_string(),
@@ -65,7 +65,7 @@ pub fn for_rgd(doc: &Value) -> Result<Definition, Error> {
         default_composition: None,
         default_update_policy: None,
         connection_secret_keys: Vec::new(),
-    })
+    }))
 }
 
 /// English plural the way KRO derives resource names (lowercase kind).
@@ -373,6 +373,11 @@ fn invalid(path: &str, message: &str) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The reader with its schema copied, as `for_document` does.
+    fn for_rgd(doc: &Value) -> Result<Definition, Error> {
+        read_rgd(doc).map(|found| found.copied(doc))
+    }
 
     fn rgd(schema: Value) -> Value {
         json!({"apiVersion": "kro.run/v1alpha1", "kind": "ResourceGraphDefinition",

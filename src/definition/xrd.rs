@@ -1,11 +1,11 @@
 //! Crossplane CompositeResourceDefinitions, `apiextensions.crossplane.io` v1 and v2.
 use serde_json::Value;
 
-use super::{Definition, Error, Names, Scope, Source, offered_version, str_at, string_map};
+use super::{Definition, Error, Found, Names, Scope, Source, offered_version, str_at, string_map};
 
 /// Reads an XRD. The version offered is the `referenceable` one (Crossplane
 /// allows exactly one), falling back to the first served version.
-pub fn for_xrd(doc: &Value) -> Result<Definition, Error> {
+pub(crate) fn read_xrd(doc: &Value) -> Result<Found, Error> {
     let source = source_of(doc);
     let meta = doc.get("metadata");
     let name = meta
@@ -32,7 +32,7 @@ pub fn for_xrd(doc: &Value) -> Result<Definition, Error> {
         });
     }
     let offered = offered_version(spec, "spec.versions", "referenceable")?;
-    Ok(Definition {
+    let definition = Definition {
         source,
         name: name.to_string(),
         group: group.to_string(),
@@ -42,7 +42,7 @@ pub fn for_xrd(doc: &Value) -> Result<Definition, Error> {
         names,
         claim_names,
         scope,
-        schema: offered.schema,
+        schema: Value::Null,
         annotations: string_map(meta.and_then(|m| m.get("annotations"))),
         labels: string_map(meta.and_then(|m| m.get("labels"))),
         default_composition: spec
@@ -51,7 +51,8 @@ pub fn for_xrd(doc: &Value) -> Result<Definition, Error> {
             .map(str::to_string),
         default_update_policy: str_at(spec, "defaultCompositionUpdatePolicy").map(str::to_string),
         connection_secret_keys: connection_secret_keys(spec),
-    })
+    };
+    Ok(Found::at(definition, offered.schema_at))
 }
 
 /// The XRD shape, from `apiVersion`.
@@ -118,6 +119,11 @@ fn missing(path: &str) -> Error {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// The reader with its schema copied, as `for_document` does.
+    fn for_xrd(doc: &Value) -> Result<Definition, Error> {
+        read_xrd(doc).map(|found| found.copied(doc))
+    }
 
     fn xrd(api: &str, spec: Value) -> Value {
         json!({"apiVersion": api, "kind": "CompositeResourceDefinition",
@@ -211,7 +217,7 @@ mod tests {
             json!({"group": "example.org", "names": {"kind": "XDB", "plural": "xdbs"},
                    "versions": [v("v1alpha1", true), v("v1alpha2", false), v("v1beta1", true)]}),
         );
-        let d = super::for_xrd(&doc).expect("reads");
+        let d = for_xrd(&doc).expect("reads");
         assert_eq!(d.version, "v1beta1");
         assert_eq!(
             d.versions,

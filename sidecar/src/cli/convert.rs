@@ -180,11 +180,12 @@ fn converted(input: Input, limits: Limits) -> Converted {
             return out;
         }
     };
-    for (index, doc) in docs.iter().enumerate() {
-        if !osp::definition::kinds::is_definition(doc) {
+    let options = osp::convert::Options::default();
+    for (index, doc) in docs.into_iter().enumerate() {
+        if !osp::definition::kinds::is_definition(&doc) {
             continue;
         }
-        match osp::convert::for_entities(doc) {
+        match osp::convert::from_document(doc, &options) {
             Ok(c) => {
                 for w in &c.warnings {
                     out.messages.push(format!(
