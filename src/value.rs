@@ -15,16 +15,46 @@ pub(crate) fn object<const N: usize>(entries: [(&str, Value); N]) -> Value {
     )
 }
 
+/// `m`'s value for `key`, found by comparing keys: a schema node holds a
+/// handful of keywords, and comparing them costs less than hashing `key`
+/// (SipHash, in `serde_json::Map`), which was a tenth of a conversion
+/// (issue 18). Large maps still hash.
+pub(crate) fn field<'m>(m: &'m Map<String, Value>, key: &str) -> Option<&'m Value> {
+    if m.len() > SCAN_UP_TO {
+        return m.get(key);
+    }
+    m.iter().find_map(|(k, v)| (k == key).then_some(v))
+}
+
+/// Up to this many entries [`field`] compares instead of hashing.
+const SCAN_UP_TO: usize = 16;
+
+/// A schema's boolean keyword: `false` unless set to `true`.
+pub(crate) fn flag(m: &Map<String, Value>, key: &str) -> bool {
+    field(m, key).and_then(Value::as_bool) == Some(true)
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
 
-    use super::object;
+    use super::{field, object};
 
     #[test]
     fn object_keeps_entry_order_like_json() {
         let built = object([("b", json!(1)), ("a", json!({"x": [1, 2]}))]);
         assert_eq!(built, json!({"b": 1, "a": {"x": [1, 2]}}));
         assert_eq!(built.to_string(), r#"{"b":1,"a":{"x":[1,2]}}"#);
+    }
+
+    #[test]
+    fn field_finds_what_get_finds_in_small_and_large_maps() {
+        for n in [0, 1, 2, 16, 17, 40] {
+            let m: serde_json::Map<String, serde_json::Value> =
+                (0..n).map(|i| (format!("k{i}"), json!(i))).collect();
+            for key in ["k0", "k1", "k15", "k16", "k39", "absent"] {
+                assert_eq!(field(&m, key), m.get(key), "{n} entries, `{key}`");
+            }
+        }
     }
 }

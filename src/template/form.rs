@@ -7,6 +7,7 @@ use serde_json::{Map, Value, json};
 
 use crate::annotations::Customisation;
 use crate::definition::Error;
+use crate::value::{field, flag};
 use crate::warning::Warning;
 
 /// `ui:field` of free-form (`x-kubernetes-preserve-unknown-fields`) values:
@@ -132,7 +133,7 @@ impl<'a> Mapper<'a> {
                 let Value::Object(props) = v else {
                     return Err(invalid(&join(path, "properties"), "must be a mapping"));
                 };
-                Value::Object(self.properties(props, m.get("required"), path)?)
+                Value::Object(self.properties(props, field(m, "required"), path)?)
             }
             "required" => {
                 let Some(names) = v.as_array().filter(|a| a.iter().all(Value::is_string)) else {
@@ -199,7 +200,7 @@ impl<'a> Mapper<'a> {
                     "exclusiveMaximum"
                 };
                 // OpenAPI 3.0's boolean form becomes draft-07's number.
-                if m.get(excl).and_then(Value::as_bool) == Some(true) {
+                if flag(m, excl) {
                     out.insert(excl.into(), v.clone());
                 } else {
                     out.insert(k.clone(), v.clone());
@@ -276,15 +277,17 @@ impl<'a> Mapper<'a> {
         };
         let mut kept: Vec<(Option<f64>, usize, String, Value)> = Vec::new();
         let top = path == "spec";
+        let empty = Map::new();
         for (i, (k, v)) in props.iter().enumerate() {
             if top && self.reserved.contains(&k.as_str()) {
                 continue;
             }
             let child = join(path, k);
-            let flag = |key: &str| v.get(key).and_then(Value::as_bool) == Some(true);
-            let hidden = flag("x-ui-hidden") || self.custom.hidden.contains(&child);
+            let schema = v.as_object().unwrap_or(&empty);
+            let set = |key: &str| flag(schema, key);
+            let hidden = set("x-ui-hidden") || self.custom.hidden.contains(&child);
             if hidden {
-                if is_required(k) && v.get("default").is_none() {
+                if is_required(k) && field(schema, "default").is_none() {
                     self.warn(
                         &child,
                         "required field without a default cannot be hidden; it is shown".into(),
@@ -293,7 +296,7 @@ impl<'a> Mapper<'a> {
                     continue;
                 }
             }
-            if flag("x-ui-advanced") || self.custom.advanced.contains(&child) {
+            if set("x-ui-advanced") || self.custom.advanced.contains(&child) {
                 self.advanced.push(child.clone());
             }
             let order = self
@@ -302,7 +305,7 @@ impl<'a> Mapper<'a> {
                 .iter()
                 .position(|p| *p == child)
                 .map(|p| p as f64 - 1e9)
-                .or_else(|| v.get("x-ui-order").and_then(Value::as_f64));
+                .or_else(|| field(schema, "x-ui-order").and_then(Value::as_f64));
             let mapped = self.node(v, Some(k), &child)?;
             kept.push((order, i, k.clone(), mapped));
         }
@@ -321,25 +324,25 @@ impl<'a> Mapper<'a> {
 pub(crate) fn prune_required(s: &mut Value) {
     let Some(m) = s.as_object_mut() else { return };
     if let (Some(Value::Object(props)), Some(Value::Array(req))) =
-        (m.get("properties"), m.get("required"))
+        (field(m, "properties"), field(m, "required"))
     {
-        let kept: Vec<Value> = req
-            .iter()
-            .filter(|n| n.as_str().is_some_and(|n| props.contains_key(n)))
-            .cloned()
-            .collect();
-        if kept.is_empty() {
-            m.remove("required");
-        } else {
-            m.insert("required".into(), Value::Array(kept));
+        let gone = |n: &Value| !n.as_str().is_some_and(|n| props.contains_key(n));
+        // Most lists are whole: rewrite only those that lost a name; an
+        // empty one goes.
+        if req.is_empty() || req.iter().any(gone) {
+            let kept: Vec<Value> = req.iter().filter(|n| !gone(n)).cloned().collect();
+            if kept.is_empty() {
+                m.remove("required");
+            } else {
+                m.insert("required".into(), Value::Array(kept));
+            }
         }
     }
-    if let Some(Value::Object(props)) = m.get_mut("properties") {
-        props.values_mut().for_each(prune_required);
-    }
-    for k in ["items", "additionalProperties"] {
-        if let Some(v) = m.get_mut(k) {
-            prune_required(v);
+    for (k, v) in m.iter_mut() {
+        match (k.as_str(), v) {
+            ("properties", Value::Object(props)) => props.values_mut().for_each(prune_required),
+            ("items" | "additionalProperties", v) => prune_required(v),
+            _ => {}
         }
     }
 }
@@ -502,12 +505,11 @@ struct Flags {
 
 impl Flags {
     fn of(m: &Map<String, Value>) -> Self {
-        let flag = |k: &str| m.get(k).and_then(Value::as_bool) == Some(true);
         Self {
-            nullable: flag("nullable"),
-            int_or_string: flag("x-kubernetes-int-or-string"),
-            preserve: flag("x-kubernetes-preserve-unknown-fields")
-                || flag("x-kubernetes-embedded-resource"),
+            nullable: flag(m, "nullable"),
+            int_or_string: flag(m, "x-kubernetes-int-or-string"),
+            preserve: flag(m, "x-kubernetes-preserve-unknown-fields")
+                || flag(m, "x-kubernetes-embedded-resource"),
         }
     }
 }
@@ -515,7 +517,7 @@ impl Flags {
 /// Title and description first: that is how people read the YAML.
 fn heading(m: &Map<String, Value>, name: Option<&str>) -> Map<String, Value> {
     let mut out = Map::new();
-    match (m.get("title").and_then(Value::as_str), name) {
+    match (field(m, "title").and_then(Value::as_str), name) {
         (Some(t), _) => {
             out.insert("title".into(), json!(t));
         }
@@ -524,7 +526,7 @@ fn heading(m: &Map<String, Value>, name: Option<&str>) -> Map<String, Value> {
         }
         _ => {}
     }
-    if let Some(d) = m.get("description").and_then(Value::as_str) {
+    if let Some(d) = field(m, "description").and_then(Value::as_str) {
         out.insert("description".into(), json!(d));
     }
     out
@@ -532,7 +534,7 @@ fn heading(m: &Map<String, Value>, name: Option<&str>) -> Map<String, Value> {
 
 /// The schema's `type`, one of [`TYPES`] or none.
 fn schema_type<'m>(m: &'m Map<String, Value>, path: &str) -> Result<Option<&'m str>, Error> {
-    match m.get("type") {
+    match field(m, "type") {
         None => Ok(None),
         Some(Value::String(t)) if TYPES.contains(&t.as_str()) => Ok(Some(t.as_str())),
         Some(Value::String(t)) if t.is_empty() => Ok(None),

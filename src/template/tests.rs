@@ -709,3 +709,54 @@ fn title_by_words(name: &str) -> String {
         .collect::<Vec<_>>()
         .join(" ")
 }
+
+#[test]
+fn prune_required_keeps_only_listed_properties_at_every_depth() {
+    struct Case {
+        reason: &'static str,
+        schema: Value,
+        want: Value,
+    }
+    let obj = |req: Value| json!({"type": "object", "properties": {"a": {}, "b": {}}, "required": req});
+    let cases = [
+        Case {
+            reason: "a whole list stays as it is",
+            schema: obj(json!(["a", "b"])),
+            want: obj(json!(["a", "b"])),
+        },
+        Case {
+            reason: "a name without its property goes",
+            schema: obj(json!(["a", "gone"])),
+            want: obj(json!(["a"])),
+        },
+        Case {
+            reason: "an emptied list goes",
+            schema: obj(json!(["gone"])),
+            want: json!({"type": "object", "properties": {"a": {}, "b": {}}}),
+        },
+        Case {
+            reason: "an empty list goes",
+            schema: obj(json!([])),
+            want: json!({"type": "object", "properties": {"a": {}, "b": {}}}),
+        },
+        Case {
+            reason: "a name that is not a string goes",
+            schema: obj(json!(["a", 1])),
+            want: obj(json!(["a"])),
+        },
+        Case {
+            reason: "nested properties, items and additionalProperties are pruned too",
+            schema: json!({"properties": {"p": obj(json!(["x"]))},
+                           "items": obj(json!(["b", "y"])),
+                           "additionalProperties": obj(json!([]))}),
+            want: json!({"properties": {"p": {"type": "object", "properties": {"a": {}, "b": {}}}},
+                         "items": obj(json!(["b"])),
+                         "additionalProperties": {"type": "object", "properties": {"a": {}, "b": {}}}}),
+        },
+    ];
+    for c in cases {
+        let mut got = c.schema;
+        super::form::prune_required(&mut got);
+        assert_eq!(got, c.want, "{}", c.reason);
+    }
+}
