@@ -37,7 +37,12 @@ pub(crate) fn metadata(def: &Definition) -> Value {
                "ui:options": {"catalogFilter": {"kind": ["Group", "User"]}}}),
     );
     required.push(json!("owner"));
-    json!({"title": "Metadata", "type": "object", "required": required, "properties": props})
+    object([
+        ("title", json!("Metadata")),
+        ("type", json!("object")),
+        ("required", Value::Array(required)),
+        ("properties", Value::Object(props)),
+    ])
 }
 
 /// True when the definition is a Crossplane XRD (composition choice applies).

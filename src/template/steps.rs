@@ -6,6 +6,7 @@ use super::{APPLY_ACTION, PUBLISH_ACTION, RENDER_ACTION, USER_TOKEN_SECRET};
 use crate::annotations::Customisation;
 use crate::definition::Definition;
 use crate::options::Options;
+use crate::value::object;
 
 /// Steps of the Template. `values` is the render input built by `layout`.
 pub(crate) fn steps(
@@ -73,19 +74,29 @@ pub(crate) fn steps(
     if custom.kustomization {
         publish["input"]["updateKustomization"] = json!(true);
     }
-    let render = json!({"id": "render", "name": "Render and validate", "action": RENDER_ACTION, "input": input});
+    // Built by moving `input` in: `json!` would copy it, `values` and all.
+    let step = |id: &str, name: &str, action: &str, input: Map<String, Value>| {
+        object([
+            ("id", json!(id)),
+            ("name", json!(name)),
+            ("action", json!(action)),
+            ("input", Value::Object(input)),
+        ])
+    };
     if !opts.direct_apply {
-        return json!([render, publish]);
+        let render = step("render", "Render and validate", RENDER_ACTION, input);
+        return Value::Array(vec![render, publish]);
     }
     publish["if"] = json!("${{ parameters.delivery != 'apply' }}");
-    let mut apply_input = input;
+    let mut apply_input = input.clone();
     apply_input.insert("dryRun".into(), json!("${{ parameters.dryRun }}"));
-    json!([
-        render,
-        publish,
-        {"id": "apply", "name": "Apply", "action": APPLY_ACTION,
-         "if": "${{ parameters.delivery == 'apply' }}", "input": apply_input},
-    ])
+    let render = step("render", "Render and validate", RENDER_ACTION, input);
+    let mut apply = step("apply", "Apply", APPLY_ACTION, apply_input);
+    if let Value::Object(m) = &mut apply {
+        // After `action`, where the scaffolder's own examples put it.
+        m.shift_insert(3, "if".into(), json!("${{ parameters.delivery == 'apply' }}"));
+    }
+    Value::Array(vec![render, publish, apply])
 }
 
 /// `changeKind` of a publish step that opened or updated a pull request.
@@ -102,6 +113,13 @@ pub const CHANGE_NONE: &str = "none";
 /// so no link points nowhere; a skipped publish step (direct apply) leaves
 /// `changeKind` undefined and hides all three.
 pub(crate) fn output() -> Value {
+    // The same for every Template: built once, then copied (a copy skips
+    // hashing every key again).
+    static OUTPUT: std::sync::LazyLock<Value> = std::sync::LazyLock::new(build_output);
+    OUTPUT.clone()
+}
+
+fn build_output() -> Value {
     let kind_is = |k: &str| format!("${{{{ steps.publish.output.changeKind == '{k}' }}}}");
     json!({
         "links": [
