@@ -9,6 +9,7 @@ use crate::entity;
 use crate::options::Options;
 
 mod openapi;
+mod pretty;
 
 /// Builds the API entity for a definition and its customisation.
 pub fn for_api(def: &Definition, custom: &Customisation, opts: &Options) -> Value {

@@ -81,8 +81,7 @@ pub(crate) fn for_openapi(def: &Definition) -> String {
             ),
         ),
     };
-    // Serialising borrowed values into a `String` cannot fail.
-    serde_json::to_string_pretty(&doc).unwrap_or_default()
+    super::pretty::to_string_pretty(&doc)
 }
 
 #[derive(Serialize)]

@@ -94,7 +94,11 @@ pub(crate) fn steps(
     let mut apply = step("apply", "Apply", APPLY_ACTION, apply_input);
     if let Value::Object(m) = &mut apply {
         // After `action`, where the scaffolder's own examples put it.
-        m.shift_insert(3, "if".into(), json!("${{ parameters.delivery == 'apply' }}"));
+        m.shift_insert(
+            3,
+            "if".into(),
+            json!("${{ parameters.delivery == 'apply' }}"),
+        );
     }
     Value::Array(vec![render, publish, apply])
 }

@@ -717,7 +717,8 @@ fn prune_required_keeps_only_listed_properties_at_every_depth() {
         schema: Value,
         want: Value,
     }
-    let obj = |req: Value| json!({"type": "object", "properties": {"a": {}, "b": {}}, "required": req});
+    let obj =
+        |req: Value| json!({"type": "object", "properties": {"a": {}, "b": {}}, "required": req});
     let cases = [
         Case {
             reason: "a whole list stays as it is",
