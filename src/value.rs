@@ -15,6 +15,18 @@ pub(crate) fn object<const N: usize>(entries: [(&str, Value); N]) -> Value {
     )
 }
 
+/// A fixed fragment: `json!` evaluated once per process, then copied at
+/// each use. A copy allocates like `json!` but skips hashing every key
+/// again (issue 18: the Template's fixed pages cost as much as its form).
+macro_rules! fixed {
+    ($($json:tt)+) => {{
+        static FRAGMENT: std::sync::LazyLock<serde_json::Value> =
+            std::sync::LazyLock::new(|| serde_json::json!($($json)+));
+        FRAGMENT.clone()
+    }};
+}
+pub(crate) use fixed;
+
 /// `m`'s value for `key`, found by comparing keys: a schema node holds a
 /// handful of keywords, and comparing them costs less than hashing `key`
 /// (SipHash, in `serde_json::Map`), which was a tenth of a conversion
@@ -38,13 +50,21 @@ pub(crate) fn flag(m: &Map<String, Value>, key: &str) -> bool {
 mod tests {
     use serde_json::json;
 
-    use super::{field, object};
+    use super::{field, fixed, object};
 
     #[test]
     fn object_keeps_entry_order_like_json() {
         let built = object([("b", json!(1)), ("a", json!({"x": [1, 2]}))]);
         assert_eq!(built, json!({"b": 1, "a": {"x": [1, 2]}}));
         assert_eq!(built.to_string(), r#"{"b":1,"a":{"x":[1,2]}}"#);
+    }
+
+    #[test]
+    fn fixed_is_json_each_time() {
+        let make = || fixed!({"a": [1, {"b": "c"}], "d": null});
+        let (first, second) = (make(), make());
+        assert_eq!(first, json!({"a": [1, {"b": "c"}], "d": null}));
+        assert_eq!(first, second);
     }
 
     #[test]

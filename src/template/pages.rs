@@ -5,7 +5,7 @@ use serde_json::{Map, Value, json};
 use crate::annotations::Customisation;
 use crate::definition::{Definition, Source};
 use crate::options::Options;
-use crate::value::object;
+use crate::value::{fixed, object};
 
 /// DNS-1123 label: what Kubernetes accepts as a name.
 pub const DNS_LABEL: &str = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
@@ -14,25 +14,23 @@ pub const DNS_LABEL: &str = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
 pub(crate) fn metadata(def: &Definition) -> Value {
     let kind = &def.target().kind;
     let mut props = Map::new();
-    props.insert(
-        "name".into(),
-        json!({"title": "Name", "type": "string",
-               "description": format!("Name of the {kind}: lowercase letters, digits and `-`."),
-               "pattern": DNS_LABEL, "maxLength": 63, "ui:autofocus": true}),
-    );
+    let mut name = fixed!({"title": "Name", "type": "string", "description": "",
+        "pattern": DNS_LABEL, "maxLength": 63, "ui:autofocus": true});
+    name["description"] = json!(format!(
+        "Name of the {kind}: lowercase letters, digits and `-`."
+    ));
+    props.insert("name".into(), name);
     let mut required = vec![json!("name")];
     if def.is_namespaced() {
-        props.insert(
-            "namespace".into(),
-            json!({"title": "Namespace", "type": "string", "default": "default",
-                   "description": format!("Namespace the {kind} is created in."),
-                   "pattern": DNS_LABEL, "maxLength": 63}),
-        );
+        let mut namespace = fixed!({"title": "Namespace", "type": "string", "default": "default",
+            "description": "", "pattern": DNS_LABEL, "maxLength": 63});
+        namespace["description"] = json!(format!("Namespace the {kind} is created in."));
+        props.insert("namespace".into(), namespace);
         required.push(json!("namespace"));
     }
     props.insert(
         "owner".into(),
-        json!({"title": "Owner", "type": "string", "description": "Team or person that owns it.",
+        fixed!({"title": "Owner", "type": "string", "description": "Team or person that owns it.",
                "ui:field": "OwnerPicker",
                "ui:options": {"catalogFilter": {"kind": ["Group", "User"]}}}),
     );
@@ -62,7 +60,7 @@ pub(crate) fn advanced(
         props.insert(param, schema);
     }
     if has_compositions(def) {
-        let mut name = json!({"title": "Composition", "type": "string",
+        let mut name = fixed!({"title": "Composition", "type": "string",
             "description": "The Composition that provisions it. Leave empty for the default."});
         let mut names = opts.compositions.clone();
         if let Some(d) = &def.default_composition {
@@ -77,11 +75,11 @@ pub(crate) fn advanced(
         props.insert("compositionName".into(), name);
         props.insert(
             "compositionSelector".into(),
-            json!({"title": "Composition selector", "type": "object",
+            fixed!({"title": "Composition selector", "type": "object",
                    "description": "Labels that select a Composition, used when no Composition is named.",
                    "additionalProperties": {"type": "string"}, "default": {}}),
         );
-        let mut policy = json!({"title": "Update policy", "type": "string", "enum": ["Automatic", "Manual"],
+        let mut policy = fixed!({"title": "Update policy", "type": "string", "enum": ["Automatic", "Manual"],
             "description": "Whether new Composition revisions are adopted automatically."});
         if let Some(p) = def
             .default_update_policy
@@ -94,12 +92,12 @@ pub(crate) fn advanced(
         if def.is_claim() {
             props.insert(
                 "compositeDeletePolicy".into(),
-                json!({"title": "Delete policy", "type": "string", "enum": crate::definition::DELETE_POLICIES,
+                fixed!({"title": "Delete policy", "type": "string", "enum": crate::definition::DELETE_POLICIES,
                        "description": "How deleting the claim deletes what it composed: `Background` returns at once, `Foreground` waits until the composed resources are gone."}),
             );
             props.insert(
                 "connectionSecretName".into(),
-                json!({"title": "Connection secret", "type": "string", "maxLength": 253,
+                fixed!({"title": "Connection secret", "type": "string", "maxLength": 253,
                        "pattern": "^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$",
                        "description": "Name of the Secret the connection details are written to, in the claim's namespace."}),
             );

@@ -6,7 +6,7 @@ use super::{APPLY_ACTION, PUBLISH_ACTION, RENDER_ACTION, USER_TOKEN_SECRET};
 use crate::annotations::Customisation;
 use crate::definition::Definition;
 use crate::options::Options;
-use crate::value::object;
+use crate::value::{fixed, object};
 
 /// Steps of the Template. `values` is the render input built by `layout`.
 pub(crate) fn steps(
@@ -25,7 +25,7 @@ pub(crate) fn steps(
     input.insert("owner".into(), json!("${{ parameters.owner }}"));
     input.insert("values".into(), values);
     if compositions {
-        let mut c = json!({
+        let mut c = fixed!({
             "compositionName": "${{ parameters.compositionName }}",
             "compositionSelector": "${{ parameters.compositionSelector }}",
             "updatePolicy": "${{ parameters.updatePolicy }}",
