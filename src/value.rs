@@ -50,7 +50,7 @@ pub(crate) fn flag(m: &Map<String, Value>, key: &str) -> bool {
 mod tests {
     use serde_json::json;
 
-    use super::{field, fixed, object};
+    use super::{field, object};
 
     #[test]
     fn object_keeps_entry_order_like_json() {
