@@ -21,6 +21,11 @@ where
 {
     let (jobs, window) = (jobs.max(1), window.max(1));
     let total = items.len();
+    if jobs == 1 || total <= 1 {
+        // Nothing to overlap: a thread would only add a hand-over (two
+        // context switches) per item.
+        return items.into_iter().try_for_each(|item| emit(work(item)));
+    }
     let queue = Mutex::new(items.into_iter().enumerate());
     // How many results were emitted; `usize::MAX` once emitting stopped.
     let emitted = (Mutex::new(0usize), Condvar::new());
