@@ -136,7 +136,8 @@ pub(crate) fn resolve_with_source(
                     source,
                 }
             })?;
-            osp::convert::for_entities_with(&doc, &state.catalog.options())
+            // Parsed for this call only: its schema moves into the result.
+            osp::convert::from_document(doc, &state.catalog.options())
                 .map(|c| (std::sync::Arc::new(c), None))
                 .map_err(|source| Error::Convert {
                     field: field.into(),
