@@ -136,39 +136,45 @@ pub(crate) fn delivery(custom: &Customisation, opts: &Options) -> Option<Value> 
     } else {
         opts.allowed_hosts.clone()
     };
-    let mut repo = json!({"title": "Repository", "type": "string",
+    let mut repo = fixed!({"title": "Repository", "type": "string",
         "description": "Repository the pull request is opened against.",
-        "ui:field": "RepoUrlPicker", "ui:options": {"allowedHosts": hosts}});
+        "ui:field": "RepoUrlPicker", "ui:options": {"allowedHosts": []}});
+    repo["ui:options"]["allowedHosts"] = json!(hosts);
     if opts.user_credentials {
         // The picker signs the user in to the forge and puts their token in
         // the task's secrets; the publish step passes it on.
         repo["ui:options"]["requestUserCredentials"] =
             json!({"secretsKey": super::USER_TOKEN_SECRET});
     }
+    // Pages are built by moving `repo` in: `json!` would copy it.
     match (opts.direct_apply, fixed_repo) {
         (false, true) => None,
-        (false, false) => Some(
-            json!({"title": "Delivery", "type": "object", "required": ["repoUrl"],
-                                      "properties": {"repoUrl": repo}}),
-        ),
+        (false, false) => Some(object([
+            ("title", json!("Delivery")),
+            ("type", json!("object")),
+            ("required", json!(["repoUrl"])),
+            ("properties", object([("repoUrl", repo)])),
+        ])),
         (true, _) => {
             let mut pr = json!({"properties": {"delivery": {"const": "pull-request"}}});
             if !fixed_repo {
                 pr["properties"]["repoUrl"] = repo;
                 pr["required"] = json!(["repoUrl"]);
             }
-            Some(json!({
+            let mut page = fixed!({
                 "title": "Delivery", "type": "object", "required": ["delivery"],
                 "properties": {"delivery": {"title": "Delivery", "type": "string",
                     "enum": ["pull-request", "apply"], "enumNames": ["Pull request", "Apply directly"],
                     "default": "pull-request"}},
                 "dependencies": {"delivery": {"oneOf": [
-                    pr,
+                    null,
                     {"properties": {"delivery": {"const": "apply"},
                         "dryRun": {"title": "Dry run", "type": "boolean", "default": false,
                                    "description": "Validate with the API server without creating anything."}}},
                 ]}},
-            }))
+            });
+            page["dependencies"]["delivery"]["oneOf"][0] = pr;
+            Some(page)
         }
     }
 }

@@ -54,20 +54,28 @@ pub(crate) fn steps(
     if let Some(p) = &custom.target_path {
         input.insert("targetPath".into(), json!(p));
     }
-    let mut publish = json!({
+    let mut publish = fixed!({
         "id": "publish", "name": "Open pull request", "action": PUBLISH_ACTION,
         "input": {
-            "repoUrl": repo,
+            "repoUrl": "",
             "manifest": "${{ steps.render.output.manifest }}",
-            "path": path,
+            "path": "",
             "idempotencyKey": "${{ steps.render.output.idempotencyKey }}",
-            "title": format!("Create {kind} ${{{{ parameters.name }}}}"),
-            "description": format!("Create {kind} `${{{{ parameters.name }}}}` owned by `${{{{ parameters.owner }}}}` (definition `{}`).", def.name),
+            "title": "",
+            "description": "",
             // The sidecar names the user, the template and this entity in
             // the body and the commit trailers.
             "entityRefs": ["${{ steps.render.output.entityRef }}"],
         },
     });
+    let publish_input = &mut publish["input"];
+    publish_input["repoUrl"] = Value::String(repo);
+    publish_input["path"] = Value::String(path);
+    publish_input["title"] = Value::String(format!("Create {kind} ${{{{ parameters.name }}}}"));
+    publish_input["description"] = Value::String(format!(
+        "Create {kind} `${{{{ parameters.name }}}}` owned by `${{{{ parameters.owner }}}}` (definition `{}`).",
+        def.name
+    ));
     if opts.user_credentials && custom.repo_url.is_none() && opts.repo_url.is_none() {
         publish["input"]["token"] = json!(format!("${{{{ secrets.{USER_TOKEN_SECRET} }}}}"));
     }
