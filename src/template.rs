@@ -114,7 +114,7 @@ fn spec_form(
         let mut head = Map::new();
         head.insert(
             "title".into(),
-            json!(format!("{} settings", def.target().kind)),
+            Value::String(format!("{} settings", def.target().kind)),
         );
         head.extend(m.into_iter().filter(|(k, _)| k != "title"));
         head.insert("type".into(), json!("object"));
@@ -164,7 +164,7 @@ fn metadata(def: &Definition, custom: &Customisation) -> Map<String, Value> {
     annotations.insert("osp.dev/definition".into(), json!(def.name));
     annotations.insert(
         "osp.dev/api".into(),
-        json!(format!("api:default/{}", entity::name_for(&def.name))),
+        Value::String(format!("api:default/{}", entity::name_for(&def.name))),
     );
     if let Some(t) = &custom.techdocs_ref {
         annotations.insert("backstage.io/techdocs-ref".into(), json!(t));

@@ -147,14 +147,14 @@ impl<'a> Mapper<'a> {
             "items" => match v {
                 Value::Array(a) => Value::Array(
                     a.iter()
-                        .map(|i| self.node(i, None, &format!("{path}[]")))
+                        .map(|i| self.node(i, None, &[path, "[]"].concat()))
                         .collect::<Result<_, _>>()?,
                 ),
-                _ => self.node(v, None, &format!("{path}[]"))?,
+                _ => self.node(v, None, &[path, "[]"].concat())?,
             },
             "additionalProperties" => match v {
                 Value::Bool(_) => v.clone(),
-                _ => self.node(v, None, &format!("{path}.*"))?,
+                _ => self.node(v, None, &[path, ".*"].concat())?,
             },
             "allOf" | "anyOf" | "oneOf" => {
                 let Value::Array(branches) = v else {
@@ -218,7 +218,7 @@ impl<'a> Mapper<'a> {
             }
             "pattern" => match v.as_str().map(js_pattern) {
                 Some(Some(p)) => {
-                    out.insert(k.clone(), json!(p));
+                    out.insert(k.clone(), Value::String(p));
                 }
                 _ => self.warn(
                     &join(path, "pattern"),
@@ -241,7 +241,7 @@ impl<'a> Mapper<'a> {
             }
             "x-kubernetes-validations" => {
                 if let Some(help) = validation_help(v) {
-                    out.insert("ui:help".into(), json!(help));
+                    out.insert("ui:help".into(), Value::String(help));
                 }
             }
             "x-ui-field" | "x-ui-widget" | "x-ui-options" | "x-ui-placeholder" => {
@@ -479,11 +479,13 @@ pub fn js_pattern(p: &str) -> Option<String> {
     if in_class { None } else { Some(out) }
 }
 
+/// `path.key` (`key` alone at the top). Concatenated, not `format!`: it
+/// runs for every field of every form (issue 18).
 pub(crate) fn join(path: &str, key: &str) -> String {
     if path.is_empty() {
         key.to_string()
     } else {
-        format!("{path}.{key}")
+        [path, ".", key].concat()
     }
 }
 
@@ -522,7 +524,7 @@ fn heading(m: &Map<String, Value>, name: Option<&str>) -> Map<String, Value> {
             out.insert("title".into(), json!(t));
         }
         (None, Some(n)) => {
-            out.insert("title".into(), json!(title_of(n)));
+            out.insert("title".into(), Value::String(title_of(n)));
         }
         _ => {}
     }

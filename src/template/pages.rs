@@ -16,7 +16,7 @@ pub(crate) fn metadata(def: &Definition) -> Value {
     let mut props = Map::new();
     let mut name = fixed!({"title": "Name", "type": "string", "description": "",
         "pattern": DNS_LABEL, "maxLength": 63, "ui:autofocus": true});
-    name["description"] = json!(format!(
+    name["description"] = Value::String(format!(
         "Name of the {kind}: lowercase letters, digits and `-`."
     ));
     props.insert("name".into(), name);
@@ -24,7 +24,7 @@ pub(crate) fn metadata(def: &Definition) -> Value {
     if def.is_namespaced() {
         let mut namespace = fixed!({"title": "Namespace", "type": "string", "default": "default",
             "description": "", "pattern": DNS_LABEL, "maxLength": 63});
-        namespace["description"] = json!(format!("Namespace the {kind} is created in."));
+        namespace["description"] = Value::String(format!("Namespace the {kind} is created in."));
         props.insert("namespace".into(), namespace);
         required.push(json!("namespace"));
     }

@@ -77,7 +77,8 @@ pub(crate) fn steps(
         def.name
     ));
     if opts.user_credentials && custom.repo_url.is_none() && opts.repo_url.is_none() {
-        publish["input"]["token"] = json!(format!("${{{{ secrets.{USER_TOKEN_SECRET} }}}}"));
+        publish["input"]["token"] =
+            Value::String(format!("${{{{ secrets.{USER_TOKEN_SECRET} }}}}"));
     }
     if custom.kustomization {
         publish["input"]["updateKustomization"] = json!(true);
