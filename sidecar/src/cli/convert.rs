@@ -109,11 +109,12 @@ pub(crate) fn run(args: Args) -> ExitCode {
     };
     let (mut failed, mut unreadable) = (0usize, 0usize);
     // Files are read, parsed, converted and rendered on `jobs` threads, and
-    // written in input order; at most two files per thread are held.
+    // written in input order; at most two files per thread are held, and the
+    // largest file starts first so it does not finish alone.
+    let largest = largest(&inputs);
     let written = ordered::map(
         inputs,
-        jobs,
-        2 * jobs,
+        (jobs, 2 * jobs, largest),
         |input| converted(input, limits),
         |out: Converted| {
             for m in &out.messages {
@@ -229,6 +230,18 @@ impl Input {
 /// The inputs named by `input`. Only a directory that cannot be listed is
 /// an error; entries that are not regular files are skipped with a message,
 /// like `--from-dir` does.
+/// Index of the largest input file, when there are several.
+fn largest(inputs: &[Input]) -> Option<usize> {
+    if inputs.len() < 2 {
+        return None;
+    }
+    let size = |i: &Input| match i {
+        Input::File(p) => std::fs::metadata(p).map_or(0, |m| m.len()),
+        Input::Stdin => 0,
+    };
+    (0..inputs.len()).max_by_key(|&i| (size(&inputs[i]), std::cmp::Reverse(i)))
+}
+
 fn inputs(input: &Path) -> std::io::Result<Vec<Input>> {
     if input == Path::new("-") {
         return Ok(vec![Input::Stdin]);

@@ -6,12 +6,14 @@ use std::sync::{Condvar, Mutex, mpsc};
 
 /// Runs `work` over `items` on `jobs` threads and hands each result to
 /// `emit` in the items' order. A worker does not start item `i` until item
-/// `i - window` has been emitted. The first error of `emit` stops the run
-/// (items already started finish; none start after) and is returned.
+/// `i - window` has been emitted, except item `first`, started before all
+/// others (the largest: started last, it would keep one thread busy while
+/// the others wait at the window; one more result may then be held). The
+/// first error of `emit` stops the run (items already started finish; none
+/// start after) and is returned.
 pub(crate) fn map<T, R, E>(
     items: Vec<T>,
-    jobs: usize,
-    window: usize,
+    (jobs, window, first): (usize, usize, Option<usize>),
     work: impl Fn(T) -> R + Sync,
     mut emit: impl FnMut(R) -> Result<(), E>,
 ) -> Result<(), E>
@@ -26,15 +28,23 @@ where
         // context switches) per item.
         return items.into_iter().try_for_each(|item| emit(work(item)));
     }
-    let queue = Mutex::new(items.into_iter().enumerate());
+    let mut indexed: Vec<(usize, T)> = items.into_iter().enumerate().collect();
+    let head = Mutex::new(first.filter(|f| *f < total).map(|f| indexed.remove(f)));
+    let queue = Mutex::new(indexed.into_iter());
     // How many results were emitted; `usize::MAX` once emitting stopped.
     let emitted = (Mutex::new(0usize), Condvar::new());
     let (tx, rx) = mpsc::channel::<(usize, R)>();
     std::thread::scope(|scope| {
         for _ in 0..jobs.min(total) {
             let tx = tx.clone();
-            let (queue, emitted, work) = (&queue, &emitted, &work);
+            let (head, queue, emitted, work) = (&head, &queue, &emitted, &work);
             scope.spawn(move || {
+                let head = head.lock().map(|mut h| h.take()).unwrap_or(None);
+                if let Some((i, item)) = head
+                    && tx.send((i, work(item))).is_err()
+                {
+                    return;
+                }
                 loop {
                     let Some((i, item)) = queue.lock().map(|mut q| q.next()).unwrap_or(None) else {
                         return;
@@ -135,8 +145,7 @@ mod tests {
             // Later items finish sooner, so order is the map's doing.
             let r: Result<(), ()> = map(
                 (0..c.items).collect(),
-                c.jobs,
-                c.window,
+                (c.jobs, c.window, None),
                 |i| {
                     std::thread::sleep(Duration::from_micros(((c.items - i) % 7) as u64 * 50));
                     i * 2
@@ -161,8 +170,7 @@ mod tests {
         let (live, peak) = (AtomicUsize::new(0), AtomicUsize::new(0));
         let r: Result<(), ()> = map(
             (0..100).collect::<Vec<_>>(),
-            4,
-            3,
+            (4, 3, None),
             |i| {
                 let now = live.fetch_add(1, Ordering::SeqCst) + 1;
                 peak.fetch_max(now, Ordering::SeqCst);
@@ -187,8 +195,7 @@ mod tests {
         let mut emitted = 0;
         let r = map(
             (0..1000).collect::<Vec<_>>(),
-            2,
-            4,
+            (2, 4, None),
             |i| {
                 done.fetch_add(1, Ordering::SeqCst);
                 i
@@ -205,5 +212,30 @@ mod tests {
         assert_eq!(r, Err("stopped at `10`".to_string()));
         assert_eq!(emitted, 11);
         assert!(done.load(Ordering::SeqCst) < 1000, "work stopped early");
+    }
+
+    #[test]
+    fn the_first_item_starts_before_the_others_and_is_emitted_in_its_place() {
+        let started = std::sync::Mutex::new(Vec::new());
+        let mut got = Vec::new();
+        let r: Result<(), ()> = map(
+            (0..40).collect::<Vec<_>>(),
+            (2, 4, Some(30)),
+            |i| {
+                started.lock().map(|mut s| s.push(i)).ok();
+                if i == 30 {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                i
+            },
+            |i| {
+                got.push(i);
+                Ok(())
+            },
+        );
+        assert!(r.is_ok());
+        assert_eq!(got, (0..40).collect::<Vec<_>>(), "emitted in input order");
+        let started = started.into_inner().unwrap_or_default();
+        assert!(started[..2].contains(&30), "started first: {started:?}");
     }
 }
