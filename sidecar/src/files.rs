@@ -249,9 +249,23 @@ pub(crate) struct Listing {
     /// Entries left out: not regular files, unreadable subdirectories,
     /// directories seen before (a symlink loop) or too deep.
     pub skipped: Vec<Skipped>,
+    /// The largest of `files` and its size in bytes (the first in sorted
+    /// order among equals), from the stat the walk makes anyway.
+    pub largest: Option<(u64, PathBuf)>,
 }
 
 impl Listing {
+    fn add(&mut self, path: PathBuf, size: u64) {
+        let larger = self
+            .largest
+            .as_ref()
+            .is_none_or(|(s, p)| size > *s || (size == *s && path < *p));
+        if larger {
+            self.largest = Some((size, path.clone()));
+        }
+        self.files.push(path);
+    }
+
     fn skip(&mut self, path: PathBuf, reason: String) {
         self.skipped.push(Skipped {
             path,
@@ -306,7 +320,7 @@ fn walk(entries: Vec<PathBuf>, depth: usize, seen: &mut HashSet<DirId>, out: &mu
         // and only stats: it never opens, so a FIFO cannot block it.
         match std::fs::metadata(&path) {
             Ok(meta) if meta.is_dir() => dirs.push((path, meta)),
-            Ok(meta) if wanted && meta.is_file() => out.files.push(path),
+            Ok(meta) if wanted && meta.is_file() => out.add(path, meta.len()),
             Ok(meta) if wanted => {
                 let reason = format!("not a regular file but a {}", kind(&meta));
                 out.skip(path, reason);
@@ -369,6 +383,27 @@ mod tests {
         std::fs::create_dir_all(&deep).expect("mkdir");
         std::fs::write(deep.join("e.yaml"), "kind: E\n").expect("write");
         dir
+    }
+
+    #[test]
+    fn list_names_the_largest_file_first_in_order_among_equals() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        assert_eq!(
+            list(dir.path()).expect("list").largest,
+            None,
+            "nothing listed"
+        );
+        let p = |s: &str| dir.path().join(s);
+        std::fs::create_dir(p("sub")).expect("mkdir");
+        for (name, text) in [
+            ("a.yaml", "a"),
+            ("sub/big.yaml", "0123456789"),
+            ("c.yaml", "0123456789"),
+        ] {
+            std::fs::write(p(name), text).expect("write");
+        }
+        let listing = list(dir.path()).expect("list");
+        assert_eq!(listing.largest, Some((10, p("c.yaml"))));
     }
 
     #[test]

@@ -92,7 +92,7 @@ impl Sink {
 /// or the output cannot be written.
 pub(crate) fn run(args: Args) -> ExitCode {
     let limits = Limits::default();
-    let inputs = match inputs(&args.input) {
+    let (inputs, largest) = match inputs(&args.input) {
         Ok(i) => i,
         Err(e) => {
             eprintln!("osp: cannot read `{}`: {e}", args.input.display());
@@ -111,7 +111,6 @@ pub(crate) fn run(args: Args) -> ExitCode {
     // Files are read, parsed, converted and rendered on `jobs` threads, and
     // written in input order; at most two files per thread are held, and the
     // largest file starts first so it does not finish alone.
-    let largest = largest(&inputs);
     let written = ordered::map(
         inputs,
         (jobs, 2 * jobs, largest),
@@ -227,31 +226,26 @@ impl Input {
     }
 }
 
-/// The inputs named by `input`. Only a directory that cannot be listed is
-/// an error; entries that are not regular files are skipped with a message,
-/// like `--from-dir` does.
-/// Index of the largest input file, when there are several.
-fn largest(inputs: &[Input]) -> Option<usize> {
-    if inputs.len() < 2 {
-        return None;
-    }
-    let size = |i: &Input| match i {
-        Input::File(p) => std::fs::metadata(p).map_or(0, |m| m.len()),
-        Input::Stdin => 0,
-    };
-    (0..inputs.len()).max_by_key(|&i| (size(&inputs[i]), std::cmp::Reverse(i)))
-}
-
-fn inputs(input: &Path) -> std::io::Result<Vec<Input>> {
+/// The inputs named by `input`, and the index of the largest file of a
+/// directory. Only a directory that cannot be listed is an error; entries
+/// that are not regular files are skipped with a message, like
+/// `--from-dir` does.
+fn inputs(input: &Path) -> std::io::Result<(Vec<Input>, Option<usize>)> {
     if input == Path::new("-") {
-        return Ok(vec![Input::Stdin]);
+        return Ok((vec![Input::Stdin], None));
     }
     if input.is_dir() {
         let listing = files::list(input)?;
         for s in listing.skipped.iter().filter(|s| !s.seen_before) {
             eprintln!("osp: skipping `{}`: {}", s.path.display(), s.reason);
         }
-        return Ok(listing.files.into_iter().map(Input::File).collect());
+        let largest = listing
+            .largest
+            .and_then(|(_, big)| listing.files.iter().position(|f| *f == big));
+        return Ok((
+            listing.files.into_iter().map(Input::File).collect(),
+            largest,
+        ));
     }
-    Ok(vec![Input::File(input.to_path_buf())])
+    Ok((vec![Input::File(input.to_path_buf())], None))
 }
