@@ -5,13 +5,14 @@
 //!
 //! - `list`: every XRD document (`kind: CompositeResourceDefinition`) under
 //!   the directory, with whether `osp::convert::for_entities` accepts it;
-//!   timed is `osp::convert::from_document`, which `osp convert` runs: it
-//!   consumes the parsed document (copies are made outside the timing), so
-//!   the schema moves into the output instead of being copied;
 //! - `round IDS_FILE`: times the documents named in `IDS_FILE` (one id a
 //!   line): each document `ANCHORS_RUNS` times (default 31, median kept),
 //!   then `ANCHORS_PASSES` whole passes (default 15) over all of them, and
 //!   the parse and YAML-writing steps of the same documents on their own.
+//!   Timed is `osp::convert::from_document`, which `osp convert` runs: it
+//!   consumes the parsed document (copies are made before the clock starts),
+//!   so the schema moves into the output; a pass of the borrowed
+//!   `for_entities` (the sidecar's) is reported beside it.
 //!
 //! A document's id is `relative/path#n:name`, n counting the XRD documents
 //! of its file, so both sides name the same documents the same way. The

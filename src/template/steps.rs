@@ -126,15 +126,11 @@ pub const CHANGE_NONE: &str = "none";
 /// so no link points nowhere; a skipped publish step (direct apply) leaves
 /// `changeKind` undefined and hides all three.
 pub(crate) fn output() -> Value {
-    // The same for every Template: built once, then copied (a copy skips
-    // hashing every key again).
-    static OUTPUT: std::sync::LazyLock<Value> = std::sync::LazyLock::new(build_output);
-    OUTPUT.clone()
-}
-
-fn build_output() -> Value {
-    let kind_is = |k: &str| format!("${{{{ steps.publish.output.changeKind == '{k}' }}}}");
-    json!({
+    fn kind_is(k: &str) -> String {
+        format!("${{{{ steps.publish.output.changeKind == '{k}' }}}}")
+    }
+    // The same for every Template.
+    fixed!({
         "links": [
             {"title": "Pull request", "icon": "github", "url": "${{ steps.publish.output.changeUrl }}",
              "if": kind_is(CHANGE_PULL_REQUEST)},
