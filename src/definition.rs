@@ -310,7 +310,7 @@ pub(crate) fn offered_version<'a>(
 
 /// A boolean field, `false` when unset.
 pub(crate) fn flag(v: &Value, key: &str) -> bool {
-    v.get(key).and_then(Value::as_bool).unwrap_or(false)
+    v.as_object().is_some_and(|m| crate::value::flag(m, key))
 }
 
 pub(crate) fn str_at<'a>(v: &'a Value, key: &str) -> Option<&'a str> {

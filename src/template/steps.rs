@@ -100,15 +100,13 @@ pub(crate) fn steps(
     let mut apply_input = input.clone();
     apply_input.insert("dryRun".into(), json!("${{ parameters.dryRun }}"));
     let render = step("render", "Render and validate", RENDER_ACTION, input);
-    let mut apply = step("apply", "Apply", APPLY_ACTION, apply_input);
-    if let Value::Object(m) = &mut apply {
-        // After `action`, where the scaffolder's own examples put it.
-        m.shift_insert(
-            3,
-            "if".into(),
-            json!("${{ parameters.delivery == 'apply' }}"),
-        );
-    }
+    let apply = object([
+        ("id", json!("apply")),
+        ("name", json!("Apply")),
+        ("action", json!(APPLY_ACTION)),
+        ("if", json!("${{ parameters.delivery == 'apply' }}")),
+        ("input", Value::Object(apply_input)),
+    ]);
     Value::Array(vec![render, publish, apply])
 }
 
