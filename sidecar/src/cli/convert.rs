@@ -27,6 +27,13 @@ pub(crate) struct Args {
     pub jobs: usize,
 }
 
+/// Files a thread may run ahead of the oldest one not yet written. Memory
+/// grows with it, not with the number of files. With 2 per thread, every
+/// large file stalled the other threads after two small ones (10x the corpus
+/// holds ten 746 KB XRDs): 32 keeps them busy (`-j2`, 10x: 0.33 -> 0.25 s)
+/// for about 2 MiB more peak RSS.
+const WINDOW_PER_JOB: usize = 32;
+
 /// An entity as YAML, with its file name for `-o`.
 struct Rendered {
     /// `<kind>-<name>.yaml`; entity names are sanitised already, so they
@@ -109,11 +116,11 @@ pub(crate) fn run(args: Args) -> ExitCode {
     };
     let (mut failed, mut unreadable) = (0usize, 0usize);
     // Files are read, parsed, converted and rendered on `jobs` threads, and
-    // written in input order; at most two files per thread are held, and the
-    // largest file starts first so it does not finish alone.
+    // written in input order; at most `WINDOW_PER_JOB` files per thread are
+    // held, and the largest file starts first so it does not finish alone.
     let written = ordered::map(
         inputs,
-        (jobs, 2 * jobs, largest),
+        (jobs, WINDOW_PER_JOB * jobs, largest),
         |input| converted(input, limits),
         |out: Converted| {
             for m in &out.messages {
