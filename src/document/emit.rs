@@ -48,7 +48,9 @@ impl Place {
 /// `value` as the text of one YAML document, or `None` when serde-saphyr
 /// must write it.
 pub(super) fn to_yaml(value: &Value) -> Option<String> {
-    let mut out = String::with_capacity(4096);
+    // Entities run from 2 to several hundred KB; growing from 4 KB copied
+    // each about once more.
+    let mut out = String::with_capacity(32 * 1024);
     match value {
         Value::Object(map) if !map.is_empty() => entries(&mut out, map, 0, false)?,
         Value::Array(items) if !items.is_empty() => sequence(&mut out, items, 0, false)?,
@@ -114,10 +116,22 @@ fn node(out: &mut String, value: &Value, place: Place) -> Option<()> {
             ),
         },
         (Value::String(s), _) if plain_value(s) => line(out, place.gap(), s),
+        // Folded only when plain: quoted whatever its length.
+        (Value::String(s), _) if quoted_as_is(s, ": ") => {
+            quoted(out, place.gap(), s);
+            out.push('\n');
+        }
         (Value::String(s), _) if plain_lines(s) => literal(out, s, place),
         (Value::String(s), _) => scalar(out, s, place)?,
     }
     Some(())
+}
+
+fn quoted(out: &mut String, gap: &str, s: &str) {
+    out.push_str(gap);
+    out.push('"');
+    out.push_str(s);
+    out.push('"');
 }
 
 fn line(out: &mut String, gap: &str, text: &str) {
@@ -195,14 +209,19 @@ fn scalar(out: &mut String, s: &str, place: Place) -> Option<()> {
     Some(())
 }
 
-/// A key as serde-saphyr writes it: plain when plainly safe, else its own
-/// text for a one-entry mapping, up to the `:`.
+/// A key as serde-saphyr writes it: plain when plainly safe, in double
+/// quotes when it holds a `:` and nothing to escape, else serde-saphyr's
+/// own text for a one-entry mapping, up to the `:`.
 fn write_key(out: &mut String, key: &str) -> Option<()> {
     if key.len() > SIMPLE_KEY_MAX {
         return None;
     }
     if plain_key(key) {
         out.push_str(key);
+        return Some(());
+    }
+    if quoted_as_is(key, ":") {
+        quoted(out, "", key);
         return Some(());
     }
     let one = Map::from_iter([(key.to_owned(), Value::Null)]);
@@ -213,32 +232,78 @@ fn write_key(out: &mut String, key: &str) -> Option<()> {
 
 /// Strings that read back as themselves when copied as a plain scalar in a
 /// value, and that serde-saphyr copies: one short line of printable ASCII
-/// starting with a letter, no `: `, no trailing `:` or space, no `#`, and
-/// not a word YAML 1.1 reads as a boolean, null or number.
+/// starting with a letter or one of `$/^(`, no `: `, no trailing `:` or
+/// space, no `#`, and not a word YAML 1.1 reads as a boolean, null or
+/// number.
 fn plain_value(s: &str) -> bool {
-    s.len() <= FOLD_WIDTH && plain_text(s, b"#") && !s.contains(": ") && !s.ends_with(':')
+    s.len() <= FOLD_WIDTH && plain_text(s, Class::Value)
 }
 
-/// Keys copied as they are: as [`plain_value`] and also without the
-/// characters flow collections use (serde-saphyr's keys may be written in
-/// either style).
+/// Keys copied as they are: as [`plain_value`] and also without `:` or
+/// the characters flow collections use (serde-saphyr's keys may be written
+/// in either style).
 fn plain_key(s: &str) -> bool {
-    plain_text(s, b"#:,[]{}")
+    plain_text(s, Class::Key)
 }
 
-/// Printable ASCII starting with a letter, not ending with a space, none of
-/// `banned`, and not one of YAML's special words.
-fn plain_text(s: &str, banned: &[u8]) -> bool {
+/// How a byte may appear in a plain scalar; a byte allowed in a key is
+/// allowed in a value.
+#[derive(Clone, Copy, PartialEq, PartialOrd)]
+enum Class {
+    /// Not printable ASCII, or `#` (which may start a comment).
+    Never,
+    /// `:` (a mapping if a space follows), `,`, `[`, `]`, `{` and `}`.
+    Value,
+    Key,
+}
+
+/// Each byte's [`Class`], built once.
+static CLASSES: [Class; 256] = {
+    let mut table = [Class::Never; 256];
+    let mut b = b' ';
+    while b <= b'~' {
+        table[b as usize] = match b {
+            b'#' => Class::Never,
+            b':' | b',' | b'[' | b']' | b'{' | b'}' => Class::Value,
+            _ => Class::Key,
+        };
+        b += 1;
+    }
+    table
+};
+
+/// Printable ASCII starting plainly, not ending with a space or `:`,
+/// every byte at least `at_least`, no `: `, and not one of YAML's special
+/// words.
+fn plain_text(s: &str, at_least: Class) -> bool {
     let bytes = s.as_bytes();
     let Some((first, last)) = bytes.first().zip(bytes.last()) else {
         return false;
     };
-    first.is_ascii_alphabetic()
-        && *last != b' '
-        && bytes
-            .iter()
-            .all(|b| (b' '..=b'~').contains(b) && !banned.contains(b))
-        && !special_word(s)
+    // A letter, or a character YAML gives no meaning at the start (`${{`
+    // expressions, paths, regular expressions); never a digit, sign, dot
+    // or `_`, which may start a number.
+    let starts = first.is_ascii_alphabetic() || matches!(first, b'$' | b'/' | b'^' | b'(');
+    if !starts || matches!(last, b' ' | b':') {
+        return false;
+    }
+    let mut previous = 0;
+    for &b in bytes {
+        if CLASSES[b as usize] < at_least || (previous == b':' && b == b' ') {
+            return false;
+        }
+        previous = b;
+    }
+    !special_word(s)
+}
+
+/// One line of printable ASCII that serde-saphyr writes in double quotes
+/// as it is: it holds `needle` (`: ` in a value, `:` in a key, neither
+/// of which it writes plain) and nothing it escapes.
+fn quoted_as_is(s: &str, needle: &str) -> bool {
+    s.bytes()
+        .all(|b| (b' '..=b'~').contains(&b) && b != b'"' && b != b'\\')
+        && s.contains(needle)
 }
 
 /// The words serde-saphyr quotes so they are not read as a boolean, null,
@@ -342,7 +407,7 @@ mod tests {
 
     fn text() -> impl Strategy<Value = String> {
         prop_oneof![
-            "[a-zA-Z][a-zA-Z0-9 ._/-]{0,12}",
+            "[a-zA-Z$/^(][a-zA-Z0-9 ._/:{}$-]{0,12}",
             "[ -~]{0,12}",
             "[a-z ]{70,120}",
             "( ?[a-z#:-]{1,8}\n{0,3}){1,5}",
