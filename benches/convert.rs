@@ -1,7 +1,8 @@
 //! Conversion speed over the whole corpus (release build): every XRD, RGD
 //! and Promise that converts is timed on its own; prints the per-document
 //! median and p99 and the total of one pass, then lets criterion measure a
-//! whole pass and a parse of every file. Run: `cargo bench --bench convert` (set `OSP_CORPUS` to
+//! whole pass, a parse of every file and the YAML of every entity, the
+//! last two beside serde-saphyr alone. Run: `cargo bench --bench convert` (set `OSP_CORPUS` to
 //! point elsewhere).
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
@@ -94,11 +95,39 @@ fn main() {
             }
         })
     });
-    // Parsing is the largest step of `osp convert` (docs/benchmarks.md).
+    // Parsing and writing YAML are most of `osp convert` (docs/benchmarks.md);
+    // each beside serde-saphyr alone, the baseline `document` falls back to.
     c.bench_function("parse whole corpus", |b| {
         b.iter(|| {
             for (_, t) in &texts {
                 black_box(document::from_yaml_stream(black_box(t), Limits::default()).is_ok());
+            }
+        })
+    });
+    c.bench_function("parse whole corpus, serde-saphyr alone", |b| {
+        b.iter(|| {
+            for (_, t) in &texts {
+                let docs: Result<Vec<Value>, _> = serde_saphyr::from_multiple(black_box(t));
+                black_box(docs.is_ok());
+            }
+        })
+    });
+    let entities: Vec<Value> = docs
+        .iter()
+        .filter_map(|d| convert::for_entities(d).ok())
+        .flat_map(|c| [c.template, c.api])
+        .collect();
+    c.bench_function("write YAML of every entity", |b| {
+        b.iter(|| {
+            for e in &entities {
+                black_box(document::to_yaml(black_box(e)).len());
+            }
+        })
+    });
+    c.bench_function("write YAML of every entity, serde-saphyr alone", |b| {
+        b.iter(|| {
+            for e in &entities {
+                black_box(serde_saphyr::to_string(black_box(e)).map(|s| s.len()).ok());
             }
         })
     });

@@ -141,7 +141,14 @@ fn line(out: &mut String, gap: &str, text: &str) {
 }
 
 fn indent(out: &mut String, column: usize) {
-    out.extend(std::iter::repeat_n(' ', column));
+    // One copy per line instead of a push per space.
+    const SPACES: &str = "                                                                ";
+    let mut left = column;
+    while left > 0 {
+        let n = left.min(SPACES.len());
+        out.push_str(&SPACES[..n]);
+        left -= n;
+    }
 }
 
 /// A multi-line string as serde-saphyr writes one that [`plain_lines`]
@@ -177,9 +184,17 @@ fn plain_lines(s: &str) -> bool {
     let bytes = s.as_bytes();
     bytes.first().is_some_and(|b| *b != b' ' && *b != b'\n')
         && bytes.contains(&b'\n')
-        && bytes
-            .iter()
-            .all(|b| (b' '..=b'~').contains(b) || *b == b'\n')
+        && printable_lines(bytes)
+}
+
+/// Only printable ASCII and line breaks; branch-free within each chunk so
+/// the compiler can vectorise it (API definitions run to hundreds of KB).
+fn printable_lines(bytes: &[u8]) -> bool {
+    bytes.chunks(64).all(|chunk| {
+        chunk.iter().fold(true, |ok, &b| {
+            ok & ((b.wrapping_sub(b' ') < 95) | (b == b'\n'))
+        })
+    })
 }
 
 /// A string serde-saphyr quotes, folds or writes as a block: its own text
