@@ -215,6 +215,15 @@ fn shape(v: &Value) -> (usize, usize) {
     }
 }
 
+/// Limits short test inputs reach.
+#[cfg(test)]
+const TEST_LIMITS: Limits = Limits {
+    max_bytes: 1000,
+    max_depth: 3,
+    max_nodes: 20,
+    max_aliases: 2,
+};
+
 /// Every YAML file of the shared corpus (`../shared/corpus`), for tests
 /// that compare with serde-saphyr; `None` (a skip) when it is absent, which
 /// fails under CI.
@@ -370,12 +379,7 @@ mod tests {
             json: bool,
             want: &'static str,
         }
-        let limits = Limits {
-            max_bytes: 1000,
-            max_depth: 3,
-            max_nodes: 20,
-            max_aliases: 2,
-        };
+        let limits = TEST_LIMITS;
         let cases = [
             Case {
                 reason: "yaml over the byte limit",

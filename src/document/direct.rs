@@ -360,12 +360,7 @@ mod tests {
 
     #[test]
     fn hands_over_before_any_limit() {
-        let limits = Limits {
-            max_bytes: 1000,
-            max_depth: 3,
-            max_nodes: 20,
-            max_aliases: 2,
-        };
+        let limits = super::super::TEST_LIMITS;
         let cases = [
             ("depth at the limit is taken", "a: {b: {c: 1}}", true),
             ("deeper than the limit", "a: {b: {c: {d: 1}}}", false),
