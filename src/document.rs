@@ -258,6 +258,55 @@ fn corpus_texts() -> Option<Vec<String>> {
     Some(texts)
 }
 
+/// Generated values for the property tests of `direct` and `emit`.
+#[cfg(test)]
+mod generated {
+    use proptest::prelude::*;
+    use serde_json::Value;
+
+    /// Strings people write, and the ones YAML reads as something else.
+    pub(super) fn text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[a-zA-Z$/^(][a-zA-Z0-9 ._/:{}$-]{0,12}",
+            "[ -~]{0,12}",
+            "[a-z ]{70,120}",
+            "( ?[a-z#:-]{1,8}\n{0,3}){1,5}",
+            prop::sample::select(vec![
+                "y",
+                "ON",
+                "null",
+                "~",
+                "-",
+                "1.5",
+                "0o7",
+                "2024-01-01",
+                "<<",
+                "é",
+                "\t"
+            ])
+            .prop_map(str::to_owned),
+        ]
+    }
+
+    /// Values nested four deep, with every kind of scalar.
+    pub(super) fn value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            (-1e6f64..1e6).prop_map(Value::from),
+            text().prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 48, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+                prop::collection::vec((text(), inner), 0..5)
+                    .prop_map(|entries| Value::Object(entries.into_iter().collect())),
+            ]
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

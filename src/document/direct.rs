@@ -434,5 +434,12 @@ mod tests {
             // Generated text may not parse; both sides then agree it fails.
             agrees(&yaml, Limits::default());
         }
+
+        /// What serde-saphyr writes, read back: nested blocks, folded and
+        /// quoted text, numbers as it spells them.
+        #[test]
+        fn agrees_on_what_serde_saphyr_writes(v in super::super::generated::value()) {
+            agrees(&super::super::with_serde_saphyr_writer(&v), Limits::default());
+        }
     }
 }

@@ -422,49 +422,9 @@ mod tests {
         );
     }
 
-    fn text() -> impl Strategy<Value = String> {
-        prop_oneof![
-            "[a-zA-Z$/^(][a-zA-Z0-9 ._/:{}$-]{0,12}",
-            "[ -~]{0,12}",
-            "[a-z ]{70,120}",
-            "( ?[a-z#:-]{1,8}\n{0,3}){1,5}",
-            prop::sample::select(vec![
-                "y",
-                "ON",
-                "null",
-                "~",
-                "-",
-                "1.5",
-                "0o7",
-                "2024-01-01",
-                "<<",
-                "é",
-                "\t"
-            ])
-            .prop_map(str::to_owned),
-        ]
-    }
-
-    fn value() -> impl Strategy<Value = Value> {
-        let leaf = prop_oneof![
-            Just(Value::Null),
-            any::<bool>().prop_map(Value::Bool),
-            any::<i64>().prop_map(Value::from),
-            (-1e6f64..1e6).prop_map(Value::from),
-            text().prop_map(Value::String),
-        ];
-        leaf.prop_recursive(4, 48, 6, |inner| {
-            prop_oneof![
-                prop::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
-                prop::collection::vec((text(), inner), 0..5)
-                    .prop_map(|entries| Value::Object(entries.into_iter().collect())),
-            ]
-        })
-    }
-
     proptest! {
         #[test]
-        fn agrees_on_generated_values(v in value()) {
+        fn agrees_on_generated_values(v in super::super::generated::value()) {
             agrees(&v);
         }
     }
