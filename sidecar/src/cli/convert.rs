@@ -34,6 +34,13 @@ pub(crate) struct Args {
 /// for about 2 MiB more peak RSS.
 const WINDOW_PER_JOB: usize = 32;
 
+/// Output held before threads wait for the writer (unless theirs is the
+/// next file to write): 32 files per thread of the largest documents (4 MiB
+/// each, several MiB of YAML) would otherwise be hundreds of MiB when the
+/// output is slower than the threads. Typical files (tens of KB) never
+/// reach it.
+const WINDOW_BYTES: usize = 16 * 1024 * 1024;
+
 /// An entity as YAML, with its file name for `-o`.
 struct Rendered {
     /// `<kind>-<name>.yaml`; entity names are sanitised already, so they
@@ -118,10 +125,17 @@ pub(crate) fn run(args: Args) -> ExitCode {
     // Files are read, parsed, converted and rendered on `jobs` threads, and
     // written in input order; at most `WINDOW_PER_JOB` files per thread are
     // held, and the largest file starts first so it does not finish alone.
+    let window = ordered::Window {
+        jobs,
+        items: WINDOW_PER_JOB * jobs,
+        bytes: WINDOW_BYTES,
+        first: largest,
+    };
     let written = ordered::map(
         inputs,
-        (jobs, WINDOW_PER_JOB * jobs, largest),
+        window,
         |input| converted(input, limits),
+        Converted::size,
         |out: Converted| {
             for m in &out.messages {
                 eprintln!("{m}");
@@ -159,6 +173,18 @@ struct Converted {
     /// Documents rejected.
     failed: usize,
     unreadable: bool,
+}
+
+impl Converted {
+    /// Bytes held until written: the rendered entities and the messages.
+    fn size(&self) -> usize {
+        let entities: usize = self
+            .entities
+            .iter()
+            .map(|e| e.yaml.len() + e.file_name.len())
+            .sum();
+        entities + self.messages.iter().map(String::len).sum::<usize>()
+    }
 }
 
 /// Reads, parses and converts one input.

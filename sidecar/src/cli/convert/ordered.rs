@@ -1,27 +1,50 @@
-//! A parallel map whose results are consumed in input order, with at most
-//! `window` results held at once: `osp convert` uses every core and still
-//! writes a stream in file order with memory flat in the number of files.
+//! A parallel map whose results are consumed in input order, holding a
+//! bounded number of results (by count and by size): `osp convert` uses
+//! every core and still writes a stream in file order with memory flat in
+//! the number of files.
 use std::collections::BTreeMap;
 use std::sync::{Condvar, Mutex, mpsc};
 
-/// Runs `work` over `items` on `jobs` threads and hands each result to
-/// `emit` in the items' order. A worker does not start item `i` until item
-/// `i - window` has been emitted, except item `first`, started before all
-/// others (the largest: started last, it would keep one thread busy while
-/// the others wait at the window; one more result may then be held). The
-/// first error of `emit` stops the run (items already started finish; none
-/// start after) and is returned.
+/// How far [`map`] may run ahead of what it has emitted.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Window {
+    /// Threads.
+    pub jobs: usize,
+    /// A thread does not start item `i` before item `i - items` is emitted.
+    pub items: usize,
+    /// Nor while the results held (by `weight`) exceed this, unless `i` is
+    /// the next item to emit: a run of large results stays bounded.
+    pub bytes: usize,
+    /// An item started before all others (the largest: started last, it
+    /// would keep one thread busy while the others wait at the window); one
+    /// more result may then be held.
+    pub first: Option<usize>,
+}
+
+/// Items emitted so far (`usize::MAX` once emitting stopped) and the
+/// weight of the results produced but not yet emitted.
+#[derive(Default)]
+struct Progress {
+    emitted: usize,
+    held: usize,
+}
+
+/// Runs `work` over `items` on `window.jobs` threads and hands each result
+/// to `emit` in the items' order, holding no more than `window` allows.
+/// The first error of `emit` stops the run (items already started finish;
+/// none start after) and is returned.
 pub(crate) fn map<T, R, E>(
     items: Vec<T>,
-    (jobs, window, first): (usize, usize, Option<usize>),
+    window: Window,
     work: impl Fn(T) -> R + Sync,
+    weight: impl Fn(&R) -> usize + Sync,
     mut emit: impl FnMut(R) -> Result<(), E>,
 ) -> Result<(), E>
 where
     T: Send,
     R: Send,
 {
-    let (jobs, window) = (jobs.max(1), window.max(1));
+    let (jobs, ahead) = (window.jobs.max(1), window.items.max(1));
     let total = items.len();
     if jobs == 1 || total <= 1 {
         // Nothing to overlap: a thread would only add a hand-over (two
@@ -29,47 +52,59 @@ where
         return items.into_iter().try_for_each(|item| emit(work(item)));
     }
     let mut indexed: Vec<(usize, T)> = items.into_iter().enumerate().collect();
-    let head = Mutex::new(first.filter(|f| *f < total).map(|f| indexed.remove(f)));
+    let head = Mutex::new(
+        window
+            .first
+            .filter(|f| *f < total)
+            .map(|f| indexed.remove(f)),
+    );
     let queue = Mutex::new(indexed.into_iter());
-    // How many results were emitted; `usize::MAX` once emitting stopped.
-    let emitted = (Mutex::new(0usize), Condvar::new());
+    let progress = (Mutex::new(Progress::default()), Condvar::new());
     let (tx, rx) = mpsc::channel::<(usize, R)>();
     std::thread::scope(|scope| {
         for _ in 0..jobs.min(total) {
             let tx = tx.clone();
-            let (head, queue, emitted, work) = (&head, &queue, &emitted, &work);
+            let (head, queue, progress, work, weight) = (&head, &queue, &progress, &work, &weight);
             scope.spawn(move || {
+                let produce = |(i, item): (usize, T)| {
+                    let r = work(item);
+                    let (lock, _) = progress;
+                    lock.lock().unwrap_or_else(|p| p.into_inner()).held += weight(&r);
+                    tx.send((i, r)).is_ok()
+                };
                 let head = head.lock().map(|mut h| h.take()).unwrap_or(None);
-                if let Some((i, item)) = head
-                    && tx.send((i, work(item))).is_err()
-                {
+                if head.is_some_and(|h| !produce(h)) {
                     return;
                 }
                 loop {
                     let Some((i, item)) = queue.lock().map(|mut q| q.next()).unwrap_or(None) else {
                         return;
                     };
-                    let (lock, cv) = emitted;
+                    let (lock, cv) = progress;
                     let guard = lock.lock().unwrap_or_else(|p| p.into_inner());
-                    let done = cv
-                        .wait_while(guard, |e| *e != usize::MAX && i >= *e + window)
+                    let now = cv
+                        .wait_while(guard, |p| {
+                            p.emitted != usize::MAX
+                                && (i >= p.emitted + ahead
+                                    || (i > p.emitted && p.held > window.bytes))
+                        })
                         .unwrap_or_else(|p| p.into_inner());
-                    if *done == usize::MAX {
+                    if now.emitted == usize::MAX {
                         return;
                     }
-                    drop(done);
-                    if tx.send((i, work(item))).is_err() {
+                    drop(now);
+                    if !produce((i, item)) {
                         return;
                     }
                 }
             });
         }
         drop(tx);
-        let result = emit_in_order(&rx, total, &emitted, &mut emit);
+        let result = emit_in_order(&rx, total, &progress, &weight, &mut emit);
         if result.is_err() {
             // Wake and stop the workers still waiting for their turn.
-            *emitted.0.lock().unwrap_or_else(|p| p.into_inner()) = usize::MAX;
-            emitted.1.notify_all();
+            progress.0.lock().unwrap_or_else(|p| p.into_inner()).emitted = usize::MAX;
+            progress.1.notify_all();
         }
         result
     })
@@ -78,7 +113,8 @@ where
 fn emit_in_order<R, E>(
     rx: &mpsc::Receiver<(usize, R)>,
     total: usize,
-    (lock, cv): &(Mutex<usize>, Condvar),
+    (lock, cv): &(Mutex<Progress>, Condvar),
+    weight: &impl Fn(&R) -> usize,
     emit: &mut impl FnMut(R) -> Result<(), E>,
 ) -> Result<(), E> {
     let mut pending = BTreeMap::new();
@@ -89,9 +125,13 @@ fn emit_in_order<R, E>(
         };
         pending.insert(i, r);
         while let Some(r) = pending.remove(&next) {
+            let w = weight(&r);
             emit(r)?;
             next += 1;
-            *lock.lock().unwrap_or_else(|p| p.into_inner()) = next;
+            let mut p = lock.lock().unwrap_or_else(|p| p.into_inner());
+            p.emitted = next;
+            p.held = p.held.saturating_sub(w);
+            drop(p);
             cv.notify_all();
         }
     }
@@ -103,7 +143,17 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::time::Duration;
 
-    use super::map;
+    use super::{Window, map};
+
+    /// A window by count only.
+    fn window(jobs: usize, items: usize, first: Option<usize>) -> Window {
+        Window {
+            jobs,
+            items,
+            bytes: usize::MAX,
+            first,
+        }
+    }
 
     struct Case {
         reason: &'static str,
@@ -145,11 +195,12 @@ mod tests {
             // Later items finish sooner, so order is the map's doing.
             let r: Result<(), ()> = map(
                 (0..c.items).collect(),
-                (c.jobs, c.window, None),
+                window(c.jobs, c.window, None),
                 |i| {
                     std::thread::sleep(Duration::from_micros(((c.items - i) % 7) as u64 * 50));
                     i * 2
                 },
+                |_| 0,
                 |r| {
                     got.push(r);
                     Ok(())
@@ -170,12 +221,13 @@ mod tests {
         let (live, peak) = (AtomicUsize::new(0), AtomicUsize::new(0));
         let r: Result<(), ()> = map(
             (0..100).collect::<Vec<_>>(),
-            (4, 3, None),
+            window(4, 3, None),
             |i| {
                 let now = live.fetch_add(1, Ordering::SeqCst) + 1;
                 peak.fetch_max(now, Ordering::SeqCst);
                 i
             },
+            |_| 0,
             |_| {
                 live.fetch_sub(1, Ordering::SeqCst);
                 Ok(())
@@ -195,11 +247,12 @@ mod tests {
         let mut emitted = 0;
         let r = map(
             (0..1000).collect::<Vec<_>>(),
-            (2, 4, None),
+            window(2, 4, None),
             |i| {
                 done.fetch_add(1, Ordering::SeqCst);
                 i
             },
+            |_| 0,
             |i| {
                 emitted += 1;
                 if i == 10 {
@@ -220,7 +273,7 @@ mod tests {
         let mut got = Vec::new();
         let r: Result<(), ()> = map(
             (0..40).collect::<Vec<_>>(),
-            (2, 4, Some(30)),
+            window(2, 4, Some(30)),
             |i| {
                 started.lock().map(|mut s| s.push(i)).ok();
                 if i == 30 {
@@ -228,6 +281,7 @@ mod tests {
                 }
                 i
             },
+            |_| 0,
             |i| {
                 got.push(i);
                 Ok(())
@@ -237,5 +291,38 @@ mod tests {
         assert_eq!(got, (0..40).collect::<Vec<_>>(), "emitted in input order");
         let started = started.into_inner().unwrap_or_default();
         assert!(started[..2].contains(&30), "started first: {started:?}");
+    }
+
+    #[test]
+    fn large_results_wait_for_the_byte_budget() {
+        // Each result weighs 10 and the writer is slow: with the item window
+        // alone, results would pile up towards 50; the budget of 25 stops
+        // the threads once three are held.
+        let (held, peak) = (AtomicUsize::new(0), AtomicUsize::new(0));
+        let r: Result<(), ()> = map(
+            (0..60).collect::<Vec<_>>(),
+            Window {
+                jobs: 4,
+                items: 50,
+                bytes: 25,
+                first: None,
+            },
+            |i| {
+                let now = held.fetch_add(10, Ordering::SeqCst) + 10;
+                peak.fetch_max(now, Ordering::SeqCst);
+                i
+            },
+            |_| 10,
+            |_| {
+                std::thread::sleep(Duration::from_micros(300));
+                held.fetch_sub(10, Ordering::SeqCst);
+                Ok(())
+            },
+        );
+        assert!(r.is_ok());
+        // Over the budget only by what the threads had started (one each)
+        // and the next item, which always may start.
+        let peak = peak.load(Ordering::SeqCst);
+        assert!(peak <= 25 + 5 * 10, "peak {peak}");
     }
 }
