@@ -1,8 +1,8 @@
 //! `osp convert FILE|DIR|-`: definitions to Template and API entities, as a
 //! multi-document YAML stream on stdout or one file per entity with `-o`.
 //! Streamed: files are converted on every core and written in input order,
-//! a few files in memory at a time, so memory stays flat however many files
-//! a directory holds.
+//! a bounded number of files (and bytes) in memory at a time, so memory
+//! stays flat however many files a directory holds.
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -123,8 +123,9 @@ pub(crate) fn run(args: Args) -> ExitCode {
     };
     let (mut failed, mut unreadable) = (0usize, 0usize);
     // Files are read, parsed, converted and rendered on `jobs` threads, and
-    // written in input order; at most `WINDOW_PER_JOB` files per thread are
-    // held, and the largest file starts first so it does not finish alone.
+    // written in input order; at most `WINDOW_PER_JOB` files per thread and
+    // `WINDOW_BYTES` of output are held, and the largest file starts first
+    // so it does not finish alone.
     let window = ordered::Window {
         jobs,
         items: WINDOW_PER_JOB * jobs,
