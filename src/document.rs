@@ -62,7 +62,7 @@ pub fn from_yaml_stream(input: &str, limits: Limits) -> Result<Vec<Value>, Error
             limit: limits.max_bytes,
         });
     }
-    let docs = match direct::documents(input, limits) {
+    let docs = match direct::documents(input, &budget(limits)) {
         Some(docs) => docs,
         None => with_serde_saphyr(input, limits)?,
     };
@@ -146,6 +146,14 @@ fn with_serde_saphyr_writer(value: &Value) -> String {
 /// The parser's budget from our limits, so alias expansion, node count and
 /// nesting are bounded while parsing, before any value is built.
 fn options(limits: Limits) -> serde_saphyr::Options {
+    let mut options = serde_saphyr::Options::default();
+    options.budget = Some(budget(limits));
+    options
+}
+
+/// serde-saphyr's budget from our limits; `direct` counts against the same
+/// one.
+fn budget(limits: Limits) -> serde_saphyr::Budget {
     let mut budget = serde_saphyr::Budget::default();
     // One extra level: the parser counts the document itself.
     budget.max_depth = limits.max_depth + 1;
@@ -155,9 +163,7 @@ fn options(limits: Limits) -> serde_saphyr::Options {
     budget.max_aliases = limits.max_aliases;
     budget.max_total_scalar_bytes = limits.max_bytes;
     budget.max_recorded_anchor_bytes = limits.max_bytes;
-    let mut options = serde_saphyr::Options::default();
-    options.budget = Some(budget);
-    options
+    budget
 }
 
 /// Our error for a parser budget breach, naming the limit it hit; `None`

@@ -4,7 +4,7 @@
 //! deserializer took about twice as long as its parser on the corpus).
 //!
 //! The contract is narrow on purpose: [`documents`] returns `Some` only when
-//! serde-saphyr, configured by `super::options`, would return the same values.
+//! serde-saphyr, given the same budget, would return the same values.
 //! Anything else (tags, anchors and aliases, merge keys, keys that are not
 //! plainly strings, scalars whose type needs YAML's resolution rules, a
 //! duplicate key, a parse error, a limit within reach) returns `None`, and the
@@ -12,13 +12,8 @@
 //! wording and positions do not depend on this module.
 use granit_parser::{Event, Parser, ScalarStyle};
 use serde_json::{Map, Number, Value};
+use serde_saphyr::Budget;
 use std::borrow::Cow;
-
-use super::Limits;
-
-/// serde-saphyr's default `Budget::max_documents`, which `super::options`
-/// keeps.
-const MAX_DOCUMENTS: usize = 1024;
 
 /// A collection being built; a mapping holds the key waiting for its value.
 enum Open {
@@ -28,12 +23,12 @@ enum Open {
 
 /// Every document of `input` but empty and null ones, or `None` when the
 /// stream needs serde-saphyr.
-pub(super) fn documents(input: &str, limits: Limits) -> Option<Vec<Value>> {
-    let mut tally = Tally::new(limits);
+pub(super) fn documents(input: &str, budget: &Budget) -> Option<Vec<Value>> {
+    let mut tally = Tally::new(budget);
     let mut docs = Vec::new();
     let mut open: Vec<Open> = Vec::new();
     let mut root: Option<Value> = None;
-    for event in Parser::new_from_str_with_options(input, parser_options(limits)) {
+    for event in Parser::new_from_str_with_options(input, parser_options(budget)) {
         let (event, _) = event.ok()?;
         tally.event()?;
         let value = match event {
@@ -94,31 +89,32 @@ pub(super) fn documents(input: &str, limits: Limits) -> Option<Vec<Value>> {
     Some(docs)
 }
 
-/// The parser options serde-saphyr derives from `super::options`' budget,
-/// so both accept exactly the same text.
-fn parser_options(limits: Limits) -> granit_parser::Options {
+/// The parser options serde-saphyr derives from `budget`, so both accept
+/// exactly the same text.
+fn parser_options(budget: &Budget) -> granit_parser::Options {
     let defaults = granit_parser::Options::default();
     let mut options = granit_parser::Options::default();
     options.emit_comments = false;
-    options.flow_nesting_limit = limits.max_depth + 1;
-    options.block_nesting_limit = defaults.block_nesting_limit.max(limits.max_depth + 2);
+    options.simple_key_max_lookahead = budget.simple_key_max_lookahead;
+    options.flow_nesting_limit = budget.flow_nesting_limit;
+    options.block_nesting_limit = defaults.block_nesting_limit.max(budget.max_depth + 1);
     options
 }
 
-/// serde-saphyr's budget as counted here: reaching any of its limits hands
-/// the stream over (before the limit, so the breach is reported there).
-struct Tally {
-    limits: Limits,
+/// The budget as counted here: reaching any of its limits hands the stream
+/// over (before the limit, so the breach is reported there).
+struct Tally<'a> {
+    budget: &'a Budget,
     events: usize,
     nodes: usize,
     documents: usize,
     scalar_bytes: usize,
 }
 
-impl Tally {
-    fn new(limits: Limits) -> Self {
+impl<'a> Tally<'a> {
+    fn new(budget: &'a Budget) -> Self {
         Self {
-            limits,
+            budget,
             events: 0,
             nodes: 0,
             documents: 0,
@@ -128,19 +124,20 @@ impl Tally {
 
     fn event(&mut self) -> Option<()> {
         self.events += 1;
-        (self.events < self.limits.max_nodes.saturating_mul(4)).then_some(())
+        (self.events < self.budget.max_events).then_some(())
     }
 
     fn node(&mut self) -> Option<()> {
         self.nodes += 1;
-        (self.nodes < self.limits.max_nodes).then_some(())
+        (self.nodes < self.budget.max_nodes).then_some(())
     }
 
     /// A sequence or mapping about to open inside `open`: not anchored or
-    /// tagged, not a mapping key, not deeper than the limit.
+    /// tagged, not a mapping key, not deeper than the limit (the budget's
+    /// depth counts the document too).
     fn collection(&mut self, open: &[Open], plain: bool) -> Option<()> {
         let as_key = matches!(open.last(), Some(Open::Mapping(_, None)));
-        if !plain || as_key || open.len() >= self.limits.max_depth {
+        if !plain || as_key || open.len() + 1 >= self.budget.max_depth {
             return None;
         }
         self.node()
@@ -148,13 +145,13 @@ impl Tally {
 
     fn document(&mut self) -> Option<()> {
         self.documents += 1;
-        (self.documents < MAX_DOCUMENTS).then_some(())
+        (self.documents < self.budget.max_documents).then_some(())
     }
 
     fn scalar(&mut self, bytes: usize) -> Option<()> {
         self.scalar_bytes += bytes;
         self.node()?;
-        (self.scalar_bytes < self.limits.max_bytes).then_some(())
+        (self.scalar_bytes < self.budget.max_total_scalar_bytes).then_some(())
     }
 }
 
@@ -261,14 +258,14 @@ fn number(text: &str) -> Option<Value> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::with_serde_saphyr;
+    use super::super::{Limits, with_serde_saphyr};
     use super::*;
     use proptest::prelude::*;
 
     /// `documents` agrees with serde-saphyr whenever it answers; `taken`
     /// says whether it did.
     fn agrees(input: &str, limits: Limits) -> bool {
-        let Some(got) = documents(input, limits) else {
+        let Some(got) = documents(input, &super::super::budget(limits)) else {
             return false;
         };
         let want = with_serde_saphyr(input, limits);
@@ -374,7 +371,8 @@ mod tests {
         for (reason, input, taken) in cases {
             assert_eq!(agrees(input, limits), taken, "{reason}");
         }
-        let docs = "a: 1\n---\n".repeat(MAX_DOCUMENTS);
+        let most = super::super::budget(Limits::default()).max_documents;
+        let docs = "a: 1\n---\n".repeat(most);
         assert!(
             !agrees(&docs, Limits::default()),
             "as many documents as serde-saphyr allows"
