@@ -12,6 +12,7 @@ pub mod convert;
 pub mod definition;
 pub mod document;
 pub mod entity;
+mod indent;
 pub mod options;
 pub mod publish;
 pub mod resource;

@@ -19,9 +19,6 @@ pub(crate) fn to_string_pretty<T: Serialize + ?Sized>(value: &T) -> String {
     String::from_utf8(out).unwrap_or_default()
 }
 
-/// Spaces for [`Indented::newline`], copied from in slices.
-const SPACES: &[u8; 128] = &[b' '; 128];
-
 #[derive(Debug, Default)]
 struct Indented {
     level: usize,
@@ -32,13 +29,7 @@ impl Indented {
     /// `prefix`, then the indentation of the current level.
     fn newline<W: ?Sized + Write>(&self, w: &mut W, prefix: &[u8]) -> io::Result<()> {
         w.write_all(prefix)?;
-        let mut n = self.level * 2;
-        while n > 0 {
-            let chunk = n.min(SPACES.len());
-            w.write_all(&SPACES[..chunk])?;
-            n -= chunk;
-        }
-        Ok(())
+        crate::indent::spaces(self.level * 2).try_for_each(|run| w.write_all(run.as_bytes()))
     }
 
     fn open<W: ?Sized + Write>(&mut self, w: &mut W, bracket: &[u8]) -> io::Result<()> {

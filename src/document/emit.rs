@@ -143,14 +143,7 @@ fn line(out: &mut String, gap: &str, text: &str) {
 }
 
 fn indent(out: &mut String, column: usize) {
-    // One copy per line instead of a push per space.
-    const SPACES: &str = "                                                                ";
-    let mut left = column;
-    while left > 0 {
-        let n = left.min(SPACES.len());
-        out.push_str(&SPACES[..n]);
-        left -= n;
-    }
+    crate::indent::spaces(column).for_each(|run| out.push_str(run));
 }
 
 /// A multi-line string as serde-saphyr writes one that [`plain_lines`]
