@@ -60,7 +60,9 @@ where
     );
     let queue = Mutex::new(indexed.into_iter());
     let progress = (Mutex::new(Progress::default()), Condvar::new());
-    let (tx, rx) = mpsc::channel::<(usize, R)>();
+    // Each result travels with its weight, taken once by the thread that
+    // made it and given back when it is emitted.
+    let (tx, rx) = mpsc::channel::<(usize, usize, R)>();
     std::thread::scope(|scope| {
         for _ in 0..jobs.min(total) {
             let tx = tx.clone();
@@ -68,9 +70,10 @@ where
             scope.spawn(move || {
                 let produce = |(i, item): (usize, T)| {
                     let r = work(item);
+                    let w = weight(&r);
                     let (lock, _) = progress;
-                    lock.lock().unwrap_or_else(|p| p.into_inner()).held += weight(&r);
-                    tx.send((i, r)).is_ok()
+                    lock.lock().unwrap_or_else(|p| p.into_inner()).held += w;
+                    tx.send((i, w, r)).is_ok()
                 };
                 let head = head.lock().map(|mut h| h.take()).unwrap_or(None);
                 if head.is_some_and(|h| !produce(h)) {
@@ -100,7 +103,7 @@ where
             });
         }
         drop(tx);
-        let result = emit_in_order(&rx, total, &progress, &weight, &mut emit);
+        let result = emit_in_order(&rx, total, &progress, &mut emit);
         if result.is_err() {
             // Wake and stop the workers still waiting for their turn.
             progress.0.lock().unwrap_or_else(|p| p.into_inner()).emitted = usize::MAX;
@@ -111,21 +114,19 @@ where
 }
 
 fn emit_in_order<R, E>(
-    rx: &mpsc::Receiver<(usize, R)>,
+    rx: &mpsc::Receiver<(usize, usize, R)>,
     total: usize,
     (lock, cv): &(Mutex<Progress>, Condvar),
-    weight: &impl Fn(&R) -> usize,
     emit: &mut impl FnMut(R) -> Result<(), E>,
 ) -> Result<(), E> {
     let mut pending = BTreeMap::new();
     let mut next = 0;
     while next < total {
-        let Ok((i, r)) = rx.recv() else {
+        let Ok((i, w, r)) = rx.recv() else {
             break; // every worker gone: nothing more will come
         };
-        pending.insert(i, r);
-        while let Some(r) = pending.remove(&next) {
-            let w = weight(&r);
+        pending.insert(i, (w, r));
+        while let Some((w, r)) = pending.remove(&next) {
             emit(r)?;
             next += 1;
             let mut p = lock.lock().unwrap_or_else(|p| p.into_inner());
