@@ -62,11 +62,20 @@ pub fn from_yaml_stream(input: &str, limits: Limits) -> Result<Vec<Value>, Error
             limit: limits.max_bytes,
         });
     }
-    let docs = match direct::documents(input, &budget(limits)) {
-        Some(docs) => docs,
-        None => with_serde_saphyr(input, limits)?,
-    };
-    let docs: Vec<Value> = docs.into_iter().filter(|d| !d.is_null()).collect();
+    if let Some(docs) = direct::documents(input, &budget(limits)) {
+        // `direct` skips null documents and hands over before any depth or
+        // node limit, so the walk below would only repeat its counting.
+        debug_assert!(
+            docs.iter()
+                .all(|d| !d.is_null() && check(d, limits).is_ok())
+        );
+        return Ok(docs);
+    }
+    // A tagged null document survives serde-saphyr's own skipping.
+    let docs: Vec<Value> = with_serde_saphyr(input, limits)?
+        .into_iter()
+        .filter(|d| !d.is_null())
+        .collect();
     for d in &docs {
         check(d, limits)?;
     }
