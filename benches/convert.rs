@@ -97,39 +97,50 @@ fn main() {
     });
     // Parsing and writing YAML are most of `osp convert` (docs/benchmarks.md);
     // each beside serde-saphyr alone, the baseline `document` falls back to.
-    c.bench_function("parse whole corpus", |b| {
-        b.iter(|| {
-            for (_, t) in &texts {
-                black_box(document::from_yaml_stream(black_box(t), Limits::default()).is_ok());
-            }
-        })
-    });
-    c.bench_function("parse whole corpus, serde-saphyr alone", |b| {
-        b.iter(|| {
-            for (_, t) in &texts {
-                let docs: Result<Vec<Value>, _> = serde_saphyr::from_multiple(black_box(t));
-                black_box(docs.is_ok());
-            }
-        })
-    });
+    let texts: Vec<&str> = texts.iter().map(|(_, t)| t.as_str()).collect();
+    beside(
+        &mut c,
+        "parse whole corpus",
+        &texts,
+        |t| document::from_yaml_stream(t, Limits::default()).is_ok(),
+        |t| serde_saphyr::from_multiple::<Value>(t).is_ok(),
+    );
     let entities: Vec<Value> = docs
         .iter()
         .filter_map(|d| convert::for_entities(d).ok())
         .flat_map(|c| [c.template, c.api])
         .collect();
-    c.bench_function("write YAML of every entity", |b| {
-        b.iter(|| {
-            for e in &entities {
-                black_box(document::to_yaml(black_box(e)).len());
-            }
-        })
-    });
-    c.bench_function("write YAML of every entity, serde-saphyr alone", |b| {
-        b.iter(|| {
-            for e in &entities {
-                black_box(serde_saphyr::to_string(black_box(e)).map(|s| s.len()).ok());
-            }
-        })
-    });
+    beside(
+        &mut c,
+        "write YAML of every entity",
+        &entities,
+        |e| document::to_yaml(e).len(),
+        |e| serde_saphyr::to_string(e).map_or(0, |s| s.len()),
+    );
     c.final_summary();
+}
+
+/// `ours` over every input, then serde-saphyr `alone` over the same, as two
+/// benchmarks of one run.
+fn beside<I, R, S>(
+    c: &mut Criterion,
+    name: &str,
+    inputs: &[I],
+    ours: impl Fn(&I) -> R,
+    alone: impl Fn(&I) -> S,
+) {
+    c.bench_function(name, |b| {
+        b.iter(|| {
+            inputs
+                .iter()
+                .for_each(|i| drop(black_box(ours(black_box(i)))))
+        })
+    });
+    c.bench_function(&format!("{name}, serde-saphyr alone"), |b| {
+        b.iter(|| {
+            inputs
+                .iter()
+                .for_each(|i| drop(black_box(alone(black_box(i)))))
+        })
+    });
 }
