@@ -162,7 +162,8 @@ fn round(docs: &[&(String, Value)]) -> Value {
 
 /// The other two steps of an end-to-end run over the same documents, each
 /// the median of `passes`: parsing the files that hold them (every document
-/// of each file) and writing their Templates and APIs as YAML.
+/// of each file) and writing their Templates and APIs as YAML; and two
+/// floors no owned output can go under.
 fn phases(docs: &[&(String, Value)], passes: usize) -> Value {
     let root = dir();
     let mut rels: Vec<&str> = docs
@@ -200,7 +201,21 @@ fn phases(docs: &[&(String, Value)], passes: usize) -> Value {
             black_box(document::to_yaml(black_box(e)).len());
         }
     });
+    // Floors for any owned output: a deep copy of every document (made and
+    // dropped), and every document as compact JSON text (serde_json).
+    let copy_ns = median(&|| {
+        for (_, d) in docs {
+            black_box(black_box(d).clone());
+        }
+    });
+    let json_ns = median(&|| {
+        for (_, d) in docs {
+            black_box(serde_json::to_vec(black_box(d)).map(|v| v.len()).ok());
+        }
+    });
     json!({
+        "copy_ns": copy_ns,
+        "json_ns": json_ns,
         "files": texts.len(),
         "bytes": texts.iter().map(String::len).sum::<usize>(),
         "entities": entities.len(),

@@ -141,6 +141,8 @@ result.phases = {
   osp: { parse_ms: ph('o', 'parse_ns'), convert_ms: m('osp_pass_ms'), dump_ms: ph('o', 'dump_ns'), entities: rs[0].o.phases.entities, files: rs[0].o.phases.files, bytes: rs[0].o.phases.bytes },
   terasky: { parse_ms: ph('t', 'parse_ns'), convert_ms: m('t_both_pass_ms'), dump_ms: ph('t', 'dump_ns'), entities: rs[0].t.phases.entities },
 };
+result.floors = { copy_ms: ph('o', 'copy_ns'), json_ms: ph('o', 'json_ns'), t_tmpl_tenth_ms: m('t_tmpl_pass_ms') / 10 };
+console.log(`  floors for any owned output (same documents): a deep copy ${result.floors.copy_ms.toFixed(2)} ms + compact JSON text ${result.floors.json_ms.toFixed(2)} ms, against 1/10 of TeraSky's Template step ${result.floors.t_tmpl_tenth_ms.toFixed(2)} ms`);
 for (const [k, label] of [['osp', 'osp'], ['terasky', 'TeraSky']]) {
   const p = result.phases[k];
   console.log(`  steps in process over the same ${rs[0].o.phases.files} files (${(rs[0].o.phases.bytes / 1024).toFixed(0)} KB): ${label.padEnd(7)} parse ${p.parse_ms.toFixed(2)} ms, convert ${p.convert_ms.toFixed(2)} ms, write YAML ${p.dump_ms.toFixed(2)} ms (${p.entities} entities)`);
