@@ -1,12 +1,12 @@
 //! The API entity's definition: an OpenAPI 3.0 document as JSON text (valid
 //! YAML too, read by Backstage's openapi widget), written straight from the
-//! definition. Nothing is built to be thrown away: the paths are typed
-//! structs and the schema is the definition's own, borrowed (issue 18: a
-//! copied schema was a fifth of a conversion, the built head a quarter of
-//! this step).
-use serde::{Serialize, Serializer, ser::SerializeMap};
-use serde_json::{Map, Value, json};
+//! definition into the text. Nothing is built to be thrown away: the head is
+//! written field by field and the schema is the definition's own, borrowed
+//! (issue 18: a copied schema was a fifth of a conversion, the built head a
+//! quarter of this step, serde's round trip another seventh).
+use serde_json::{Map, Value};
 
+use super::pretty::{Object, Writer};
 use crate::definition::Definition;
 
 /// The object schema, and the Kubernetes paths to create and read it.
@@ -27,238 +27,173 @@ pub(crate) fn for_openapi(def: &Definition) -> String {
     } else {
         format!("/apis/{}/{}/{plural}", def.group, def.version)
     };
-    let (params, item_params): (&[Param], &[Param]) = if namespaced {
-        (&[NAMESPACE], &[NAMESPACE, NAME])
+    let (params, item_params): (&[&str], &[&str]) = if namespaced {
+        (&["namespace"], &["namespace", "name"])
     } else {
-        (&[], &[NAME])
+        (&[], &["name"])
     };
-    let reference = Ref {
-        to: format!("#/components/schemas/{kind}"),
-    };
-    let api_version = json!({"type": "string", "enum": [def.api_version()]});
-    let kind_schema = json!({"type": "string", "enum": [kind]});
-    let doc = Document {
-        openapi: "3.0.3",
-        info: Info {
-            title: format!("{kind} ({})", def.api_version()),
-            version: &def.version,
-        },
-        paths: Paths {
-            collection: Path {
-                at: &base,
-                parameters: params,
-                method: "post",
-                operation: Operation {
+    let reference = format!("#/components/schemas/{kind}");
+    let api_version = def.api_version();
+    let mut w = Writer::default();
+    w.object(|doc| {
+        doc.string("openapi", "3.0.3");
+        doc.entry("info", |w| {
+            w.object(|info| {
+                info.string("title", &format!("{kind} ({api_version})"));
+                info.string("version", &def.version);
+            })
+        });
+        doc.entry("paths", |w| {
+            w.object(|paths| {
+                let create = Operation {
+                    method: "post",
                     summary: format!("Create a {kind}"),
-                    operation_id: format!("create{kind}"),
-                    request_body: Some(RequestBody {
-                        required: true,
-                        content: content(&reference),
-                    }),
-                    responses: One("201", Response::new("Created", &reference)),
-                },
-            },
-            item: Path {
-                at: &format!("{base}/{{name}}"),
-                parameters: item_params,
-                method: "get",
-                operation: Operation {
+                    id: format!("create{kind}"),
+                    request_body: true,
+                    response: ("201", "Created"),
+                };
+                path(paths, &base, params, &create, &reference);
+                let read = Operation {
+                    method: "get",
                     summary: format!("Read a {kind}"),
-                    operation_id: format!("read{kind}"),
-                    request_body: None,
-                    responses: One("200", Response::new("The resource", &reference)),
-                },
-            },
-        },
-        components: One(
-            "schemas",
-            One(
-                kind,
-                TypedSchema {
-                    schema: &def.schema,
-                    type_meta: [("apiVersion", &api_version), ("kind", &kind_schema)],
-                },
-            ),
-        ),
-    };
-    super::pretty::to_string_pretty(&doc)
+                    id: format!("read{kind}"),
+                    request_body: false,
+                    response: ("200", "The resource"),
+                };
+                path(
+                    paths,
+                    &format!("{base}/{{name}}"),
+                    item_params,
+                    &read,
+                    &reference,
+                );
+            })
+        });
+        doc.entry("components", |w| {
+            w.object(|c| {
+                c.entry("schemas", |w| {
+                    w.object(|schemas| {
+                        let type_meta = [("apiVersion", api_version.as_str()), ("kind", kind)];
+                        schemas.entry(kind, |w| typed_schema(w, &def.schema, &type_meta));
+                    })
+                })
+            })
+        });
+    });
+    w.finish()
 }
 
-#[derive(Serialize)]
-struct Document<'a> {
-    openapi: &'static str,
-    info: Info<'a>,
-    paths: Paths<'a>,
-    components: One<&'static str, One<&'a str, TypedSchema<'a>>>,
-}
-
-#[derive(Serialize)]
-struct Info<'a> {
-    title: String,
-    version: &'a str,
-}
-
-/// The collection path (create), then the item path (read).
-struct Paths<'a> {
-    collection: Path<'a>,
-    item: Path<'a>,
-}
-
-impl Serialize for Paths<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut map = s.serialize_map(Some(2))?;
-        for p in [&self.collection, &self.item] {
-            map.serialize_entry(p.at, &PathItem(p))?;
-        }
-        map.end()
-    }
-}
-
-/// One path: its parameters and its one operation.
-struct Path<'a> {
-    at: &'a str,
-    parameters: &'a [Param],
+/// The one operation of a path.
+struct Operation {
     method: &'static str,
-    operation: Operation<'a>,
-}
-
-struct PathItem<'p, 'a>(&'p Path<'a>);
-
-impl Serialize for PathItem<'_, '_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut map = s.serialize_map(Some(2))?;
-        map.serialize_entry("parameters", self.0.parameters)?;
-        map.serialize_entry(self.0.method, &self.0.operation)?;
-        map.end()
-    }
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Operation<'a> {
     summary: String,
-    operation_id: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    request_body: Option<RequestBody<'a>>,
-    responses: One<&'static str, Response<'a>>,
+    id: String,
+    /// Whether it takes the object as its request body.
+    request_body: bool,
+    /// Status code and description of its one response.
+    response: (&'static str, &'static str),
 }
 
-/// `{"application/json": {"schema": <reference>}}`.
-type Content<'a> = One<&'static str, One<&'static str, &'a Ref>>;
-
-fn content(reference: &Ref) -> Content<'_> {
-    One("application/json", One("schema", reference))
+/// One path: its string parameters and its operation, whose body and
+/// response are the object (`reference`).
+fn path(paths: &mut Object<'_>, at: &str, params: &[&str], op: &Operation, reference: &str) {
+    paths.entry(at, |w| {
+        w.object(|item| {
+            item.entry("parameters", |w| {
+                w.array(params, |w, name| {
+                    w.object(|p| {
+                        p.string("name", name);
+                        p.string("in", "path");
+                        p.value("required", &Value::Bool(true));
+                        p.entry("schema", |w| w.object(|s| s.string("type", "string")));
+                    })
+                })
+            });
+            item.entry(op.method, |w| {
+                w.object(|o| {
+                    o.string("summary", &op.summary);
+                    o.string("operationId", &op.id);
+                    if op.request_body {
+                        o.entry("requestBody", |w| {
+                            w.object(|b| {
+                                b.value("required", &Value::Bool(true));
+                                b.entry("content", |w| content(w, reference));
+                            })
+                        });
+                    }
+                    o.entry("responses", |w| {
+                        w.object(|r| {
+                            let (code, description) = op.response;
+                            r.entry(code, |w| {
+                                w.object(|resp| {
+                                    resp.string("description", description);
+                                    resp.entry("content", |w| content(w, reference));
+                                })
+                            });
+                        })
+                    });
+                })
+            });
+        })
+    });
 }
 
-#[derive(Serialize)]
-struct RequestBody<'a> {
-    required: bool,
-    content: Content<'a>,
-}
-
-#[derive(Serialize)]
-struct Response<'a> {
-    description: &'static str,
-    content: Content<'a>,
-}
-
-impl<'a> Response<'a> {
-    fn new(description: &'static str, reference: &'a Ref) -> Self {
-        Self {
-            description,
-            content: content(reference),
-        }
-    }
-}
-
-/// `{"$ref": "#/components/schemas/<kind>"}`.
-#[derive(Serialize)]
-struct Ref {
-    #[serde(rename = "$ref")]
-    to: String,
-}
-
-/// A path parameter, a string.
-#[derive(Serialize)]
-struct Param {
-    name: &'static str,
-    #[serde(rename = "in")]
-    location: &'static str,
-    required: bool,
-    schema: One<&'static str, &'static str>,
-}
-
-const NAMESPACE: Param = Param {
-    name: "namespace",
-    location: "path",
-    required: true,
-    schema: One("type", "string"),
-};
-
-const NAME: Param = Param {
-    name: "name",
-    location: "path",
-    required: true,
-    schema: One("type", "string"),
-};
-
-/// A one-entry map.
-struct One<K, V>(K, V);
-
-impl<K: Serialize, V: Serialize> Serialize for One<K, V> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut map = s.serialize_map(Some(1))?;
-        map.serialize_entry(&self.0, &self.1)?;
-        map.end()
-    }
+/// `{"application/json": {"schema": {"$ref": <reference>}}}`.
+fn content(w: &mut Writer, reference: &str) {
+    w.object(|c| {
+        c.entry("application/json", |w| {
+            w.object(|m| {
+                m.entry("schema", |w| w.object(|r| r.string("$ref", reference)));
+            })
+        })
+    });
 }
 
 /// The definition's schema with `apiVersion` and `kind` set in its
-/// `properties`, as a map insert would: in place when present, else last.
-struct TypedSchema<'a> {
-    schema: &'a Value,
-    type_meta: [(&'static str, &'a Value); 2],
-}
-
-impl Serialize for TypedSchema<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let Some(schema) = self.schema.as_object() else {
-            return self.schema.serialize(s);
-        };
-        let mut map = s.serialize_map(Some(schema.len()))?;
+/// `properties` to their one value, as a map insert would: in place when
+/// present, else last.
+fn typed_schema(w: &mut Writer, schema: &Value, type_meta: &[(&str, &str); 2]) {
+    let Some(schema) = schema.as_object() else {
+        return w.value(schema);
+    };
+    w.object(|o| {
         for (k, v) in schema {
             match v.as_object() {
                 Some(props) if k == "properties" => {
-                    map.serialize_entry(k, &TypedProperties(props, &self.type_meta))?
+                    o.entry(k, |w| typed_properties(w, props, type_meta))
                 }
-                _ => map.serialize_entry(k, v)?,
+                _ => o.value(k, v),
             }
         }
-        map.end()
-    }
+    });
 }
 
-struct TypedProperties<'a>(&'a Map<String, Value>, &'a [(&'static str, &'a Value); 2]);
-
-impl Serialize for TypedProperties<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let TypedProperties(props, type_meta) = self;
-        let set = |k: &str| {
-            type_meta
-                .iter()
-                .find(|(name, _)| *name == k)
-                .map(|(_, v)| *v)
-        };
-        let mut map = s.serialize_map(None)?;
-        for (k, v) in *props {
-            map.serialize_entry(k, set(k).unwrap_or(v))?;
+fn typed_properties(w: &mut Writer, props: &Map<String, Value>, type_meta: &[(&str, &str); 2]) {
+    // `{"type": "string", "enum": [value]}`.
+    let one_value = |w: &mut Writer, value: &str| {
+        w.object(|o| {
+            o.string("type", "string");
+            o.entry("enum", |w| w.array(&[value], |w, v| w.string(v)));
+        })
+    };
+    let set = |k: &str| {
+        type_meta
+            .iter()
+            .find(|(name, _)| *name == k)
+            .map(|(_, v)| *v)
+    };
+    w.object(|o| {
+        for (k, v) in props {
+            match set(k) {
+                Some(value) => o.entry(k, |w| one_value(w, value)),
+                None => o.value(k, v),
+            }
         }
-        for (name, v) in type_meta
+        for (name, value) in type_meta
             .iter()
             .filter(|(name, _)| !props.contains_key(*name))
         {
-            map.serialize_entry(name, v)?;
+            o.entry(name, |w| one_value(w, value));
         }
-        map.end()
-    }
+    });
 }
