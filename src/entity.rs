@@ -13,6 +13,22 @@ pub const MAX_NAME_LEN: usize = 63;
 /// starting and ending alphanumeric, at most 63 characters. Names that had to
 /// be shortened get a stable hash suffix so two long names never collide.
 pub fn name_for(raw: &str) -> String {
+    let valid = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.');
+    let bytes = raw.as_bytes();
+    let ends_alphanumeric = bytes
+        .first()
+        .zip(bytes.last())
+        .is_some_and(|(first, last)| first.is_ascii_alphanumeric() && last.is_ascii_alphanumeric());
+    if raw.len() <= MAX_NAME_LEN && ends_alphanumeric && bytes.iter().all(valid) {
+        // Already a name, as almost every definition's is.
+        return raw.to_owned();
+    }
+    sanitised(raw)
+}
+
+/// [`name_for`] the long way: every character replaced or kept, trimmed,
+/// shortened with a hash.
+fn sanitised(raw: &str) -> String {
     let mut s: String = raw
         .chars()
         .map(|c| {
@@ -99,6 +115,13 @@ pub fn managed_annotations() -> Map<String, Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn valid_names_are_kept_as_the_long_way_keeps_them(raw in "[-a-z0-9A-Z_./ ]{0,70}") {
+            proptest::prop_assert_eq!(name_for(&raw), sanitised(&raw));
+        }
+    }
 
     #[test]
     fn names_are_valid_and_stable() {

@@ -761,3 +761,32 @@ fn prune_required_keeps_only_listed_properties_at_every_depth() {
         assert_eq!(got, c.want, "{}", c.reason);
     }
 }
+
+/// The tag spelling before it was written in one pass: the oracle.
+fn tag_the_long_way(raw: &str) -> String {
+    let t: String = raw
+        .to_lowercase()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, ':' | '+' | '#') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let t = t
+        .split('-')
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join("-");
+    let t: String = t.chars().take(63).collect();
+    t.trim_end_matches('-').to_string()
+}
+
+proptest::proptest! {
+    #[test]
+    fn tags_are_spelled_as_the_long_way_spells_them(raw in "[-a-zA-Z0-9:+# _.İΣσé]{0,80}") {
+        proptest::prop_assert_eq!(super::tag_of(&raw), tag_the_long_way(&raw));
+    }
+}
