@@ -63,8 +63,10 @@ impl Rendered {
 /// Where converted entities go, in input order as soon as they are ready.
 enum Sink {
     /// A multi-document YAML stream; buffered because stdout's own buffer
-    /// flushes at every newline.
-    Stream(BufWriter<std::io::StdoutLock<'static>>),
+    /// flushes at every newline. Not a `StdoutLock`: whichever thread's
+    /// file is next writes it (`ordered::map`), and a lock stays with its
+    /// thread.
+    Stream(BufWriter<std::io::Stdout>),
     /// One `<kind>-<name>.yaml` per entity.
     Dir(PathBuf),
 }
@@ -76,10 +78,7 @@ impl Sink {
                 std::fs::create_dir_all(dir)?;
                 Sink::Dir(dir.to_path_buf())
             }
-            None => Sink::Stream(BufWriter::with_capacity(
-                64 * 1024,
-                std::io::stdout().lock(),
-            )),
+            None => Sink::Stream(BufWriter::with_capacity(64 * 1024, std::io::stdout())),
         })
     }
 

@@ -3,7 +3,7 @@
 //! every core and still writes a stream in file order with memory flat in
 //! the number of files.
 use std::collections::BTreeMap;
-use std::sync::{Condvar, Mutex, mpsc};
+use std::sync::{Condvar, Mutex};
 
 /// How far [`map`] may run ahead of what it has emitted.
 #[derive(Debug, Clone, Copy)]
@@ -21,16 +21,26 @@ pub(crate) struct Window {
     pub first: Option<usize>,
 }
 
-/// Items emitted so far (`usize::MAX` once emitting stopped) and the
-/// weight of the results produced but not yet emitted.
-#[derive(Default)]
-struct Progress {
+/// What the threads share: how far emitting got, what waits for its turn,
+/// and whether a thread is emitting.
+struct State<R, E> {
+    /// Items emitted so far; `usize::MAX` once emitting stopped.
     emitted: usize,
+    /// Weight of the results produced but not yet emitted.
     held: usize,
+    /// Results produced ahead of their turn, with their weight.
+    pending: BTreeMap<usize, (usize, R)>,
+    /// A thread is emitting; others leave their results in `pending`.
+    emitting: bool,
+    /// The first error of `emit`.
+    error: Option<E>,
 }
 
 /// Runs `work` over `items` on `window.jobs` threads and hands each result
 /// to `emit` in the items' order, holding no more than `window` allows.
+/// The thread that makes the next result to emit emits it, and every one
+/// after it that is ready: no thread hands results over (a hand-over cost
+/// two context switches per file and moved every output to another core).
 /// The first error of `emit` stops the run (items already started finish;
 /// none start after) and is returned.
 pub(crate) fn map<T, R, E>(
@@ -38,17 +48,17 @@ pub(crate) fn map<T, R, E>(
     window: Window,
     work: impl Fn(T) -> R + Sync,
     weight: impl Fn(&R) -> usize + Sync,
-    mut emit: impl FnMut(R) -> Result<(), E>,
+    mut emit: impl FnMut(R) -> Result<(), E> + Send,
 ) -> Result<(), E>
 where
     T: Send,
     R: Send,
+    E: Send,
 {
     let (jobs, ahead) = (window.jobs.max(1), window.items.max(1));
     let total = items.len();
     if jobs == 1 || total <= 1 {
-        // Nothing to overlap: a thread would only add a hand-over (two
-        // context switches) per item.
+        // Nothing to overlap.
         return items.into_iter().try_for_each(|item| emit(work(item)));
     }
     let mut indexed: Vec<(usize, T)> = items.into_iter().enumerate().collect();
@@ -59,21 +69,25 @@ where
             .map(|f| indexed.remove(f)),
     );
     let queue = Mutex::new(indexed.into_iter());
-    let progress = (Mutex::new(Progress::default()), Condvar::new());
-    // Each result travels with its weight, taken once by the thread that
-    // made it and given back when it is emitted.
-    let (tx, rx) = mpsc::channel::<(usize, usize, R)>();
+    let state = Mutex::new(State {
+        emitted: 0,
+        held: 0,
+        pending: BTreeMap::new(),
+        emitting: false,
+        error: None,
+    });
+    let turn = Condvar::new();
+    // Only the thread that set `emitting` locks it.
+    let emit = Mutex::new(&mut emit);
     std::thread::scope(|scope| {
         for _ in 0..jobs.min(total) {
-            let tx = tx.clone();
-            let (head, queue, progress, work, weight) = (&head, &queue, &progress, &work, &weight);
+            let (head, queue, state, turn, emit) = (&head, &queue, &state, &turn, &emit);
+            let (work, weight) = (&work, &weight);
             scope.spawn(move || {
                 let produce = |(i, item): (usize, T)| {
                     let r = work(item);
                     let w = weight(&r);
-                    let (lock, _) = progress;
-                    lock.lock().unwrap_or_else(|p| p.into_inner()).held += w;
-                    tx.send((i, w, r)).is_ok()
+                    finished(state, turn, emit, i, w, r)
                 };
                 let head = head.lock().map(|mut h| h.take()).unwrap_or(None);
                 if head.is_some_and(|h| !produce(h)) {
@@ -83,13 +97,12 @@ where
                     let Some((i, item)) = queue.lock().map(|mut q| q.next()).unwrap_or(None) else {
                         return;
                     };
-                    let (lock, cv) = progress;
-                    let guard = lock.lock().unwrap_or_else(|p| p.into_inner());
-                    let now = cv
-                        .wait_while(guard, |p| {
-                            p.emitted != usize::MAX
-                                && (i >= p.emitted + ahead
-                                    || (i > p.emitted && p.held > window.bytes))
+                    let guard = lock(state);
+                    let now = turn
+                        .wait_while(guard, |s| {
+                            s.emitted != usize::MAX
+                                && (i >= s.emitted + ahead
+                                    || (i > s.emitted && s.held > window.bytes))
                         })
                         .unwrap_or_else(|p| p.into_inner());
                     if now.emitted == usize::MAX {
@@ -102,41 +115,60 @@ where
                 }
             });
         }
-        drop(tx);
-        let result = emit_in_order(&rx, total, &progress, &mut emit);
-        if result.is_err() {
-            // Wake and stop the workers still waiting for their turn.
-            progress.0.lock().unwrap_or_else(|p| p.into_inner()).emitted = usize::MAX;
-            progress.1.notify_all();
-        }
-        result
-    })
+    });
+    match state.into_inner().unwrap_or_else(|p| p.into_inner()).error {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
 }
 
-fn emit_in_order<R, E>(
-    rx: &mpsc::Receiver<(usize, usize, R)>,
-    total: usize,
-    (lock, cv): &(Mutex<Progress>, Condvar),
-    emit: &mut impl FnMut(R) -> Result<(), E>,
-) -> Result<(), E> {
-    let mut pending = BTreeMap::new();
-    let mut next = 0;
-    while next < total {
-        let Ok((i, w, r)) = rx.recv() else {
-            break; // every worker gone: nothing more will come
-        };
-        pending.insert(i, (w, r));
-        while let Some((w, r)) = pending.remove(&next) {
-            emit(r)?;
-            next += 1;
-            let mut p = lock.lock().unwrap_or_else(|p| p.into_inner());
-            p.emitted = next;
-            p.held = p.held.saturating_sub(w);
-            drop(p);
-            cv.notify_all();
-        }
+fn lock<S>(m: &Mutex<S>) -> std::sync::MutexGuard<'_, S> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Files result `i` and, unless another thread is emitting, emits every
+/// result whose turn has come, outside the lock. False once emitting
+/// stopped.
+fn finished<R, E, F: FnMut(R) -> Result<(), E>>(
+    state: &Mutex<State<R, E>>,
+    turn: &Condvar,
+    emit: &Mutex<&mut F>,
+    i: usize,
+    w: usize,
+    r: R,
+) -> bool {
+    let mut s = lock(state);
+    if s.emitted == usize::MAX {
+        return false;
     }
-    Ok(())
+    s.held += w;
+    s.pending.insert(i, (w, r));
+    if s.emitting {
+        return true;
+    }
+    s.emitting = true;
+    loop {
+        let next = s.emitted;
+        let Some((w, r)) = s.pending.remove(&next) else {
+            s.emitting = false;
+            return true;
+        };
+        drop(s);
+        let result = (lock(emit))(r);
+        s = lock(state);
+        s.held = s.held.saturating_sub(w);
+        match result {
+            Ok(()) => s.emitted = next + 1,
+            Err(e) => {
+                // Stop: wake the threads waiting for their turn.
+                s.error = Some(e);
+                s.emitted = usize::MAX;
+                turn.notify_all();
+                return false;
+            }
+        }
+        turn.notify_all();
+    }
 }
 
 #[cfg(test)]
