@@ -106,14 +106,31 @@ pub(crate) fn read_text(path: &Path, limit: usize) -> Result<String, Error> {
         path: path.to_path_buf(),
         source,
     })?;
-    check(path, &file.metadata().map_err(inspect)?, limit)?;
-    read_capped(file, path, limit)
+    let meta = file.metadata().map_err(inspect)?;
+    check(path, &meta, limit)?;
+    // Room for the whole file and the byte that shows its end: grown from
+    // nothing, the buffer was copied at each doubling.
+    let size = usize::try_from(meta.len()).unwrap_or(usize::MAX).min(limit);
+    read_into(
+        Vec::with_capacity(size.saturating_add(1)),
+        file,
+        path,
+        limit,
+    )
 }
 
 /// Reads at most `limit` bytes of text from `reader` (a file, stdin),
 /// named `path` in errors: never more than `limit + 1` bytes are buffered.
 pub(crate) fn read_capped(reader: impl Read, path: &Path, limit: usize) -> Result<String, Error> {
-    let mut bytes = Vec::new();
+    read_into(Vec::new(), reader, path, limit)
+}
+
+fn read_into(
+    mut bytes: Vec<u8>,
+    reader: impl Read,
+    path: &Path,
+    limit: usize,
+) -> Result<String, Error> {
     let cap = u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1);
     reader
         .take(cap)
