@@ -84,6 +84,9 @@ where
             let (head, queue, state, turn, emit) = (&head, &queue, &state, &turn, &emit);
             let (work, weight) = (&work, &weight);
             scope.spawn(move || {
+                // A panic in `work` must not leave the others waiting for a
+                // result that never comes: they stop, and the scope panics.
+                let _stop = StopOnPanic(state, turn);
                 let produce = |(i, item): (usize, T)| {
                     let r = work(item);
                     let w = weight(&r);
@@ -119,6 +122,18 @@ where
     match state.into_inner().unwrap_or_else(|p| p.into_inner()).error {
         Some(e) => Err(e),
         None => Ok(()),
+    }
+}
+
+/// Stops the run when dropped by a panicking thread.
+struct StopOnPanic<'a, R, E>(&'a Mutex<State<R, E>>, &'a Condvar);
+
+impl<R, E> Drop for StopOnPanic<'_, R, E> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            lock(self.0).emitted = usize::MAX;
+            self.1.notify_all();
+        }
     }
 }
 
@@ -298,6 +313,25 @@ mod tests {
         assert_eq!(r, Err("stopped at `10`".to_string()));
         assert_eq!(emitted, 11);
         assert!(done.load(Ordering::SeqCst) < 1000, "work stopped early");
+    }
+
+    #[test]
+    fn a_panic_in_work_ends_the_run_instead_of_hanging_it() {
+        // Item 3 never comes; without the stop, the other threads would
+        // wait for its turn forever.
+        let run = std::panic::catch_unwind(|| {
+            let _: Result<(), ()> = map(
+                (0..100).collect::<Vec<_>>(),
+                window(3, 2, None),
+                |i| {
+                    assert_ne!(i, 3, "work failed on `{i}`");
+                    i
+                },
+                |_| 0,
+                |_| Ok(()),
+            );
+        });
+        assert!(run.is_err());
     }
 
     #[test]
