@@ -6,14 +6,15 @@
 /// The spaces slices are cut from.
 const SPACES: &str = "                                                                                                                                ";
 
-/// `n` spaces, in as few slices as possible (one below 128).
-pub(crate) fn spaces(n: usize) -> impl Iterator<Item = &'static str> {
+/// Appends `n` spaces to `out`, in as few copies as possible (one below
+/// 128).
+pub(crate) fn push(out: &mut String, n: usize) {
     let mut left = n;
-    std::iter::from_fn(move || {
+    while left > 0 {
         let chunk = left.min(SPACES.len());
+        out.push_str(&SPACES[..chunk]);
         left -= chunk;
-        (chunk > 0).then(|| &SPACES[..chunk])
-    })
+    }
 }
 
 #[cfg(test)]
@@ -21,8 +22,9 @@ mod tests {
     #[test]
     fn spaces_add_up_to_any_width() {
         for n in [0, 1, 127, 128, 129, 300] {
-            let got: String = super::spaces(n).collect();
-            assert_eq!(got, " ".repeat(n), "{n}");
+            let mut got = String::from("x");
+            super::push(&mut got, n);
+            assert_eq!(got, format!("x{}", " ".repeat(n)), "{n}");
         }
     }
 }

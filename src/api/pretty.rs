@@ -3,6 +3,8 @@
 //! `Serialize` round trip, each line's indentation in one copy, and strings
 //! scanned eight bytes at a time for what needs escaping. Through serde_json,
 //! its byte-by-byte escaping alone was a seventh of a conversion (issue 18).
+use std::fmt::Write;
+
 use serde_json::Value;
 
 /// A JSON text being written.
@@ -26,9 +28,7 @@ impl Writer {
 
     fn newline(&mut self, prefix: &str) {
         self.out.push_str(prefix);
-        for run in crate::indent::spaces(self.level * 2) {
-            self.out.push_str(run);
-        }
+        crate::indent::push(&mut self.out, self.level * 2);
     }
 
     /// An object whose entries `body` writes; `{}` when it writes none.
@@ -75,8 +75,9 @@ impl Writer {
         match v {
             Value::Null => self.out.push_str("null"),
             Value::Bool(b) => self.out.push_str(if *b { "true" } else { "false" }),
-            // serde_json writes numbers as their `Display` (itoa, ryu).
-            Value::Number(n) => self.out.push_str(&n.to_string()),
+            // serde_json writes numbers as their `Display` (itoa, ryu);
+            // writing into a `String` cannot fail.
+            Value::Number(n) => drop(write!(self.out, "{n}")),
             Value::String(s) => self.string(s),
             Value::Array(items) => self.array(items, Self::value),
             Value::Object(m) => self.object(|o| {

@@ -66,7 +66,7 @@ pub(super) fn to_yaml(value: &Value) -> Option<String> {
 fn entries(out: &mut String, map: &Map<String, Value>, column: usize, inline: bool) -> Option<()> {
     for (i, (key, value)) in map.iter().enumerate() {
         if i > 0 || !inline {
-            indent(out, column);
+            crate::indent::push(out, column);
         }
         write_key(out, key)?;
         out.push(':');
@@ -80,7 +80,7 @@ fn entries(out: &mut String, map: &Map<String, Value>, column: usize, inline: bo
 fn sequence(out: &mut String, items: &[Value], column: usize, inline: bool) -> Option<()> {
     for (i, item) in items.iter().enumerate() {
         if i > 0 || !inline {
-            indent(out, column);
+            crate::indent::push(out, column);
         }
         out.push_str("- ");
         node(out, item, Place::Item { column })?;
@@ -142,10 +142,6 @@ fn line(out: &mut String, gap: &str, text: &str) {
     out.push('\n');
 }
 
-fn indent(out: &mut String, column: usize) {
-    crate::indent::spaces(column).for_each(|run| out.push_str(run));
-}
-
 /// A multi-line string as serde-saphyr writes one that [`plain_lines`]
 /// accepts: `|` with `-` (no final line break), nothing (one) or `+`
 /// (more), then each line at the body's column, empty lines bare.
@@ -162,7 +158,7 @@ fn literal(out: &mut String, s: &str, place: Place) {
     out.push('\n');
     for text in content.split('\n') {
         if !text.is_empty() {
-            indent(out, place.body());
+            crate::indent::push(out, place.body());
             out.push_str(text);
         }
         out.push('\n');
@@ -208,7 +204,7 @@ fn scalar(out: &mut String, s: &str, place: Place) -> Option<()> {
     for body in lines {
         match body.strip_prefix("  ") {
             Some(rest) => {
-                indent(out, place.body());
+                crate::indent::push(out, place.body());
                 out.push_str(rest);
             }
             // Empty lines carry no indentation.
